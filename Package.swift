@@ -1,0 +1,176 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Cirrus target shares. A computed variable on purpose: SwiftPM silently
+/// ignores some settings held in a stored constant.
+var swiftSettings: [SwiftSetting] {
+    [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}
+
+/// One executable per service, rooted at `Services/<name>`.
+@MainActor func serviceTarget(_ name: String, dependencies: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "CirrusContracts",
+            "CirrusServiceKit",
+            "CirrusKafka",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ] + dependencies,
+        path: "Services/\(name)",
+        swiftSettings: swiftSettings
+    )
+}
+
+let package = Package(
+    name: "cirrus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cirrus-gateway", targets: ["Gateway"]),
+        .executable(name: "cirrus-auth", targets: ["Auth"]),
+        .executable(name: "cirrus-metadata", targets: ["Metadata"]),
+        .executable(name: "cirrus-blob", targets: ["Blob"]),
+        .executable(name: "cirrus-thumbnail", targets: ["Thumbnail"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev (>= 2.8, see infra/lib/prereqs.sh)"])]
+        ),
+        .systemLibrary(
+            name: "CVips",
+            path: "Shared/CVips",
+            pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]
+        ),
+
+        // MARK: - Shared modules
+        .target(
+            name: "CirrusContracts",
+            path: "Shared/Contracts",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CirrusKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/Kafka",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CirrusVips",
+            dependencies: ["CVips"],
+            path: "Shared/Vips",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CirrusServiceKit",
+            dependencies: [
+                "CirrusContracts",
+                "CirrusKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/ServiceKit",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Services
+        serviceTarget("Gateway", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        serviceTarget("Auth"),
+        serviceTarget("Metadata"),
+        serviceTarget("Blob"),
+        serviceTarget("Thumbnail", dependencies: ["CirrusVips"]),
+
+        // MARK: - Tests
+        .target(
+            name: "CirrusTestSupport",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ContractsTests",
+            dependencies: ["CirrusContracts"],
+            path: "Tests/ContractsTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: [
+                "CirrusKafka", "CirrusTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/KafkaTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: [
+                "CirrusServiceKit", "CirrusKafka", "CirrusContracts", "CirrusTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            path: "Tests/ServiceKitTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VipsTests",
+            dependencies: ["CirrusVips"],
+            path: "Tests/VipsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StackTests",
+            dependencies: [
+                "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/StackTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

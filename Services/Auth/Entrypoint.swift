@@ -1,0 +1,26 @@
+import CirrusServiceKit
+import Foundation
+import Logging
+
+/// Process-level setup only: configuration, logging, then the service.
+@main
+struct Entrypoint {
+    static func main() async {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(service: "auth", usesDatabase: true)
+        } catch {
+            FileHandle.standardError.write(Data("cirrus-auth: \(error)\n".utf8))
+            exit(2)
+        }
+        CirrusLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
+        let logger = Logger(label: "cirrus.auth")
+        do {
+            let runtime = try ServiceRuntime(configuration: configuration, migrations: AuthMigrations.all, logger: logger)
+            try await runtime.run(router: runtime.makeRouter())
+        } catch {
+            logger.critical("auth stopped on error", metadata: ["error": "\(String(reflecting: error))"])
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import CirrusServiceKit
+import Foundation
+import Logging
+
+/// Process-level setup only: configuration, logging, then the service.
+@main
+struct Entrypoint {
+    static func main() async {
+        let configuration: ServiceConfiguration
+        let upstreams: Upstreams
+        do {
+            configuration = try ServiceConfiguration(service: "gateway", usesDatabase: false)
+            upstreams = try Upstreams(reader: ConfigReader())
+        } catch {
+            FileHandle.standardError.write(Data("cirrus-gateway: \(error)\n".utf8))
+            exit(2)
+        }
+        CirrusLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
+        let logger = Logger(label: "cirrus.gateway")
+        do {
+            try await GatewayApp.run(configuration: configuration, upstreams: upstreams, logger: logger)
+        } catch {
+            logger.critical("gateway stopped on error", metadata: ["error": "\(String(reflecting: error))"])
+            exit(1)
+        }
+    }
+}

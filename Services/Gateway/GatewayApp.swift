@@ -1,0 +1,27 @@
+import AsyncHTTPClient
+import CirrusServiceKit
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds and runs the gateway: the public edge. It owns no database and no events.
+enum GatewayApp {
+    static func run(configuration: ServiceConfiguration, upstreams: Upstreams, logger: Logger) async throws {
+        let runtime = try ServiceRuntime(configuration: configuration, usesKafka: false, logger: logger)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2), read: .seconds(30))))
+        runtime.addService(HTTPClientService(client: http))
+        let router = runtime.makeRouter()
+        StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
+        try await runtime.run(router: router)
+    }
+}
+
+/// Owns the shared HTTP client's lifetime: shut down after the server stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Blob: the bytes of an upload are durable. Key: file id.
+public struct FileUploaded: EventPayload {
+    public static var topic: Topic { .fileUploaded }
+    public var fileID: UUID
+    public var ownerID: UUID
+    /// The reservation metadata made before the bytes flowed.
+    public var uploadID: UUID
+    /// Content address of the stored object.
+    public var blobID: String
+    public var sha256: String
+    public var size: Int64
+    /// Sniffed from the first bytes, not taken from the client.
+    public var contentType: String
+
+    public init(fileID: UUID, ownerID: UUID, uploadID: UUID, blobID: String, sha256: String, size: Int64, contentType: String) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.uploadID = uploadID
+        self.blobID = blobID
+        self.sha256 = sha256
+        self.size = size
+        self.contentType = contentType
+    }
+
+    public var partitionKey: String { fileID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id", ownerID = "owner_id", uploadID = "upload_id", blobID = "blob_id", sha256, size, contentType = "content_type"
+    }
+}
+
+/// Metadata: content of a file is gone for good (purged), versions included, so blob and
+/// thumbnail can collect garbage. Key: file id.
+public struct FileDeleted: EventPayload {
+    public static var topic: Topic { .fileDeleted }
+    public var fileID: UUID
+    public var ownerID: UUID
+    public var blobIDs: [String]
+
+    public init(fileID: UUID, ownerID: UUID, blobIDs: [String]) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.blobIDs = blobIDs
+    }
+
+    public var partitionKey: String { fileID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobIDs = "blob_ids" }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Metadata: render these thumbnail heights for an image. Key: file id.
+public struct ThumbnailRequested: EventPayload {
+    public static var topic: Topic { .thumbnailRequested }
+
+    public enum Reason: String, Codable, Sendable {
+        case upload
+        case tierChanged = "tier_changed"
+        case reconcile
+        case onDemand = "on_demand"
+    }
+
+    public var fileID: UUID
+    public var ownerID: UUID
+    public var blobID: String
+    public var contentType: String
+    public var sizes: [Int]
+    public var reason: Reason
+
+    public init(fileID: UUID, ownerID: UUID, blobID: String, contentType: String, sizes: [Int], reason: Reason) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.blobID = blobID
+        self.contentType = contentType
+        self.sizes = sizes
+        self.reason = reason
+    }
+
+    public var partitionKey: String { fileID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", contentType = "content_type", sizes, reason
+    }
+}
+
+/// Thumbnail: renditions are stored. Key: file id.
+public struct ThumbnailGenerated: EventPayload {
+    public static var topic: Topic { .thumbnailGenerated }
+
+    public struct Rendition: Codable, Sendable, Equatable {
+        /// The requested height.
+        public var size: Int
+        public var width: Int
+        public var height: Int
+        public var bytes: Int64
+        /// `jpeg` or `webp`.
+        public var format: String
+
+        public init(size: Int, width: Int, height: Int, bytes: Int64, format: String) {
+            self.size = size
+            self.width = width
+            self.height = height
+            self.bytes = bytes
+            self.format = format
+        }
+    }
+
+    public var fileID: UUID
+    public var ownerID: UUID
+    public var blobID: String
+    public var thumbnails: [Rendition]
+
+    public init(fileID: UUID, ownerID: UUID, blobID: String, thumbnails: [Rendition]) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.blobID = blobID
+        self.thumbnails = thumbnails
+    }
+
+    public var partitionKey: String { fileID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", thumbnails }
+}
+
+/// Thumbnail: the image cannot be thumbnailed. Key: file id.
+public struct ThumbnailFailed: EventPayload {
+    public static var topic: Topic { .thumbnailFailed }
+
+    public enum FailureReason: String, Codable, Sendable {
+        case undecodable
+        case tooLarge = "too_large"
+        case unsupported
+        case sourceMissing = "source_missing"
+    }
+
+    public var fileID: UUID
+    public var ownerID: UUID
+    public var blobID: String
+    public var reason: FailureReason
+    public var detail: String
+
+    public init(fileID: UUID, ownerID: UUID, blobID: String, reason: FailureReason, detail: String) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.blobID = blobID
+        self.reason = reason
+        self.detail = detail
+    }
+
+    public var partitionKey: String { fileID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", reason, detail }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// What a tier allows, embedded in user and tier events so no consumer has to call auth back.
+public struct TierPermissions: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    /// Thumbnail heights in pixels, e.g. `[200, 400]`.
+    public var thumbnailSizes: [Int]
+    /// Links to the original file.
+    public var originalLinks: Bool
+    /// Links that expire, within `linkMinSeconds...linkMaxSeconds`.
+    public var expiringLinks: Bool
+    public var linkMinSeconds: Int?
+    public var linkMaxSeconds: Int?
+    public var quotaBytes: Int64
+    public var maxUploadBytes: Int64
+    public var requestsPerMinute: Int
+
+    public init(id: UUID, name: String, thumbnailSizes: [Int], originalLinks: Bool, expiringLinks: Bool, linkMinSeconds: Int?, linkMaxSeconds: Int?, quotaBytes: Int64, maxUploadBytes: Int64, requestsPerMinute: Int) {
+        self.id = id
+        self.name = name
+        self.thumbnailSizes = thumbnailSizes
+        self.originalLinks = originalLinks
+        self.expiringLinks = expiringLinks
+        self.linkMinSeconds = linkMinSeconds
+        self.linkMaxSeconds = linkMaxSeconds
+        self.quotaBytes = quotaBytes
+        self.maxUploadBytes = maxUploadBytes
+        self.requestsPerMinute = requestsPerMinute
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, thumbnailSizes = "thumbnail_sizes", originalLinks = "original_links", expiringLinks = "expiring_links"
+        case linkMinSeconds = "link_min_seconds", linkMaxSeconds = "link_max_seconds", quotaBytes = "quota_bytes"
+        case maxUploadBytes = "max_upload_bytes", requestsPerMinute = "requests_per_minute"
+    }
+}

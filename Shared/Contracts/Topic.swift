@@ -1,0 +1,15 @@
+/// Every Kafka topic Cirrus uses. The event type equals the topic name.
+public enum Topic: String, CaseIterable, Sendable {
+    case fileUploaded = "file.uploaded"
+    case thumbnailRequested = "thumbnail.requested"
+    case thumbnailGenerated = "thumbnail.generated"
+    case thumbnailFailed = "thumbnail.failed"
+    case fileDeleted = "file.deleted"
+    case userRegistered = "user.registered"
+    case userTierChanged = "user.tier_changed"
+    case userDeleted = "user.deleted"
+    case tierUpdated = "tier.updated"
+
+    /// Where a consumer parks a message it could not process: `<topic>.dlq`.
+    public static func deadLetter(_ topic: String) -> String { "\(topic).dlq" }
+}

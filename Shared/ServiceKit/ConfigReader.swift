@@ -1,0 +1,65 @@
+import Foundation
+
+/// A configuration value that is missing or malformed. Names the key, never the value
+/// (it may be a secret).
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let key: String
+    public let reason: String
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+    public var description: String { "configuration \(key): \(reason)" }
+}
+
+/// Typed access to configuration from environment variables (`CIRRUS_*`).
+/// Every key a service reads is documented in README.md and `.env.example`.
+public struct ConfigReader: Sendable {
+    public let values: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = environment
+    }
+
+    public func string(_ key: String, default value: String) -> String {
+        values[key].flatMap { $0.isEmpty ? nil : $0 } ?? value
+    }
+
+    public func optionalString(_ key: String) -> String? {
+        values[key].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func requiredString(_ key: String) throws -> String {
+        guard let value = optionalString(key) else { throw ConfigurationError(key: key, reason: "is required") }
+        return value
+    }
+
+    public func int(_ key: String, default value: Int, range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
+        guard let raw = optionalString(key) else { return value }
+        guard let parsed = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(parsed) else {
+            throw ConfigurationError(key: key, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return parsed
+    }
+
+    public func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let raw = optionalString(key)?.lowercased() else { return value }
+        switch raw {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(key: key, reason: "must be true or false")
+        }
+    }
+
+    /// A duration given in whole milliseconds.
+    public func milliseconds(_ key: String, default value: Duration, range: ClosedRange<Int> = 0...86_400_000) throws -> Duration {
+        guard optionalString(key) != nil else { return value }
+        return .milliseconds(try int(key, default: 0, range: range))
+    }
+
+    /// A duration given in whole seconds.
+    public func seconds(_ key: String, default value: Duration, range: ClosedRange<Int> = 0...31_536_000) throws -> Duration {
+        guard optionalString(key) != nil else { return value }
+        return .seconds(try int(key, default: 0, range: range))
+    }
+}

