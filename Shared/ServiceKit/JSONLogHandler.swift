@@ -1,3 +1,4 @@
+import CirrusContracts
 import Foundation
 import Logging
 
@@ -51,7 +52,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon))
+        ContractCoding.formatDate(Date())
     }
 }
 

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# Validates docker-compose.yml without a Docker engine:
+#   1. `docker-compose config` accepts the file with .env.example as its env file, and
+#      refuses it when any secret is missing (secrets have no defaults in the file);
+#   2. on the resolved configuration (python3 + PyYAML): the five services, their
+#      commands, image, health checks, documented CIRRUS_* keys and their values,
+#      depends_on conditions, published ports, restart and stop grace period;
+#   3. every ${VAR} the compose file interpolates is documented in .env.example and
+#      vice versa.
+# Prints one line per check and `compose: N passed, M failed`; exits non-zero on failure.
+# Needs docker-compose (Debian's v1 package; `docker compose` v2 works too) and PyYAML.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+COMPOSE_FILE="$ROOT/docker-compose.yml"
+ENV_EXAMPLE="$ROOT/.env.example"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+summary_and_exit() { echo "compose: $passed passed, $failed failed"; exit 1; }
+
+echo "checking $COMPOSE_FILE"
+
+if command -v docker-compose >/dev/null 2>&1; then
+  COMPOSE=(docker-compose)
+elif command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+  COMPOSE=(docker compose)
+else
+  bad "docker-compose is installed (apt-get install docker-compose)"
+  summary_and_exit
+fi
+ok "compose tool: $("${COMPOSE[@]}" version 2>/dev/null | head -n 1)"
+
+for f in "$COMPOSE_FILE" "$ENV_EXAMPLE"; do
+  [[ -f "$f" ]] || { bad "$f exists"; summary_and_exit; }
+done
+python3 -c 'import yaml' 2>/dev/null || { bad "python3 can import yaml (PyYAML)"; summary_and_exit; }
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+# Runs compose in a clean environment (variables exported by the caller must not leak
+# into interpolation) against the given env file. Older v1 releases without --env-file
+# read `.env` from the project directory instead.
+compose_config() { # env-file, extra config args...
+  local env_file="$1"; shift
+  local args=(-f "$COMPOSE_FILE")
+  if "${COMPOSE[@]}" --help 2>/dev/null | grep -q -- '--env-file'; then
+    args+=(--env-file "$env_file")
+  else
+    local project="$TMP/project.$RANDOM"
+    mkdir -p "$project" && cp "$env_file" "$project/.env"
+    args+=(--project-directory "$project")
+  fi
+  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 "${COMPOSE[@]}" "${args[@]}" config "$@"
+}
+
+cp "$ENV_EXAMPLE" "$TMP/env"
+if compose_config "$TMP/env" -q 2>"$TMP/config.err"; then
+  ok "docker-compose config -q accepts docker-compose.yml with .env.example"
+else
+  bad "docker-compose config -q accepts docker-compose.yml with .env.example:"
+  sed 's/^/       /' "$TMP/config.err"
+  summary_and_exit
+fi
+if compose_config "$TMP/env" >"$TMP/config.yml" 2>"$TMP/config.err"; then
+  ok "docker-compose config renders the resolved configuration"
+else
+  bad "docker-compose config renders the resolved configuration"
+  sed 's/^/       /' "$TMP/config.err"
+  summary_and_exit
+fi
+
+# Secrets: with any one of them missing, compose must refuse instead of using a default.
+SECRETS=(POSTGRES_PASSWORD CIRRUS_DB_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
+         CIRRUS_S3_ACCESS_KEY_ID CIRRUS_S3_SECRET_ACCESS_KEY)
+for secret in "${SECRETS[@]}"; do
+  grep -v "^${secret}=" "$ENV_EXAMPLE" >"$TMP/env.missing"
+  if compose_config "$TMP/env.missing" -q >/dev/null 2>&1; then
+    bad "config is refused when the secret $secret is missing from the env file"
+  else
+    ok "config is refused when the secret $secret is missing from the env file"
+  fi
+done
+
+python3 - "$TMP/config.yml" "$COMPOSE_FILE" "$ENV_EXAMPLE" "$ROOT" "$passed" "$failed" "${SECRETS[@]}" <<'PY'
+import os
+import re
+import sys
+
+import yaml
+
+config_path, compose_path, env_example_path, root = sys.argv[1:5]
+passed, failed = int(sys.argv[5]), int(sys.argv[6])
+secrets = set(sys.argv[7:])
+
+APP = ["gateway", "auth", "metadata", "blob", "thumbnail"]
+INFRA = ["kafka", "postgres", "minio"]
+DB_SERVICES = {"auth", "metadata", "blob", "thumbnail"}
+STORE_SERVICES = {"blob", "thumbnail"}
+ALL = set(APP)
+PORTS = {"gateway": 8080, "auth": 8081, "metadata": 8082, "blob": 8083, "thumbnail": 8084}
+
+# The documented configuration keys and the services that read each: the single list to
+# update when a service gains a key (README.md "Configuration" documents the same keys).
+DOCUMENTED_KEYS = {
+    "CIRRUS_HTTP_HOST": ALL,
+    "CIRRUS_HTTP_PORT": ALL,
+    "CIRRUS_LOG_LEVEL": ALL,
+    "CIRRUS_LOG_FORMAT": ALL,
+    "CIRRUS_KAFKA_BROKERS": ALL,
+    "CIRRUS_KAFKA_TOPIC_PARTITIONS": ALL,
+    "CIRRUS_KAFKA_REPLICATION_FACTOR": ALL,
+    "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": ALL,
+    "CIRRUS_OUTBOX_POLL_INTERVAL_MS": ALL,
+    "CIRRUS_DATABASE_URL": DB_SERVICES,
+    "CIRRUS_DATABASE_MAX_CONNECTIONS": DB_SERVICES,
+    "CIRRUS_STORAGE_BACKEND": STORE_SERVICES,
+    "CIRRUS_STORAGE_PATH": STORE_SERVICES,
+    "CIRRUS_S3_ENDPOINT": STORE_SERVICES,
+    "CIRRUS_S3_REGION": STORE_SERVICES,
+    "CIRRUS_S3_BUCKET": STORE_SERVICES,
+    "CIRRUS_S3_ACCESS_KEY_ID": STORE_SERVICES,
+    "CIRRUS_S3_SECRET_ACCESS_KEY": STORE_SERVICES,
+    "CIRRUS_S3_PATH_STYLE": STORE_SERVICES,
+    "CIRRUS_AUTH_URL": {"gateway"},
+    "CIRRUS_METADATA_URL": {"gateway"},
+    "CIRRUS_BLOB_URL": {"gateway"},
+    "CIRRUS_THUMBNAIL_URL": {"gateway"},
+}
+SHUTDOWN_DEFAULT = 20
+
+
+def check(condition, what, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   - {what}")
+    else:
+        failed += 1
+        print(f"FAIL - {what}" + (f": {detail}" if detail else ""))
+    return condition
+
+
+def environment(service):
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # KEY=VALUE list form
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {k: ("" if v is None else str(v)) for k, v in env.items()}
+
+
+def depends_on(service):
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):  # short form: no condition at all
+        return {name: None for name in deps}
+    return {name: (spec or {}).get("condition") for name, spec in deps.items()}
+
+
+def seconds(value):
+    """Compose duration ('30s', '1m30s', '1h', '500ms' or a number of seconds) in seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", str(value))
+    if not parts or "".join(n + u for n, u in parts) != str(value):
+        raise ValueError(f"not a duration: {value!r}")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+with open(config_path) as f:
+    config = yaml.safe_load(f)
+services = (config or {}).get("services") or {}
+check(bool(services), "resolved configuration has services")
+
+# --- services present, commands, image ---------------------------------------------------
+for name in APP + INFRA + ["minio-init"]:
+    check(name in services, f"service {name} exists")
+missing = [n for n in APP if n not in services]
+if missing:
+    print(f"compose: {passed} passed, {failed} failed")
+    sys.exit(1)
+
+images = {services[n].get("image") for n in APP}
+check(len(images) == 1 and None not in images, "the five services run one image", f"images: {images}")
+for name in APP:
+    s = services[name]
+    check(s.get("command") == [f"cirrus-{name}"], f"{name}: command is [cirrus-{name}]", f"got {s.get('command')!r}")
+built = [n for n in APP if services[n].get("build")]
+check(bool(built), "the Cirrus image has a build section", "no service has build:")
+for name in built:
+    b = services[name]["build"]
+    dockerfile = os.path.join(b.get("context", ""), b.get("dockerfile", "Dockerfile"))
+    check(os.path.realpath(b.get("context", "")) == os.path.realpath(root) and os.path.isfile(dockerfile),
+          f"{name}: builds from the package root with {os.path.relpath(dockerfile, root)}",
+          f"context {b.get('context')!r}, dockerfile {b.get('dockerfile')!r}")
+
+# --- health checks ------------------------------------------------------------------------
+for name in APP + INFRA:
+    hc = services[name].get("healthcheck") or {}
+    test = hc.get("test")
+    enabled = bool(test) and not hc.get("disable") and test != ["NONE"]
+    check(enabled, f"{name}: has a healthcheck", f"healthcheck {hc!r}")
+for name in APP:
+    test = (services[name].get("healthcheck") or {}).get("test") or []
+    text = " ".join(test) if isinstance(test, list) else str(test)
+    port = environment(services[name]).get("CIRRUS_HTTP_PORT", str(PORTS[name]))
+    check(re.search(rf"http://(localhost|127\.0\.0\.1):{re.escape(port)}/readyz\b", text) is not None,
+          f"{name}: healthcheck probes /readyz on its port {port}", f"test {text!r}")
+
+# --- configuration keys and values ------------------------------------------------------
+for name in APP:
+    env = environment(services[name])
+    keys = {k for k in env if k.startswith("CIRRUS_")}
+    unknown = sorted(k for k in keys if k not in DOCUMENTED_KEYS)
+    check(not unknown, f"{name}: every CIRRUS_* key is documented", f"unknown keys {unknown}")
+    misplaced = sorted(k for k in keys if k in DOCUMENTED_KEYS and name not in DOCUMENTED_KEYS[k])
+    check(not misplaced, f"{name}: sets only keys that {name} reads", f"not read by {name}: {misplaced}")
+
+    problems = []
+    if env.get("CIRRUS_HTTP_HOST", "0.0.0.0") != "0.0.0.0":
+        problems.append("CIRRUS_HTTP_HOST must be 0.0.0.0 in a container")
+    if env.get("CIRRUS_HTTP_PORT", str(PORTS[name])) != str(PORTS[name]):
+        problems.append(f"CIRRUS_HTTP_PORT should be {PORTS[name]}")
+    if env.get("CIRRUS_LOG_LEVEL", "info") not in {"trace", "debug", "info", "notice", "warning", "error", "critical"}:
+        problems.append(f"bad CIRRUS_LOG_LEVEL {env.get('CIRRUS_LOG_LEVEL')!r}")
+    if env.get("CIRRUS_LOG_FORMAT", "json") not in {"json", "text"}:
+        problems.append(f"bad CIRRUS_LOG_FORMAT {env.get('CIRRUS_LOG_FORMAT')!r}")
+    for key in ("CIRRUS_KAFKA_TOPIC_PARTITIONS", "CIRRUS_KAFKA_REPLICATION_FACTOR", "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS",
+                "CIRRUS_OUTBOX_POLL_INTERVAL_MS", "CIRRUS_DATABASE_MAX_CONNECTIONS"):
+        if key in env and not (env[key].isdigit() and int(env[key]) > 0):
+            problems.append(f"{key} must be a positive integer, got {env[key]!r}")
+    if name in DB_SERVICES:
+        url = env.get("CIRRUS_DATABASE_URL", "")
+        m = re.fullmatch(r"postgres(?:ql)?://([^:@/]+)(?::([^@/]*))?@([^:/]+)(?::(\d+))?/([^/?]+)", url)
+        if not m:
+            problems.append("CIRRUS_DATABASE_URL missing or not postgres://user:password@host:port/database")
+        elif m.group(3) != "postgres" or m.group(5) != name:
+            problems.append(f"CIRRUS_DATABASE_URL should name host postgres and database {name}")
+        if not env.get("CIRRUS_KAFKA_BROKERS", "").startswith("kafka:"):
+            problems.append("CIRRUS_KAFKA_BROKERS should point at kafka:9092")
+    if name in STORE_SERVICES:
+        if env.get("CIRRUS_STORAGE_BACKEND") != "s3":
+            problems.append("CIRRUS_STORAGE_BACKEND should be s3 (MinIO)")
+        for key in ("CIRRUS_S3_ENDPOINT", "CIRRUS_S3_BUCKET", "CIRRUS_S3_ACCESS_KEY_ID", "CIRRUS_S3_SECRET_ACCESS_KEY"):
+            if not env.get(key):
+                problems.append(f"{key} is missing")
+        if env.get("CIRRUS_S3_PATH_STYLE", "true") not in {"true", "false"}:
+            problems.append("CIRRUS_S3_PATH_STYLE must be true or false")
+    if name == "gateway":
+        for key, target in (("CIRRUS_AUTH_URL", "auth"), ("CIRRUS_METADATA_URL", "metadata"),
+                            ("CIRRUS_BLOB_URL", "blob"), ("CIRRUS_THUMBNAIL_URL", "thumbnail")):
+            if env.get(key) != f"http://{target}:{PORTS[target]}":
+                problems.append(f"{key} should be http://{target}:{PORTS[target]}, got {env.get(key)!r}")
+    check(not problems, f"{name}: configuration values are valid", "; ".join(problems))
+
+buckets = [environment(services[n]).get("CIRRUS_S3_BUCKET") for n in sorted(STORE_SERVICES)]
+check(len(set(buckets)) == len(buckets), "blob and thumbnail use their own buckets", f"buckets {buckets}")
+
+# --- dependencies -----------------------------------------------------------------------
+for name, service in sorted(services.items()):
+    for dep, condition in sorted(depends_on(service).items()):
+        if dep in INFRA or dep in APP:
+            check(condition == "service_healthy", f"{name}: depends on {dep} with condition service_healthy",
+                  f"condition {condition!r}")
+            check(bool((services.get(dep) or {}).get("healthcheck")), f"{name}: {dep} has the healthcheck it waits for")
+        elif dep == "minio-init":
+            check(condition == "service_completed_successfully",
+                  f"{name}: depends on minio-init with condition service_completed_successfully", f"condition {condition!r}")
+        else:
+            check(condition is not None, f"{name}: depends on {dep} with a condition", "no condition")
+expected_deps = {
+    "auth": {"kafka", "postgres"},
+    "metadata": {"kafka", "postgres"},
+    "blob": {"kafka", "postgres", "minio", "minio-init"},
+    "thumbnail": {"kafka", "postgres", "minio", "minio-init"},
+    "gateway": {"auth", "metadata", "blob", "thumbnail"},
+    "minio-init": {"minio"},
+}
+for name, deps in expected_deps.items():
+    have = set(depends_on(services.get(name) or {}))
+    check(deps <= have, f"{name}: waits for {', '.join(sorted(deps))}", f"missing {sorted(deps - have)}")
+
+# --- published ports ----------------------------------------------------------------------
+publishing = sorted(n for n, s in services.items() if s.get("ports"))
+check(publishing == ["gateway"], "only the gateway publishes ports", f"publishing: {publishing}")
+targets = []
+for p in services["gateway"].get("ports") or []:
+    targets.append(int(p["target"]) if isinstance(p, dict) else int(str(p).split(":")[-1].split("/")[0]))
+check(targets == [8080], "the gateway publishes its port 8080", f"targets {targets}")
+
+# --- lifecycle ----------------------------------------------------------------------------
+for name in APP:
+    s = services[name]
+    check(s.get("restart") == "unless-stopped", f"{name}: restart unless-stopped", f"restart {s.get('restart')!r}")
+    shutdown = int(environment(s).get("CIRRUS_SHUTDOWN_TIMEOUT_SECONDS", SHUTDOWN_DEFAULT))
+    try:
+        grace = seconds(s.get("stop_grace_period", "10s"))
+    except ValueError as e:
+        grace = 0
+    check(grace > shutdown, f"{name}: stop_grace_period ({s.get('stop_grace_period', '10s')}) exceeds the {shutdown} s shutdown timeout")
+
+# --- interpolation vs .env.example ------------------------------------------------------------
+with open(compose_path) as f:
+    raw = f.read()
+used = {}  # name -> set of forms ("default", "required", "plain")
+for m in re.finditer(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)", raw):
+    if m.group(0) == "$$":
+        continue  # escaped: reaches the container as a literal $
+    name = m.group(1) or m.group(3)
+    op = m.group(2) or ""
+    used.setdefault(name, set()).add("default" if "-" in op else "required" if "?" in op else "plain")
+
+documented = {}
+comment_before = {}
+previous = ""
+with open(env_example_path) as f:
+    for line in f:
+        line = line.rstrip("\n")
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
+        if m:
+            documented[m.group(1)] = m.group(2)
+            comment_before[m.group(1)] = previous.startswith("#") or (
+                previous and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", previous) and comment_before.get(previous.split("=")[0], False))
+        previous = line
+
+check(bool(used), "docker-compose.yml interpolates variables")
+undocumented = sorted(set(used) - set(documented))
+check(not undocumented, f"every ${{VAR}} in docker-compose.yml ({len(used)}) is in .env.example", f"missing {undocumented}")
+stale = sorted(set(documented) - set(used))
+check(not stale, "every key in .env.example is used by docker-compose.yml", f"unused {stale}")
+uncommented = sorted(k for k, has in comment_before.items() if not has)
+check(not uncommented, "every key in .env.example has a comment", f"no comment: {uncommented}")
+empty = sorted(k for k, v in documented.items() if v == "")
+check(not empty, "every key in .env.example has a value", f"empty: {empty}")
+defaulted = sorted(name for name in secrets if "default" in used.get(name, set()))
+check(not defaulted, "no secret has a default in docker-compose.yml (only in .env.example)", f"defaulted: {defaulted}")
+check(secrets <= set(used), "every secret is interpolated from the env file", f"not used: {sorted(secrets - set(used))}")
+
+print(f"compose: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
