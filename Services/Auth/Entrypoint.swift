@@ -7,8 +7,10 @@ import Logging
 struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
+        let settings: AuthSettings
         do {
             configuration = try ServiceConfiguration(service: "auth", usesDatabase: true)
+            settings = try AuthSettings(reader: ConfigReader())
         } catch {
             FileHandle.standardError.write(Data("cirrus-auth: \(error)\n".utf8))
             exit(2)
@@ -17,7 +19,12 @@ struct Entrypoint {
         let logger = Logger(label: "cirrus.auth")
         do {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: AuthMigrations.all, logger: logger)
-            try await runtime.run(router: runtime.makeRouter())
+            guard let postgres = runtime.postgres else { preconditionFailure("auth has a database") }
+            let app = AuthApp(client: postgres, settings: settings, logger: logger)
+            runtime.onStartup { try await app.prepare() }
+            let router = runtime.makeRouter()
+            app.addRoutes(to: router)
+            try await runtime.run(router: router)
         } catch {
             logger.critical("auth stopped on error", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)

@@ -34,4 +34,19 @@ public struct TierPermissions: Codable, Sendable, Equatable {
         case linkMinSeconds = "link_min_seconds", linkMaxSeconds = "link_max_seconds", quotaBytes = "quota_bytes"
         case maxUploadBytes = "max_upload_bytes", requestsPerMinute = "requests_per_minute"
     }
+
+    /// Absent link bounds are written as explicit `null`s: every field is always present.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(thumbnailSizes, forKey: .thumbnailSizes)
+        try c.encode(originalLinks, forKey: .originalLinks)
+        try c.encode(expiringLinks, forKey: .expiringLinks)
+        try c.encode(linkMinSeconds, forKey: .linkMinSeconds)
+        try c.encode(linkMaxSeconds, forKey: .linkMaxSeconds)
+        try c.encode(quotaBytes, forKey: .quotaBytes)
+        try c.encode(maxUploadBytes, forKey: .maxUploadBytes)
+        try c.encode(requestsPerMinute, forKey: .requestsPerMinute)
+    }
 }

@@ -42,19 +42,22 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 # Runs compose in a clean environment (variables exported by the caller must not leak
-# into interpolation) against the given env file. Older v1 releases without --env-file
-# read `.env` from the project directory instead.
+# into interpolation) against the given env file. Releases without --env-file (older
+# than 1.25) get the file's variables in the environment instead.
+COMPOSE_HELP="$("${COMPOSE[@]}" --help 2>/dev/null || true)"
 compose_config() { # env-file, extra config args...
   local env_file="$1"; shift
+  local vars=(PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8)
   local args=(-f "$COMPOSE_FILE")
-  if "${COMPOSE[@]}" --help 2>/dev/null | grep -q -- '--env-file'; then
+  if grep -q -- '--env-file' <<<"$COMPOSE_HELP"; then
     args+=(--env-file "$env_file")
   else
-    local project="$TMP/project.$RANDOM"
-    mkdir -p "$project" && cp "$env_file" "$project/.env"
-    args+=(--project-directory "$project")
+    local line
+    while IFS= read -r line; do
+      if [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then vars+=("$line"); fi
+    done <"$env_file"
   fi
-  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 "${COMPOSE[@]}" "${args[@]}" config "$@"
+  env -i "${vars[@]}" "${COMPOSE[@]}" "${args[@]}" config "$@"
 }
 
 cp "$ENV_EXAMPLE" "$TMP/env"

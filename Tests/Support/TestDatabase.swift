@@ -5,18 +5,18 @@ import Logging
 import PostgresNIO
 
 /// A fresh database on the test PostgreSQL for one test, dropped afterwards.
-enum TestDatabase {
-    static let logger: Logger = {
+public enum TestDatabase {
+    public static let logger: Logger = {
         var logger = Logger(label: "db-tests")
         logger.logLevel = .warning
         return logger
     }()
 
-    static func admin() throws -> DatabaseConfiguration {
+    public static func admin() throws -> DatabaseConfiguration {
         try DatabaseConfiguration(url: TestEnvironment.postgresURL)
     }
 
-    static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseConfiguration) async throws -> T) async throws -> T {
+    public static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseConfiguration) async throws -> T) async throws -> T {
         let adminConfiguration = try admin()
         let name = TestEnvironment.uniqueName("kit")
         let adminClient = PostgresClient(configuration: adminConfiguration.postgresConfiguration, backgroundLogger: logger)

@@ -1,0 +1,41 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// Auth's parts, built once per process (and per test).
+struct AuthApp: Sendable {
+    let store: AuthStore
+    let keys: SigningKeys
+    let verifier: TokenVerifier
+    let accounts: AccountController
+    let admin: AdminController
+
+    init(client: PostgresClient, settings: AuthSettings, logger: Logger) {
+        store = AuthStore(client: client, logger: logger)
+        keys = SigningKeys(client: client, accessTokenTTL: settings.accessTokenTTL, logger: logger)
+        // Auth verifies its own tokens the way every service does: against the JWKS.
+        let keys = self.keys
+        verifier = TokenVerifier(logger: logger) {
+            String(decoding: try ContractCoding.encoder().encode(try await keys.jwks(reload: true)), as: UTF8.self)
+        }
+        accounts = AccountController(
+            store: store, keys: keys, passwords: Passwords(cost: settings.bcryptCost),
+            throttle: LoginThrottle(client: client, settings: settings, logger: logger), verifier: verifier, settings: settings
+        )
+        admin = AdminController(store: store, keys: keys, verifier: verifier, settings: settings, accounts: accounts)
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        accounts.register(on: router)
+        admin.register(on: router)
+    }
+
+    /// Start-up: make sure a signing key exists and the verifier knows it.
+    func prepare() async throws {
+        try await keys.ensureKey()
+        try await verifier.refresh()
+    }
+}

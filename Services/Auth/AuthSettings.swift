@@ -1,0 +1,37 @@
+import CirrusServiceKit
+
+/// Auth's own configuration keys (the shared ones are in `ServiceConfiguration`).
+struct AuthSettings: Sendable {
+    /// Lifetime of access tokens (`CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS`, default 15 min).
+    var accessTokenTTL: Duration = .seconds(900)
+    /// Lifetime of refresh tokens (`CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
+    var refreshTokenTTL: Duration = .seconds(30 * 86_400)
+    /// bcrypt work factor (`CIRRUS_AUTH_BCRYPT_COST`, default 11; see docs/auth.md).
+    var bcryptCost: Int = 11
+    /// Secret that allows creating the first admin (`CIRRUS_AUTH_BOOTSTRAP_SECRET`); unset = off.
+    var bootstrapSecret: String?
+    /// `Secure` attribute on the session cookie (`CIRRUS_AUTH_COOKIE_SECURE`; true behind TLS).
+    var secureCookie: Bool = false
+    /// Failed logins per account before it is locked (`CIRRUS_AUTH_MAX_FAILED_LOGINS`).
+    var maxFailuresPerAccount: Int = 5
+    /// Failed logins per client address before it is locked (`CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS`).
+    var maxFailuresPerAddress: Int = 20
+    /// How long failures are counted, and how long a lock lasts (`CIRRUS_AUTH_LOCKOUT_SECONDS`).
+    var lockout: Duration = .seconds(900)
+
+    init() {}
+
+    init(reader: ConfigReader) throws {
+        accessTokenTTL = try reader.seconds("CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS", default: accessTokenTTL, range: 30...86_400)
+        refreshTokenTTL = try reader.seconds("CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS", default: refreshTokenTTL, range: 300...31_536_000)
+        bcryptCost = try reader.int("CIRRUS_AUTH_BCRYPT_COST", default: bcryptCost, range: 4...16)
+        bootstrapSecret = reader.optionalString("CIRRUS_AUTH_BOOTSTRAP_SECRET")
+        if let secret = bootstrapSecret, secret.utf8.count < 16 {
+            throw ConfigurationError(key: "CIRRUS_AUTH_BOOTSTRAP_SECRET", reason: "must be at least 16 characters")
+        }
+        secureCookie = try reader.bool("CIRRUS_AUTH_COOKIE_SECURE", default: secureCookie)
+        maxFailuresPerAccount = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS", default: maxFailuresPerAccount, range: 1...1000)
+        maxFailuresPerAddress = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS", default: maxFailuresPerAddress, range: 1...100_000)
+        lockout = try reader.seconds("CIRRUS_AUTH_LOCKOUT_SECONDS", default: lockout, range: 1...86_400)
+    }
+}

@@ -1,0 +1,232 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// Registration, login, token refresh, logout, `/v1/me` and the JWKS.
+struct AccountController: Sendable {
+    let store: AuthStore
+    let keys: SigningKeys
+    let passwords: Passwords
+    let throttle: LoginThrottle
+    let verifier: TokenVerifier
+    let settings: AuthSettings
+    var logger: Logger { store.logger }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/auth/register") { request, context in try await register(request, context) }
+        router.post("/v1/auth/login") { request, context in try await login(request, context) }
+        router.post("/v1/auth/refresh") { request, context in try await refresh(request, context) }
+        router.post("/v1/auth/logout") { request, context in try await logout(request, context) }
+        router.get("/v1/auth/jwks") { _, _ in try Response.json(try await keys.jwks(), headers: [.cacheControl: "public, max-age=60"]) }
+        router.get("/v1/me") { request, _ in try await me(request) }
+    }
+
+    // MARK: - Register
+
+    struct RegisterInput: Decodable {
+        var username: String?
+        var email: String?
+        var password: String?
+    }
+
+    static let usernameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+    static func validate(_ input: RegisterInput) throws -> (username: String, email: String, password: String) {
+        var errors: [FieldError] = []
+        let username = input.username ?? ""
+        if input.username == nil {
+            errors.append(FieldError(field: "username", message: "is required"))
+        } else if !(3...32).contains(username.count) || !username.allSatisfy(usernameCharacters.contains) {
+            errors.append(FieldError(field: "username", message: "must be 3 to 32 of a-z, 0-9, '_', '.', '-'"))
+        }
+        let email = (input.email ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        if input.email == nil {
+            errors.append(FieldError(field: "email", message: "is required"))
+        } else if !isEmail(email) {
+            errors.append(FieldError(field: "email", message: "must be a valid e-mail address"))
+        }
+        if let password = input.password {
+            errors += Passwords.problems(with: password).map { FieldError(field: "password", message: $0) }
+        } else {
+            errors.append(FieldError(field: "password", message: "is required"))
+        }
+        guard errors.isEmpty, let password = input.password else { throw ProblemError.validation(errors) }
+        return (username, email, password)
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        guard text.utf8.count <= 254, !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
+    }
+
+    func register(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let input = try Self.validate(try await request.decodeJSON(RegisterInput.self, context: context))
+        let user = try await createUser(username: input.username, email: input.email, password: input.password, role: .user)
+        return try Response.json(user, status: .created)
+    }
+
+    /// Insert a user on the default tier and announce it; 409 naming the taken field.
+    func createUser(username: String, email: String, password: String, role: Role, requireNoAdmin: Bool = false) async throws -> UserResponse {
+        let hash = try await passwords.hash(password)
+        let id = UUID()
+        do {
+            return try await store.client.transaction(logger: logger) { connection in
+                if requireNoAdmin {
+                    try await connection.query("SELECT pg_advisory_xact_lock(7305007021)", logger: logger)
+                    for try await _ in try await connection.query("SELECT 1 FROM users WHERE role = 'admin' LIMIT 1", logger: logger) {
+                        throw ProblemError.conflict("An administrator already exists.")
+                    }
+                }
+                let tier = try await store.defaultTier(on: connection)
+                try await connection.query("""
+                    INSERT INTO users (id, username, email, password_hash, role, tier_id)
+                    VALUES (\(id), \(username), \(email), \(hash), \(role.rawValue), \(tier.id))
+                    """, logger: logger)
+                try await store.emit(UserRegistered(userID: id, username: username, role: role.rawValue, tier: tier.permissions), on: connection)
+                guard let user = try await store.user(id: id, on: connection) else { throw ProblemError.notFound("user") }
+                return UserResponse(user: user, tier: tier.permissions)
+            }
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            let field = error.constraint?.contains("email") == true ? "email" : "username"
+            throw ProblemError(.conflict, detail: "That \(field) is already taken.", errors: [FieldError(field: field, message: "is already taken")])
+        }
+    }
+
+    // MARK: - Login
+
+    struct LoginInput: Decodable {
+        var login: String?
+        var username: String?
+        var email: String?
+        var password: String?
+    }
+
+    func login(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let input = try await request.decodeJSON(LoginInput.self, context: context)
+        guard let login = (input.login ?? input.username ?? input.email)?.trimmingCharacters(in: .whitespaces), !login.isEmpty, login.utf8.count <= 254 else {
+            throw ProblemError.validation(field: "login", "a username or e-mail address is required")
+        }
+        guard let password = input.password, !password.isEmpty else { throw ProblemError.validation(field: "password", "is required") }
+        let address = Self.clientAddress(request)
+        let throttleKeys = [LoginThrottle.accountKey(login), LoginThrottle.addressKey(address)]
+        if let seconds = try await throttle.lockedFor(throttleKeys) {
+            throw ProblemError(.tooManyRequests, detail: "Too many failed logins. Try again later.", headers: [.retryAfter: "\(seconds)"])
+        }
+        let found = try await store.credentials(login: login)
+        let valid = try await passwords.verify(password, against: found?.1)
+        guard valid, let user = found?.0, !user.disabled else {
+            try await throttle.recordFailure(account: login, address: address)
+            throw ProblemError(.unauthorized, detail: "The login or password is wrong.")
+        }
+        try await throttle.recordSuccess(account: login)
+        let tokens = try await issueTokens(for: user, family: UUID())
+        return try tokenResponse(tokens)
+    }
+
+    /// The caller's address as the gateway reports it (auth is not exposed directly).
+    static func clientAddress(_ request: Request) -> String {
+        let raw = request.headers[HTTPField.Name("X-Cirrus-Client-Address")!] ?? "unknown"
+        return String(raw.prefix(64))
+    }
+
+    func issueTokens(for user: User, family: UUID, on connection: PostgresConnection? = nil) async throws -> TokenResponse {
+        let claims = AccessClaims(identity: user.identity, issuedAt: Date(), lifetime: settings.accessTokenTTL)
+        let access = try await keys.sign(claims)
+        let refresh = RefreshTokens.generate()
+        let hash = RefreshTokens.hash(refresh)
+        let ttl = Int(settings.refreshTokenTTL.components.seconds)
+        let insert: PostgresQuery = """
+            INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+            VALUES (\(UUID()), \(user.id), \(family), \(hash), now() + make_interval(secs => \(ttl)))
+            """
+        if let connection { try await connection.query(insert, logger: logger) } else { try await store.client.query(insert, logger: logger) }
+        return TokenResponse(accessToken: access, refreshToken: refresh, expiresIn: Int(settings.accessTokenTTL.components.seconds))
+    }
+
+    func tokenResponse(_ tokens: TokenResponse) throws -> Response {
+        var cookie = "\(TokenVerifier.cookieName)=\(tokens.accessToken); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(tokens.expiresIn)"
+        if settings.secureCookie { cookie += "; Secure" }
+        return try Response.json(tokens, headers: [.setCookie: cookie, .cacheControl: "no-store"])
+    }
+
+    // MARK: - Refresh and logout
+
+    struct RefreshInput: Decodable {
+        var refreshToken: String?
+        enum CodingKeys: String, CodingKey { case refreshToken = "refresh_token" }
+    }
+
+    enum RefreshOutcome: Sendable {
+        case issued(TokenResponse)
+        case refused(String)
+    }
+
+    func refresh(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let input = try await request.decodeJSON(RefreshInput.self, context: context)
+        guard let token = input.refreshToken, !token.isEmpty, token.utf8.count <= 256 else {
+            throw ProblemError.validation(field: "refresh_token", "is required")
+        }
+        let hash = RefreshTokens.hash(token)
+        // Reuse detection must commit its revocation, so the transaction returns an outcome
+        // instead of throwing.
+        let outcome: RefreshOutcome = try await store.client.transaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT t.id, t.family_id, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at < now(), t.user_id
+                FROM refresh_tokens t WHERE t.token_hash = \(hash) FOR UPDATE
+                """, logger: logger)
+            var found: (UUID, UUID, Bool, Bool, Bool, UUID)?
+            for try await row in rows.decode((UUID, UUID, Bool, Bool, Bool, UUID).self) { found = row }
+            guard let (id, family, used, revoked, expired, userID) = found else { return .refused("unknown") }
+            if revoked { return .refused("revoked") }
+            if used {
+                // A spent token came back: someone holds a copy. End the whole session family.
+                try await connection.query("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: logger)
+                logger.warning("refresh token reuse; family revoked", metadata: ["user_id": "\(userID)", "family": "\(family)"])
+                return .refused("reused")
+            }
+            if expired { return .refused("expired") }
+            guard let user = try await store.user(id: userID, on: connection), !user.disabled else {
+                try await connection.query("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: logger)
+                return .refused("disabled")
+            }
+            try await connection.query("UPDATE refresh_tokens SET used_at = now() WHERE id = \(id)", logger: logger)
+            return .issued(try await issueTokens(for: user, family: family, on: connection))
+        }
+        switch outcome {
+        case .issued(let tokens): return try tokenResponse(tokens)
+        case .refused: throw ProblemError(.unauthorized, detail: "The refresh token is invalid, expired or revoked.")
+        }
+    }
+
+    func logout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let input = try await request.decodeJSON(RefreshInput.self, context: context)
+        if let token = input.refreshToken, !token.isEmpty {
+            let hash = RefreshTokens.hash(token)
+            try await store.client.query("""
+                UPDATE refresh_tokens SET revoked_at = now()
+                WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = \(hash)) AND revoked_at IS NULL
+                """, logger: logger)
+        }
+        var cookie = "\(TokenVerifier.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        if settings.secureCookie { cookie += "; Secure" }
+        return Response(status: .noContent, headers: [.setCookie: cookie])
+    }
+
+    // MARK: - Me
+
+    func me(_ request: Request) async throws -> Response {
+        let identity = try await verifier.authenticate(request)
+        guard let user = try await store.user(id: identity.userID), !user.disabled,
+              let tier = try await store.tier(id: user.tierID) else {
+            throw TokenVerifier.unauthorized("The account no longer exists or is disabled.")
+        }
+        return try Response.json(UserResponse(user: user, tier: tier.permissions))
+    }
+}

@@ -1,0 +1,253 @@
+import CirrusContracts
+import CirrusServiceKit
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// Tier and user administration (role admin), the bootstrap of the first admin, and
+/// signing-key rotation.
+struct AdminController: Sendable {
+    let store: AuthStore
+    let keys: SigningKeys
+    let verifier: TokenVerifier
+    let settings: AuthSettings
+    let accounts: AccountController
+    var logger: Logger { store.logger }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/auth/bootstrap-admin") { request, context in try await bootstrap(request, context) }
+        router.get("/v1/admin/tiers") { request, _ in
+            _ = try await requireAdmin(request)
+            return try Response.json(Page(items: try await store.tiers().map(TierResponse.init), nextCursor: nil))
+        }
+        router.post("/v1/admin/tiers") { request, context in try await createTier(request, context) }
+        router.get("/v1/admin/tiers/:id") { request, context in
+            _ = try await requireAdmin(request)
+            guard let tier = try await store.tier(id: try context.parameters.uuid("id", resource: "tier")) else { throw ProblemError.notFound("tier") }
+            return try Response.json(TierResponse(tier))
+        }
+        router.patch("/v1/admin/tiers/:id") { request, context in try await updateTier(request, context) }
+        router.delete("/v1/admin/tiers/:id") { request, context in try await deleteTier(request, context) }
+        router.get("/v1/admin/users") { request, _ in try await listUsers(request) }
+        router.patch("/v1/admin/users/:id") { request, context in try await updateUser(request, context) }
+        router.delete("/v1/admin/users/:id") { request, context in try await deleteUser(request, context) }
+        router.post("/v1/admin/signing-keys/rotate") { request, _ in
+            _ = try await requireAdmin(request)
+            return try Response.json(["kid": try await keys.rotate()], status: .created)
+        }
+    }
+
+    /// The token says admin *and* the database still does (a demoted admin's token is not enough).
+    func requireAdmin(_ request: Request) async throws -> User {
+        let identity = try await verifier.authenticate(request)
+        guard let user = try await store.user(id: identity.userID), !user.disabled else {
+            throw TokenVerifier.unauthorized("The account no longer exists or is disabled.")
+        }
+        guard user.role == .admin else { throw ProblemError(.forbidden, detail: "This needs the admin role.") }
+        return user
+    }
+
+    struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+        var items: [Item]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(items, forKey: .items)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    // MARK: - Bootstrap
+
+    func bootstrap(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let secret = settings.bootstrapSecret else { throw ProblemError.notFound() }
+        let given = request.headers[HTTPField.Name("X-Bootstrap-Secret")!] ?? ""
+        // Compare digests: constant time whatever the lengths.
+        let matches = Array(SHA256.hash(data: Data(given.utf8))) == Array(SHA256.hash(data: Data(secret.utf8)))
+        guard matches, !given.isEmpty else { throw ProblemError(.forbidden, detail: "The bootstrap secret is missing or wrong.") }
+        let input = try AccountController.validate(try await request.decodeJSON(AccountController.RegisterInput.self, context: context))
+        let user = try await accounts.createUser(username: input.username, email: input.email, password: input.password, role: .admin, requireNoAdmin: true)
+        logger.notice("first admin created", metadata: ["user_id": "\(user.id)"])
+        return try Response.json(user, status: .created)
+    }
+
+    // MARK: - Tiers
+
+    func createTier(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let input = try await request.decodeJSON(TierInput.self, context: context)
+        let tier = try input.apply(to: nil, id: UUID())
+        try await saveTier(tier, insert: true)
+        return try Response.json(TierResponse(Tier(permissions: tier, isDefault: false)), status: .created)
+    }
+
+    func updateTier(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let id = try context.parameters.uuid("id", resource: "tier")
+        let input = try await request.decodeJSON(TierInput.self, context: context)
+        guard let existing = try await store.tier(id: id) else { throw ProblemError.notFound("tier") }
+        let tier = try input.apply(to: existing.permissions, id: id)
+        try await saveTier(tier, insert: false)
+        return try Response.json(TierResponse(Tier(permissions: tier, isDefault: existing.isDefault)))
+    }
+
+    private func saveTier(_ tier: TierPermissions, insert: Bool) async throws {
+        let sizes = tier.thumbnailSizes.map(Int32.init)
+        let minSeconds = tier.linkMinSeconds.map(Int32.init)
+        let maxSeconds = tier.linkMaxSeconds.map(Int32.init)
+        let rate = Int32(tier.requestsPerMinute)
+        do {
+            try await store.client.transaction(logger: logger) { connection in
+                if insert {
+                    try await connection.query("""
+                        INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
+                                           quota_bytes, max_upload_bytes, requests_per_minute)
+                        VALUES (\(tier.id), \(tier.name), \(sizes), \(tier.originalLinks), \(tier.expiringLinks), \(minSeconds), \(maxSeconds),
+                                \(tier.quotaBytes), \(tier.maxUploadBytes), \(rate))
+                        """, logger: logger)
+                } else {
+                    try await connection.query("""
+                        UPDATE tiers SET name = \(tier.name), thumbnail_sizes = \(sizes), original_links = \(tier.originalLinks),
+                          expiring_links = \(tier.expiringLinks), link_min_seconds = \(minSeconds), link_max_seconds = \(maxSeconds),
+                          quota_bytes = \(tier.quotaBytes), max_upload_bytes = \(tier.maxUploadBytes), requests_per_minute = \(rate),
+                          updated_at = now()
+                        WHERE id = \(tier.id)
+                        """, logger: logger)
+                }
+                try await store.emit(TierUpdated(tier: tier, deleted: false), on: connection)
+            }
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw ProblemError(.conflict, detail: "A tier with that name exists.", errors: [FieldError(field: "name", message: "is already taken")])
+        }
+    }
+
+    func deleteTier(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let id = try context.parameters.uuid("id", resource: "tier")
+        try await store.client.transaction(logger: logger) { connection in
+            guard let tier = try await store.tier(id: id, on: connection) else { throw ProblemError.notFound("tier") }
+            if tier.isDefault { throw ProblemError.conflict("The default tier cannot be deleted.") }
+            var users = 0
+            for try await n in try await connection.query("SELECT count(*)::int FROM users WHERE tier_id = \(id)", logger: logger).decode(Int.self) { users = n }
+            if users > 0 { throw ProblemError.conflict("\(users) user(s) are on this tier; move them first.") }
+            try await connection.query("DELETE FROM tiers WHERE id = \(id)", logger: logger)
+            try await store.emit(TierUpdated(tier: tier.permissions, deleted: true), on: connection)
+        }
+        return Response(status: .noContent)
+    }
+
+    // MARK: - Users
+
+    func listUsers(_ request: Request) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let query = request.uri.queryParameters
+        var errors: [FieldError] = []
+        let tierID: UUID? = query["tier_id"].flatMap { raw in
+            let id = UUID(uuidString: String(raw))
+            if id == nil { errors.append(FieldError(field: "tier_id", message: "must be a UUID")) }
+            return id
+        }
+        let role: String? = query["role"].flatMap { raw in
+            guard let role = Role(rawValue: String(raw)) else { errors.append(FieldError(field: "role", message: "must be user or admin")); return nil }
+            return role.rawValue
+        }
+        let limit = query["limit"].map { Int(String($0)) ?? -1 } ?? 100
+        if !(1...1000).contains(limit) { errors.append(FieldError(field: "limit", message: "must be from 1 to 1000")) }
+        // The cursor is the last username of the previous page, base64url-encoded.
+        let after: String? = query["cursor"].flatMap { raw in
+            guard let decoded = Data(base64Encoded: Self.unURL(String(raw))).flatMap({ String(data: $0, encoding: .utf8) }) else {
+                errors.append(FieldError(field: "cursor", message: "is not a cursor this API issued")); return nil
+            }
+            return decoded
+        }
+        guard errors.isEmpty else { throw ProblemError.validation(errors) }
+        let rows = try await store.client.query("""
+            SELECT \(unescaped: User.columns) FROM users
+            WHERE (\(tierID)::uuid IS NULL OR tier_id = \(tierID)) AND (\(role)::text IS NULL OR role = \(role))
+              AND (\(after)::text IS NULL OR username > \(after))
+            ORDER BY username LIMIT \(limit + 1)
+            """, logger: logger)
+        var users: [User] = []
+        for try await row in rows.decode(User.Row.self) { users.append(User(row: row)) }
+        let more = users.count > limit
+        users = Array(users.prefix(limit))
+        var tiers: [UUID: TierPermissions] = [:]
+        for tier in try await store.tiers() { tiers[tier.id] = tier.permissions }
+        let items = users.compactMap { user in tiers[user.tierID].map { UserResponse(user: user, tier: $0) } }
+        let cursor = more ? users.last.map { SigningKeys.base64URL(Data($0.username.utf8)) } : nil
+        return try Response.json(Page(items: items, nextCursor: cursor))
+    }
+
+    static func unURL(_ text: String) -> String {
+        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base.count % 4 != 0 { base += "=" }
+        return base
+    }
+
+    struct UserPatch: Decodable {
+        var tierID: UUID?
+        var role: Role?
+        var disabled: Bool?
+        enum CodingKeys: String, CodingKey { case tierID = "tier_id", role, disabled }
+    }
+
+    func updateUser(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let id = try context.parameters.uuid("id", resource: "user")
+        let patch = try await request.decodeJSON(UserPatch.self, context: context)
+        let response: UserResponse = try await store.client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7305007021)", logger: logger)
+            guard var user = try await store.user(id: id, on: connection) else { throw ProblemError.notFound("user") }
+            let previousTier = user.tierID
+            if let tierID = patch.tierID {
+                guard try await store.tier(id: tierID, on: connection) != nil else {
+                    throw ProblemError.validation(field: "tier_id", "no such tier")
+                }
+                user.tierID = tierID
+            }
+            if let role = patch.role { user.role = role }
+            if let disabled = patch.disabled { user.disabled = disabled }
+            if user.role != .admin || user.disabled {
+                var otherAdmins = 0
+                for try await n in try await connection.query("SELECT count(*)::int FROM users WHERE role = 'admin' AND NOT disabled AND id <> \(id)", logger: logger).decode(Int.self) { otherAdmins = n }
+                var wasActiveAdmin = false
+                for try await _ in try await connection.query("SELECT 1 FROM users WHERE id = \(id) AND role = 'admin' AND NOT disabled", logger: logger) { wasActiveAdmin = true }
+                if wasActiveAdmin && otherAdmins == 0 { throw ProblemError.conflict("This is the last active admin.") }
+            }
+            try await connection.query("""
+                UPDATE users SET tier_id = \(user.tierID), role = \(user.role.rawValue), disabled = \(user.disabled), updated_at = now()
+                WHERE id = \(id)
+                """, logger: logger)
+            if user.disabled {
+                try await connection.query("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+            }
+            guard let tier = try await store.tier(id: user.tierID, on: connection) else { throw ProblemError.notFound("tier") }
+            if user.tierID != previousTier {
+                try await store.emit(UserTierChanged(userID: id, previousTierID: previousTier, tier: tier.permissions), on: connection)
+            }
+            return UserResponse(user: user, tier: tier.permissions)
+        }
+        return try Response.json(response)
+    }
+
+    func deleteUser(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try await requireAdmin(request)
+        let id = try context.parameters.uuid("id", resource: "user")
+        try await store.client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7305007021)", logger: logger)
+            guard let user = try await store.user(id: id, on: connection) else { throw ProblemError.notFound("user") }
+            if user.role == .admin && !user.disabled {
+                var others = 0
+                for try await n in try await connection.query("SELECT count(*)::int FROM users WHERE role = 'admin' AND NOT disabled AND id <> \(id)", logger: logger).decode(Int.self) { others = n }
+                if others == 0 { throw ProblemError.conflict("This is the last active admin.") }
+            }
+            try await connection.query("DELETE FROM users WHERE id = \(id)", logger: logger)
+            try await store.emit(UserDeleted(userID: id), on: connection)
+        }
+        return Response(status: .noContent)
+    }
+}

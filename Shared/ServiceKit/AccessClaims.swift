@@ -1,0 +1,66 @@
+import Foundation
+import JWTKit
+
+/// A caller's role.
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case user
+    case admin
+}
+
+/// Who is calling, as proven by a verified access token.
+public struct Identity: Sendable, Equatable {
+    public var userID: UUID
+    public var role: Role
+    public var tierID: UUID
+
+    public init(userID: UUID, role: Role, tierID: UUID) {
+        self.userID = userID
+        self.role = role
+        self.tierID = tierID
+    }
+}
+
+/// The claims of a Cirrus access token (a JWT signed by auth with EdDSA).
+public struct AccessClaims: JWTPayload, Equatable {
+    public static let issuer = "cirrus-auth"
+    public static let audience = "cirrus"
+
+    public var subject: SubjectClaim
+    public var role: Role
+    public var tier: String
+    public var issuer: IssuerClaim
+    public var audience: AudienceClaim
+    public var issuedAt: IssuedAtClaim
+    public var notBefore: NotBeforeClaim
+    public var expiration: ExpirationClaim
+    public var id: IDClaim
+
+    enum CodingKeys: String, CodingKey {
+        case subject = "sub", role, tier, issuer = "iss", audience = "aud", issuedAt = "iat", notBefore = "nbf", expiration = "exp", id = "jti"
+    }
+
+    public init(identity: Identity, issuedAt: Date, lifetime: Duration) {
+        subject = SubjectClaim(value: identity.userID.uuidString.lowercased())
+        role = identity.role
+        tier = identity.tierID.uuidString.lowercased()
+        issuer = IssuerClaim(value: Self.issuer)
+        audience = AudienceClaim(value: [Self.audience])
+        self.issuedAt = IssuedAtClaim(value: issuedAt)
+        notBefore = NotBeforeClaim(value: issuedAt)
+        expiration = ExpirationClaim(value: issuedAt.addingTimeInterval(TimeInterval(lifetime.components.seconds)))
+        id = IDClaim(value: UUID().uuidString.lowercased())
+    }
+
+    /// Signature is checked by jwt-kit before this runs; here: time window, issuer, audience.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try expiration.verifyNotExpired()
+        try notBefore.verifyNotBefore()
+        guard issuer.value == Self.issuer else { throw JWTError.claimVerificationFailure(failedClaim: issuer, reason: "wrong issuer") }
+        try audience.verifyIntendedAudience(includes: Self.audience)
+    }
+
+    public var identity: Identity? {
+        guard let userID = UUID(uuidString: subject.value), let tierID = UUID(uuidString: tier) else { return nil }
+        return Identity(userID: userID, role: role, tierID: tierID)
+    }
+}

@@ -1,0 +1,121 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JWTKit
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// Verifies access tokens locally against auth's public keys (JWKS), so every service
+/// checks identity itself: a request that bypasses the gateway gains nothing. Keys are
+/// cached; an unknown key id triggers one refresh (at most once a second), which is how a
+/// rotated key becomes known.
+public final class TokenVerifier: Sendable {
+    /// Name of the HttpOnly cookie browsers carry the access token in.
+    public static let cookieName = "cirrus_access"
+
+    private struct KeySet {
+        var collection = JWTKeyCollection()
+        var kids: Set<String> = []
+        var loaded: ContinuousClock.Instant?
+    }
+
+    private let state = NIOLockedValueBox(KeySet())
+    private let loadKeys: @Sendable () async throws -> String
+    private let logger: Logger
+
+    /// - Parameter loadKeys: returns the JWKS JSON document.
+    public init(logger: Logger, loadKeys: @escaping @Sendable () async throws -> String) {
+        self.loadKeys = loadKeys
+        self.logger = logger
+    }
+
+    /// Fetch the JWKS from auth's `GET /v1/auth/jwks`.
+    public static func remote(jwksURL: String, client: HTTPClient = .shared, logger: Logger) -> TokenVerifier {
+        TokenVerifier(logger: logger) {
+            let response = try await client.execute(HTTPClientRequest(url: jwksURL), timeout: .seconds(5))
+            guard response.status == .ok else { throw JWKSUnavailable() }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return String(buffer: body)
+        }
+    }
+
+    struct JWKSUnavailable: Error {}
+
+    struct JWKSKeyIDs: Decodable {
+        struct Key: Decodable { var kid: String? }
+        var keys: [Key]
+    }
+
+    /// Reload the key set now.
+    public func refresh() async throws {
+        let json = try await loadKeys()
+        let collection = JWTKeyCollection()
+        try await collection.add(jwksJSON: json)
+        let kids = Set(try JSONDecoder().decode(JWKSKeyIDs.self, from: Data(json.utf8)).keys.compactMap(\.kid))
+        state.withLockedValue { $0 = KeySet(collection: collection, kids: kids, loaded: .now) }
+    }
+
+    /// The identity proven by `token`, or a 401 problem.
+    public func verify(_ token: String) async throws -> Identity {
+        // Our tokens always name their key. An unknown key id may have rotated in since we
+        // last looked: fetch the JWKS again (at most once a second), then verify. The check is
+        // ours because jwt-kit would quietly try a default key instead.
+        guard let kid = Self.keyID(of: token) else { throw Self.unauthorized("The access token is invalid or expired.") }
+        let (known, loaded) = state.withLockedValue { ($0.kids.contains(kid), $0.loaded) }
+        if !known, loaded.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+            do { try await refresh() } catch { logger.warning("JWKS refresh failed", metadata: ["error": "\(error)"]) }
+        }
+        let (collection, nowKnown) = state.withLockedValue { ($0.collection, $0.kids.contains(kid)) }
+        guard nowKnown else { throw Self.unauthorized("The access token is invalid or expired.") }
+        do {
+            let claims = try await collection.verify(token, as: AccessClaims.self)
+            guard let identity = claims.identity else { throw Self.unauthorized("The access token is malformed.") }
+            return identity
+        } catch let error as ProblemError {
+            throw error
+        } catch {
+            logger.debug("access token refused", metadata: ["reason": "\(error)"])
+            throw Self.unauthorized("The access token is invalid or expired.")
+        }
+    }
+
+    /// The `kid` of a compact JWS header, without trusting anything else in it.
+    static func keyID(of token: String) -> String? {
+        guard token.utf8.count < 8192, let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = headerPart.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64),
+              let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return header["kid"] as? String
+    }
+
+    /// The identity of the request's caller, from `Authorization: Bearer` or the cookie.
+    public func authenticate(_ request: Request) async throws -> Identity {
+        guard let token = Self.token(from: request) else {
+            throw Self.unauthorized("Authentication is required.")
+        }
+        return try await verify(token)
+    }
+
+    public static func token(from request: Request) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
+            return nil
+        }
+        for cookieHeader in request.headers[values: .cookie] {
+            for pair in cookieHeader.split(separator: ";") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == cookieName { return String(kv[1]) }
+            }
+        }
+        return nil
+    }
+
+    public static func unauthorized(_ detail: String) -> ProblemError {
+        ProblemError(.unauthorized, detail: detail, headers: [.wwwAuthenticate: "Bearer"])
+    }
+}
