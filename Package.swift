@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "cirrus-metadata", targets: ["Metadata"]),
         .executable(name: "cirrus-blob", targets: ["Blob"]),
         .executable(name: "cirrus-thumbnail", targets: ["Thumbnail"]),
+        .executable(name: "cirrus-bench-auth", targets: ["AuthBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -123,6 +124,20 @@ let package = Package(
         serviceTarget("Metadata"),
         serviceTarget("Blob"),
         serviceTarget("Thumbnail", dependencies: ["CirrusVips"]),
+
+        // MARK: - Benchmarks (bench/; run through the scripts there)
+        .executableTarget(
+            name: "AuthBench",
+            dependencies: [
+                "CirrusServiceKit",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/AuthBench",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - Tests
         .target(

@@ -10,8 +10,9 @@ enum GatewayApp {
         let runtime = try ServiceRuntime(configuration: configuration, usesKafka: false, logger: logger)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2), read: .seconds(30))))
         runtime.addService(HTTPClientService(client: http))
-        let router = runtime.makeRouter()
+        let router = runtime.makeRouter(context: GatewayRequestContext.self)
         StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
+        router.addAuthRoutes(UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth"))
         try await runtime.run(router: router)
     }
 }

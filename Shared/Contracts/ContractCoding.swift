@@ -5,6 +5,7 @@ import Foundation
 /// `CodingKeys` instead of relying on a key strategy, so renaming a property never
 /// changes the wire format silently.
 public enum ContractCoding {
+    /// A fresh encoder: sorted keys, unescaped slashes, dates as `formatDate` writes them.
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -15,6 +16,7 @@ public enum ContractCoding {
         return encoder
     }
 
+    /// A fresh decoder: dates as `parseDate` reads them; unknown keys are ignored.
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
@@ -41,7 +43,9 @@ public enum ContractCoding {
 
     /// Accepts RFC 3339 with or without fractional seconds; keeps whole milliseconds, the
     /// wire precision, so a decoded date equals the one that was encoded.
+    /// Any UTC offset is accepted, and so are the lower-case `t` / `z` RFC 3339 allows.
     public static func parseDate(_ text: String) -> Date? {
+        let text = text.uppercased()
         guard let date = (try? millisecondStyle.parse(text)) ?? (try? secondStyle.parse(text)) else { return nil }
         return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
     }

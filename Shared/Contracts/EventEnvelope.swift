@@ -6,17 +6,20 @@ public protocol EventPayload: Codable, Sendable, Equatable {
     static var eventType: String { get }
     /// Bumped only for breaking changes; consumers refuse versions newer than they know.
     static var schemaVersion: Int { get }
+    /// The Kafka topic the event is published on.
     static var topic: Topic { get }
     /// The entity the event is about (file, user, tier id): the Kafka key, so per-entity order holds.
     var partitionKey: String { get }
 }
 
+/// Defaults: the type is the topic name, and every payload starts at version 1.
 extension EventPayload {
     public static var eventType: String { topic.rawValue }
     public static var schemaVersion: Int { 1 }
 }
 
-/// W3C trace context carried across Kafka hops.
+/// W3C trace context carried across Kafka hops. Absent members are omitted, so an empty
+/// context encodes as `{}`.
 public struct TraceContext: Codable, Sendable, Equatable {
     public var traceparent: String?
     public var tracestate: String?
@@ -35,9 +38,12 @@ public struct TraceContext: Codable, Sendable, Equatable {
     }
 }
 
-/// Contract violations found while decoding an event.
+/// Contract violations found while decoding an event. Both are permanent: retrying the
+/// same bytes cannot succeed, so a consumer dead-letters the message at once.
 public enum ContractError: Error, Sendable, Equatable {
+    /// The envelope's `type` is not the one the payload type decodes.
     case typeMismatch(expected: String, found: String)
+    /// The envelope's `schema_version` is newer than this build knows.
     case unsupportedSchemaVersion(type: String, version: Int)
 }
 
@@ -81,9 +87,15 @@ public struct EventEnvelope<Payload: EventPayload>: Codable, Sendable, Equatable
         trace = try container.decodeIfPresent(TraceContext.self, forKey: .trace) ?? TraceContext()
         payload = try container.decode(Payload.self, forKey: .payload)
     }
+
+    /// The envelope without its payload.
+    public var header: EventHeader {
+        EventHeader(eventID: eventID, type: type, schemaVersion: schemaVersion, occurredAt: occurredAt, producer: producer, trace: trace)
+    }
 }
 
-/// The envelope without its payload, to dispatch on `type` before decoding the rest.
+/// The envelope without its payload, to dispatch on `type` before decoding the rest. It
+/// decodes from any envelope, whatever its type or version, and never reads `payload`.
 public struct EventHeader: Codable, Sendable, Equatable {
     public var eventID: UUID
     public var type: String
@@ -91,6 +103,15 @@ public struct EventHeader: Codable, Sendable, Equatable {
     public var occurredAt: Date
     public var producer: String
     public var trace: TraceContext
+
+    public init(eventID: UUID, type: String, schemaVersion: Int, occurredAt: Date, producer: String, trace: TraceContext = .init()) {
+        self.eventID = eventID
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.occurredAt = occurredAt
+        self.producer = producer
+        self.trace = trace
+    }
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", type, schemaVersion = "schema_version", occurredAt = "occurred_at", producer, trace

@@ -1,5 +1,7 @@
 /// The error body of every Cirrus HTTP API (RFC 9457, `application/problem+json`).
+/// Absent optional members are omitted from the JSON, never written as `null`.
 public struct Problem: Codable, Sendable, Equatable {
+    /// The `Content-Type` of every error response.
     public static let mediaType = "application/problem+json"
 
     public var type: String
@@ -41,4 +43,6 @@ public struct FieldError: Codable, Sendable, Equatable {
         self.field = field
         self.message = message
     }
+
+    enum CodingKeys: String, CodingKey { case field, message }
 }

@@ -9,15 +9,18 @@ public struct ReadinessReport: Codable, Sendable, Equatable {
         self.ready = ready
         self.checks = checks
     }
+
+    enum CodingKeys: String, CodingKey { case service, ready, checks }
 }
 
 /// One readiness check: passed or not, a short public reason, how long it took.
+/// Absent `detail` / `latency_ms` are omitted from the JSON.
 public struct CheckResult: Codable, Sendable, Equatable {
     public var ok: Bool
     public var detail: String?
     public var latencyMs: Double?
 
-    public init(ok: Bool, detail: String?, latencyMs: Double?) {
+    public init(ok: Bool, detail: String? = nil, latencyMs: Double? = nil) {
         self.ok = ok
         self.detail = detail
         self.latencyMs = latencyMs
@@ -35,4 +38,6 @@ public struct SystemStatus: Codable, Sendable, Equatable {
         self.ready = ready
         self.services = services
     }
+
+    enum CodingKeys: String, CodingKey { case ready, services }
 }

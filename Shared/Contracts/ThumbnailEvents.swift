@@ -4,7 +4,8 @@ import Foundation
 public struct ThumbnailRequested: EventPayload {
     public static var topic: Topic { .thumbnailRequested }
 
-    public enum Reason: String, Codable, Sendable {
+    /// Why the thumbnails are requested (for logs and metrics; rendering is the same).
+    public enum Reason: String, Codable, Sendable, CaseIterable {
         case upload
         case tierChanged = "tier_changed"
         case reconcile
@@ -38,6 +39,7 @@ public struct ThumbnailRequested: EventPayload {
 public struct ThumbnailGenerated: EventPayload {
     public static var topic: Topic { .thumbnailGenerated }
 
+    /// One stored thumbnail of the image.
     public struct Rendition: Codable, Sendable, Equatable {
         /// The requested height.
         public var size: Int
@@ -54,6 +56,8 @@ public struct ThumbnailGenerated: EventPayload {
             self.bytes = bytes
             self.format = format
         }
+
+        enum CodingKeys: String, CodingKey { case size, width, height, bytes, format }
     }
 
     public var fileID: UUID
@@ -77,7 +81,8 @@ public struct ThumbnailGenerated: EventPayload {
 public struct ThumbnailFailed: EventPayload {
     public static var topic: Topic { .thumbnailFailed }
 
-    public enum FailureReason: String, Codable, Sendable {
+    /// Why no thumbnail can be made; none of these is worth retrying.
+    public enum FailureReason: String, Codable, Sendable, CaseIterable {
         case undecodable
         case tooLarge = "too_large"
         case unsupported

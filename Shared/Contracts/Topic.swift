@@ -1,5 +1,5 @@
 /// Every Kafka topic Cirrus uses. The event type equals the topic name.
-public enum Topic: String, CaseIterable, Sendable {
+public enum Topic: String, CaseIterable, Codable, Sendable {
     case fileUploaded = "file.uploaded"
     case thumbnailRequested = "thumbnail.requested"
     case thumbnailGenerated = "thumbnail.generated"
@@ -12,4 +12,7 @@ public enum Topic: String, CaseIterable, Sendable {
 
     /// Where a consumer parks a message it could not process: `<topic>.dlq`.
     public static func deadLetter(_ topic: String) -> String { "\(topic).dlq" }
+
+    /// This topic's dead-letter topic, `<topic>.dlq`.
+    public var deadLetterTopic: String { Self.deadLetter(rawValue) }
 }

@@ -75,8 +75,8 @@ public final class ServiceRuntime: Sendable {
 
     /// A router with the kit's middleware (request id, problem+json errors, metrics) and
     /// the operational routes.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter<Context: RequestContext>(context: Context.Type = BasicRequestContext.self) -> Router<Context> {
+        let router = Router(context: Context.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
@@ -85,7 +85,8 @@ public final class ServiceRuntime: Sendable {
     }
 
     /// Run until SIGTERM/SIGINT. Throws if start-up fails (the process then exits non-zero).
-    public func run<Responder: HTTPResponderBuilder>(router: Responder) async throws where Responder.Responder.Context == BasicRequestContext {
+    public func run<Responder: HTTPResponderBuilder>(router: Responder) async throws
+    where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),

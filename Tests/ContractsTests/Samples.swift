@@ -34,6 +34,9 @@ enum Samples {
     static let userDeleted = envelope(UserDeleted(userID: ownerID), producer: "auth")
     static let tierUpdated = envelope(TierUpdated(tier: tier, deleted: false), producer: "auth")
 
+    /// One fixture file name per topic, `<type>.v1.json`.
+    static let fixtureNames = Topic.allCases.map { "\($0.rawValue).v1.json" }
+
     /// (fixture file name, encoded sample) for every event type.
     static func all() throws -> [(name: String, bytes: Data)] {
         let encoder = ContractCoding.encoder()

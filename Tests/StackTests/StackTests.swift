@@ -21,9 +21,27 @@ struct StackTests {
     }()
 
     func get(_ url: String) async throws -> (status: Int, body: ByteBuffer) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
-        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
+        let response = try await send(.GET, url)
+        return (response.status, response.body)
     }
+
+    func send(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20), response.headers)
+    }
+
+    func object(_ body: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+    }
+
+    static let bootstrapSecret = "stack-test-bootstrap-secret-42"
 
     /// Creates one database per service, starts the five, runs `body`, stops and cleans up.
     func withStack(_ body: ([String: ServiceProcess]) async throws -> Void) async throws {
@@ -44,6 +62,8 @@ struct StackTests {
                     "CIRRUS_KAFKA_BROKERS": TestEnvironment.kafkaBrokers,
                     "CIRRUS_LOG_LEVEL": "info",
                     "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": "10",
+                    "CIRRUS_AUTH_BOOTSTRAP_SECRET": Self.bootstrapSecret,
+                    "CIRRUS_AUTH_BCRYPT_COST": "4",
                 ]
                 if service != "gateway" {
                     env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"
@@ -104,6 +124,7 @@ struct StackTests {
                 let metrics = try await get(base + "/metrics")
                 #expect(metrics.status == 200, "\(process.name) /metrics")
             }
+            try await accountsWorkThroughTheGateway(gateway)
             // A service that goes away shows up in the gateway's status at once.
             let thumbnailExit = await processes["thumbnail"]!.terminate()
             #expect(thumbnailExit?.status == 0)
@@ -120,6 +141,42 @@ struct StackTests {
                 #expect(processes[name]!.log.contains("\"msg\":\"stopped\""), "\(name) logged its graceful stop")
             }
         }
+    }
+
+    /// Auth's public routes answer through the gateway, with the real services behind it.
+    func accountsWorkThroughTheGateway(_ gateway: String) async throws {
+        let password = "Stack-test-pass-1"
+        var response = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "stacky", "email": "stacky@example.com", "password": password])
+        #expect(response.status == 201)
+        response = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "x"])
+        #expect(response.status == 422)
+        #expect(response.headers.first(name: "Content-Type") == "application/problem+json")
+        response = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "stacky", "password": password], headers: [("X-Request-Id", "stack-req-1")])
+        #expect(response.status == 200)
+        #expect(response.headers.first(name: "X-Request-Id") == "stack-req-1")
+        let access = try #require(try object(response.body)["access_token"] as? String)
+        let cookie = try #require(response.headers.first(name: "Set-Cookie"))
+        #expect(cookie.contains("HttpOnly"))
+        response = try await send(.GET, gateway + "/v1/me", headers: [("Authorization", "Bearer \(access)")])
+        #expect(response.status == 200)
+        #expect(try object(response.body)["username"] as? String == "stacky")
+        response = try await send(.GET, gateway + "/v1/me", headers: [("Cookie", "cirrus_access=\(access)")])
+        #expect(response.status == 200)
+        // A client cannot pose as the gateway by sending its internal header.
+        response = try await send(.GET, gateway + "/v1/me", headers: [("Authorization", "Bearer \(access)"), ("X-Cirrus-Client-Address", "1.2.3.4")])
+        #expect(response.status == 200)
+
+        response = try await send(.POST, gateway + "/v1/auth/bootstrap-admin", json: ["username": "boss", "email": "boss@example.com", "password": password],
+                                  headers: [("X-Bootstrap-Secret", Self.bootstrapSecret)])
+        #expect(response.status == 201)
+        response = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "boss", "password": password])
+        let admin = try #require(try object(response.body)["access_token"] as? String)
+        response = try await send(.GET, gateway + "/v1/admin/tiers", headers: [("Authorization", "Bearer \(admin)")])
+        #expect(response.status == 200)
+        #expect((try object(response.body)["items"] as? [Any])?.count == 3)
+        response = try await send(.GET, gateway + "/v1/admin/tiers", headers: [("Authorization", "Bearer \(access)")])
+        #expect(response.status == 403)
+        #expect(try await get(gateway + "/v1/auth/jwks").status == 200)
     }
 
     @Test func aBadConfigurationValueStopsTheServiceWithAMessageNamingTheKey() async throws {

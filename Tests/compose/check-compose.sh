@@ -78,7 +78,7 @@ fi
 
 # Secrets: with any one of them missing, compose must refuse instead of using a default.
 SECRETS=(POSTGRES_PASSWORD CIRRUS_DB_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
-         CIRRUS_S3_ACCESS_KEY_ID CIRRUS_S3_SECRET_ACCESS_KEY)
+         CIRRUS_S3_ACCESS_KEY_ID CIRRUS_S3_SECRET_ACCESS_KEY CIRRUS_AUTH_BOOTSTRAP_SECRET)
 for secret in "${SECRETS[@]}"; do
   grep -v "^${secret}=" "$ENV_EXAMPLE" >"$TMP/env.missing"
   if compose_config "$TMP/env.missing" -q >/dev/null 2>&1; then
@@ -132,6 +132,14 @@ DOCUMENTED_KEYS = {
     "CIRRUS_METADATA_URL": {"gateway"},
     "CIRRUS_BLOB_URL": {"gateway"},
     "CIRRUS_THUMBNAIL_URL": {"gateway"},
+    "CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS": {"auth"},
+    "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": {"auth"},
+    "CIRRUS_AUTH_BCRYPT_COST": {"auth"},
+    "CIRRUS_AUTH_BOOTSTRAP_SECRET": {"auth"},
+    "CIRRUS_AUTH_COOKIE_SECURE": {"auth"},
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS": {"auth"},
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": {"auth"},
+    "CIRRUS_AUTH_LOCKOUT_SECONDS": {"auth"},
 }
 SHUTDOWN_DEFAULT = 20
 

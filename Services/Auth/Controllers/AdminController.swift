@@ -212,11 +212,7 @@ struct AdminController: Sendable {
             if let role = patch.role { user.role = role }
             if let disabled = patch.disabled { user.disabled = disabled }
             if user.role != .admin || user.disabled {
-                var otherAdmins = 0
-                for try await n in try await connection.query("SELECT count(*)::int FROM users WHERE role = 'admin' AND NOT disabled AND id <> \(id)", logger: logger).decode(Int.self) { otherAdmins = n }
-                var wasActiveAdmin = false
-                for try await _ in try await connection.query("SELECT 1 FROM users WHERE id = \(id) AND role = 'admin' AND NOT disabled", logger: logger) { wasActiveAdmin = true }
-                if wasActiveAdmin && otherAdmins == 0 { throw ProblemError.conflict("This is the last active admin.") }
+                try await ensureNotLastAdmin(id, on: connection)
             }
             try await connection.query("""
                 UPDATE users SET tier_id = \(user.tierID), role = \(user.role.rawValue), disabled = \(user.disabled), updated_at = now()
@@ -234,17 +230,25 @@ struct AdminController: Sendable {
         return try Response.json(response)
     }
 
+    /// 409 when user `id` is an active admin and no other active admin exists. Callers hold
+    /// the admin advisory lock, so two requests cannot each remove "the other" last admin.
+    private func ensureNotLastAdmin(_ id: UUID, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query("""
+            SELECT count(*) FILTER (WHERE id = \(id))::int, count(*) FILTER (WHERE id <> \(id))::int
+            FROM users WHERE role = 'admin' AND NOT disabled
+            """, logger: logger)
+        for try await (isActiveAdmin, others) in rows.decode((Int, Int).self) where isActiveAdmin > 0 && others == 0 {
+            throw ProblemError.conflict("This is the last active admin.")
+        }
+    }
+
     func deleteUser(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try await requireAdmin(request)
         let id = try context.parameters.uuid("id", resource: "user")
         try await store.client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(7305007021)", logger: logger)
-            guard let user = try await store.user(id: id, on: connection) else { throw ProblemError.notFound("user") }
-            if user.role == .admin && !user.disabled {
-                var others = 0
-                for try await n in try await connection.query("SELECT count(*)::int FROM users WHERE role = 'admin' AND NOT disabled AND id <> \(id)", logger: logger).decode(Int.self) { others = n }
-                if others == 0 { throw ProblemError.conflict("This is the last active admin.") }
-            }
+            guard try await store.user(id: id, on: connection) != nil else { throw ProblemError.notFound("user") }
+            try await ensureNotLastAdmin(id, on: connection)
             try await connection.query("DELETE FROM users WHERE id = \(id)", logger: logger)
             try await store.emit(UserDeleted(userID: id), on: connection)
         }

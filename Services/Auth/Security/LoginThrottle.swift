@@ -37,7 +37,8 @@ struct LoginThrottle: Sendable {
     private func bump(_ key: String, limit: Int) async throws {
         let window = Int(settings.lockout.components.seconds)
         try await client.query("""
-            INSERT INTO login_throttle AS t (key, failures, window_started_at) VALUES (\(key), 1, now())
+            INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
+            VALUES (\(key), 1, now(), CASE WHEN 1 >= \(limit) THEN now() + make_interval(secs => \(window)) END)
             ON CONFLICT (key) DO UPDATE SET
               failures = CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN 1 ELSE t.failures + 1 END,
               window_started_at = CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN now() ELSE t.window_started_at END,

@@ -11,7 +11,7 @@ struct StatusController {
     let upstreams: Upstreams
     let readiness: Readiness
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.get("/v1/status") { _, _ in try await status() }
     }
 
