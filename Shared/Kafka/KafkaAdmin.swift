@@ -22,8 +22,9 @@ public enum KafkaAdmin {
         let conf = try client.makeConf([:])
         let rdk = try RdKafkaClient(type: RD_KAFKA_PRODUCER, conf: conf, context: RdKafkaContext(logger: logger))
         let timeoutMs = Int32(timeout.milliseconds)
-        defer { rdk.destroy() }
+        // rd_kafka_destroy blocks until librdkafka's threads end: keep it off the cooperative pool too.
         try await BlockingCalls.run {
+            defer { rdk.destroy() }
             try createTopicsBlocking(topics, handle: rdk.handle, timeoutMs: timeoutMs)
         }
     }
