@@ -86,6 +86,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CirrusStorage",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/Storage",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CirrusVips",
             dependencies: ["CVips"],
             path: "Shared/Vips",
@@ -96,6 +109,7 @@ let package = Package(
             dependencies: [
                 "CirrusContracts",
                 "CirrusKafka",
+                "CirrusStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +136,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         serviceTarget("Metadata"),
-        serviceTarget("Blob"),
-        serviceTarget("Thumbnail", dependencies: ["CirrusVips"]),
+        serviceTarget("Blob", dependencies: ["CirrusStorage"]),
+        serviceTarget("Thumbnail", dependencies: ["CirrusVips", "CirrusStorage"]),
 
         // MARK: - Benchmarks (bench/; run through the scripts there)
         .executableTarget(
@@ -196,6 +210,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "CirrusStorage", "CirrusTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/StorageTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VipsTests",
             dependencies: ["CirrusVips"],
             path: "Tests/VipsTests",
@@ -204,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "StackTests",
             dependencies: [
-                "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit",
+                "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit", "CirrusStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import CirrusServiceKit
+import CirrusStorage
 import Foundation
 import Logging
 
@@ -7,10 +8,10 @@ import Logging
 struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
-        let storagePath: String
+        let store: any ObjectStore
         do {
             configuration = try ServiceConfiguration(service: "blob", usesDatabase: true)
-            storagePath = ConfigReader().string("CIRRUS_STORAGE_PATH", default: ".local/data/blob")
+            store = try StoreConfiguration.makeStore(reader: ConfigReader(), defaultPath: ".local/data/blob")
         } catch {
             FileHandle.standardError.write(Data("cirrus-blob: \(error)\n".utf8))
             exit(2)
@@ -18,9 +19,8 @@ struct Entrypoint {
         CirrusLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "cirrus.blob")
         do {
-            try LocalDirectoryCheck.prepare(storagePath)
             let runtime = try ServiceRuntime(configuration: configuration, migrations: BlobMigrations.all, logger: logger)
-            runtime.readiness.add(ReadinessCheck("store") { try LocalDirectoryCheck.check(storagePath) })
+            runtime.readiness.add(ReadinessCheck("store") { try await store.checkHealth() })
             try await runtime.run(router: runtime.makeRouter())
         } catch {
             logger.critical("blob stopped on error", metadata: ["error": "\(String(reflecting: error))"])

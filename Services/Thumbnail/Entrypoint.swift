@@ -1,4 +1,5 @@
 import CirrusServiceKit
+import CirrusStorage
 import CirrusVips
 import Foundation
 import Logging
@@ -8,10 +9,10 @@ import Logging
 struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
-        let storagePath: String
+        let store: any ObjectStore
         do {
             configuration = try ServiceConfiguration(service: "thumbnail", usesDatabase: true)
-            storagePath = ConfigReader().string("CIRRUS_STORAGE_PATH", default: ".local/data/thumbnail")
+            store = try StoreConfiguration.makeStore(reader: ConfigReader(), defaultPath: ".local/data/thumbnail")
         } catch {
             FileHandle.standardError.write(Data("cirrus-thumbnail: \(error)\n".utf8))
             exit(2)
@@ -21,9 +22,8 @@ struct Entrypoint {
         do {
             try Vips.initialize()
             logger.info("libvips ready", metadata: ["version": "\(Vips.version)"])
-            try LocalDirectoryCheck.prepare(storagePath)
             let runtime = try ServiceRuntime(configuration: configuration, migrations: ThumbnailMigrations.all, logger: logger)
-            runtime.readiness.add(ReadinessCheck("store") { try LocalDirectoryCheck.check(storagePath) })
+            runtime.readiness.add(ReadinessCheck("store") { try await store.checkHealth() })
             try await runtime.run(router: runtime.makeRouter())
         } catch {
             logger.critical("thumbnail stopped on error", metadata: ["error": "\(String(reflecting: error))"])

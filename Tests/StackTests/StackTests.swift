@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CirrusContracts
 import CirrusServiceKit
+import CirrusStorage
 import CirrusTestSupport
 import Foundation
 import Logging
@@ -54,6 +55,9 @@ struct StackTests {
             for service in Self.services where service != "gateway" {
                 try await adminClient.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(suffix)_\(service)"), logger: logger)
             }
+            let bucket = suffix.replacingOccurrences(of: "_", with: "-") + "-thumbnails"
+            try await S3ObjectStore(configuration: .init(endpoint: TestEnvironment.s3Endpoint, region: "us-east-1", bucket: bucket,
+                                                         accessKeyID: "test", secretAccessKey: "test", pathStyle: true)).createBucketIfNeeded()
             var ports: [String: Int] = [:]
             for service in Self.services { ports[service] = try freePort() }
             var processes: [String: ServiceProcess] = [:]
@@ -72,8 +76,16 @@ struct StackTests {
                         env["CIRRUS_\(upstream.uppercased())_URL"] = "http://127.0.0.1:\(ports[upstream]!)"
                     }
                 }
-                if service == "blob" || service == "thumbnail" {
+                if service == "blob" {
                     env["CIRRUS_STORAGE_PATH"] = TestEnvironment.scratchDirectory + "/\(suffix)/\(service)"
+                }
+                if service == "thumbnail" {
+                    // The S3 backend, against the S3 test server, as the compose stack runs it.
+                    env["CIRRUS_STORAGE_BACKEND"] = "s3"
+                    env["CIRRUS_S3_ENDPOINT"] = TestEnvironment.s3Endpoint
+                    env["CIRRUS_S3_BUCKET"] = bucket
+                    env["CIRRUS_S3_ACCESS_KEY_ID"] = "test"
+                    env["CIRRUS_S3_SECRET_ACCESS_KEY"] = "test"
                 }
                 processes[service] = try ServiceProcess(name: service, port: ports[service]!, environment: env)
             }
@@ -118,6 +130,7 @@ struct StackTests {
                 #expect(checks["broker"]?.ok == true, "\(service) broker")
             }
             #expect(system.services["blob"]?.checks["store"]?.ok == true)
+            #expect(system.services["thumbnail"]?.checks["store"]?.ok == true)
             for process in processes.values {
                 let base = "http://127.0.0.1:\(process.port)"
                 #expect(try await get(base + "/healthz").status == 200, "\(process.name) /healthz")

@@ -1,0 +1,32 @@
+import CirrusStorage
+
+/// The object store a service keeps its bytes in, from `CIRRUS_STORAGE_*` and `CIRRUS_S3_*`.
+public enum StoreConfiguration {
+    public static func makeStore(reader: ConfigReader, defaultPath: String) throws -> any ObjectStore {
+        switch reader.string("CIRRUS_STORAGE_BACKEND", default: "local") {
+        case "local":
+            let path = reader.string("CIRRUS_STORAGE_PATH", default: defaultPath)
+            do {
+                return try LocalObjectStore(root: path)
+            } catch {
+                throw ConfigurationError(key: "CIRRUS_STORAGE_PATH", reason: "cannot create or open the directory")
+            }
+        case "s3":
+            let endpoint = try reader.requiredString("CIRRUS_S3_ENDPOINT")
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                throw ConfigurationError(key: "CIRRUS_S3_ENDPOINT", reason: "must be an http(s) URL")
+            }
+            let configuration = S3ObjectStore.Configuration(
+                endpoint: endpoint,
+                region: reader.string("CIRRUS_S3_REGION", default: "us-east-1"),
+                bucket: try reader.requiredString("CIRRUS_S3_BUCKET"),
+                accessKeyID: try reader.requiredString("CIRRUS_S3_ACCESS_KEY_ID"),
+                secretAccessKey: try reader.requiredString("CIRRUS_S3_SECRET_ACCESS_KEY"),
+                pathStyle: try reader.bool("CIRRUS_S3_PATH_STYLE", default: true)
+            )
+            return S3ObjectStore(configuration: configuration)
+        default:
+            throw ConfigurationError(key: "CIRRUS_STORAGE_BACKEND", reason: "must be local or s3")
+        }
+    }
+}
