@@ -136,7 +136,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         serviceTarget("Metadata"),
-        serviceTarget("Blob", dependencies: ["CirrusStorage"]),
+        serviceTarget("Blob", dependencies: [
+            "CirrusStorage",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         serviceTarget("Thumbnail", dependencies: ["CirrusVips", "CirrusStorage"]),
 
         // MARK: - Benchmarks (bench/; run through the scripts there)
@@ -207,6 +210,16 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/AuthTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BlobTests",
+            dependencies: [
+                "Blob", "CirrusStorage", "CirrusTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/BlobTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,5 +2,37 @@ import CirrusServiceKit
 
 /// The blob database's schema changes, in order. The kit adds its outbox and inbox tables.
 enum BlobMigrations {
-    static let all: [Migration] = []
+    static let all: [Migration] = [
+        Migration("0001-blob-index", [
+            // One row per distinct content of one owner (dedup is per owner: docs/storage.md).
+            // `object_key` is unique per upload and never reused, so deleting an object can
+            // never race a new reference to the same bytes.
+            """
+            CREATE TABLE blobs (
+                owner_id UUID NOT NULL,
+                sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                content_type TEXT NOT NULL,
+                object_key TEXT NOT NULL UNIQUE,
+                ref_count INT NOT NULL CHECK (ref_count >= 0),
+                unreferenced_since TIMESTAMPTZ,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (owner_id, sha256)
+            )
+            """,
+            "CREATE INDEX blobs_unreferenced ON blobs (unreferenced_since) WHERE ref_count = 0",
+            // Which files reference which content: makes reference counting idempotent.
+            """
+            CREATE TABLE blob_refs (
+                owner_id UUID NOT NULL,
+                sha256 TEXT NOT NULL,
+                file_id UUID NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (owner_id, sha256, file_id),
+                FOREIGN KEY (owner_id, sha256) REFERENCES blobs (owner_id, sha256)
+            )
+            """,
+            "CREATE INDEX blob_refs_file ON blob_refs (file_id)",
+        ]),
+    ]
 }

@@ -1,0 +1,132 @@
+import CirrusServiceKit
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A stored content of one owner.
+struct BlobRecord: Sendable, Equatable {
+    var ownerID: UUID
+    var sha256: String
+    var size: Int64
+    var contentType: String
+    var objectKey: String
+    var refCount: Int
+
+    /// The content address events and metadata use.
+    var blobID: String { "sha256:" + sha256 }
+}
+
+/// The blob index: per-owner deduplication and reference counts, in blob's own database.
+struct BlobIndex: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    enum Registration: Sendable, Equatable {
+        /// The upload's object is now the owner's copy of this content.
+        case stored(BlobRecord)
+        /// The owner already had this content: the upload's object is redundant and must be
+        /// deleted (by the caller, after commit); the existing record gained the reference.
+        case deduplicated(BlobRecord, redundantObjectKey: String)
+    }
+
+    /// Record that `fileID` references content `sha256` of `ownerID`, just uploaded to
+    /// `objectKey`. Idempotent per (content, file): registering the same file again adds no
+    /// second reference. Runs inside the caller's transaction (which also writes the outbox).
+    func register(ownerID: UUID, fileID: UUID, sha256: String, size: Int64, contentType: String, objectKey: String,
+                  on connection: PostgresConnection) async throws -> Registration {
+        // Insert or lock the owner's row for this content.
+        let inserted = try await connection.query("""
+            INSERT INTO blobs (owner_id, sha256, size, content_type, object_key, ref_count)
+            VALUES (\(ownerID), \(sha256), \(size), \(contentType), \(objectKey), 0)
+            ON CONFLICT (owner_id, sha256) DO NOTHING
+            RETURNING 1
+            """, logger: logger)
+        var isNew = false
+        for try await _ in inserted { isNew = true }
+        guard var record = try await locked(ownerID: ownerID, sha256: sha256, on: connection) else {
+            throw ProblemError.conflict("The content disappeared while it was being registered; retry the upload.")
+        }
+        let referenced = try await connection.query("""
+            INSERT INTO blob_refs (owner_id, sha256, file_id) VALUES (\(ownerID), \(sha256), \(fileID))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        var newReference = false
+        for try await _ in referenced { newReference = true }
+        if newReference {
+            try await connection.query("""
+                UPDATE blobs SET ref_count = ref_count + 1, unreferenced_since = NULL
+                WHERE owner_id = \(ownerID) AND sha256 = \(sha256)
+                """, logger: logger)
+            record.refCount += 1
+        }
+        return isNew ? .stored(record) : .deduplicated(record, redundantObjectKey: objectKey)
+    }
+
+    /// Drop `fileID`'s references (from `file.deleted`); contents left without references
+    /// become candidates for garbage collection. Idempotent.
+    func release(ownerID: UUID, fileID: UUID, on connection: PostgresConnection) async throws {
+        let released = try await connection.query("""
+            DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND file_id = \(fileID) RETURNING sha256
+            """, logger: logger)
+        var hashes: [String] = []
+        for try await sha in released.decode(String.self) { hashes.append(sha) }
+        guard !hashes.isEmpty else { return }
+        try await connection.query("""
+            UPDATE blobs SET ref_count = ref_count - 1,
+              unreferenced_since = CASE WHEN ref_count - 1 = 0 THEN now() ELSE unreferenced_since END
+            WHERE owner_id = \(ownerID) AND sha256 = ANY(\(hashes))
+            """, logger: logger)
+    }
+
+    func find(ownerID: UUID, sha256: String) async throws -> BlobRecord? {
+        let rows = try await client.query("""
+            SELECT owner_id, sha256, size, content_type, object_key, ref_count FROM blobs
+            WHERE owner_id = \(ownerID) AND sha256 = \(sha256)
+            """, logger: logger)
+        for try await row in rows.decode((UUID, String, Int64, String, String, Int).self) { return BlobRecord(row) }
+        return nil
+    }
+
+    private func locked(ownerID: UUID, sha256: String, on connection: PostgresConnection) async throws -> BlobRecord? {
+        let rows = try await connection.query("""
+            SELECT owner_id, sha256, size, content_type, object_key, ref_count FROM blobs
+            WHERE owner_id = \(ownerID) AND sha256 = \(sha256) FOR UPDATE
+            """, logger: logger)
+        for try await row in rows.decode((UUID, String, Int64, String, String, Int).self) { return BlobRecord(row) }
+        return nil
+    }
+
+    /// Claim up to `limit` contents unreferenced for longer than `grace` and remove their rows;
+    /// returns their object keys for the caller to delete *after* this transaction commits.
+    /// `FOR UPDATE SKIP LOCKED` plus the `ref_count = 0` re-check under the lock means a content
+    /// referenced again meanwhile is never claimed.
+    func claimGarbage(grace: Duration, limit: Int, on connection: PostgresConnection) async throws -> [String] {
+        let seconds = Int(grace.components.seconds)
+        let rows = try await connection.query("""
+            DELETE FROM blobs WHERE (owner_id, sha256) IN (
+                SELECT owner_id, sha256 FROM blobs
+                WHERE ref_count = 0 AND unreferenced_since < now() - make_interval(secs => \(seconds))
+                ORDER BY unreferenced_since LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ) AND ref_count = 0
+            RETURNING object_key
+            """, logger: logger)
+        var keys: [String] = []
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        return keys
+    }
+
+    /// Every object key the index knows (for the sweep of objects no row references).
+    func knownObjectKeys(among keys: [String]) async throws -> Set<String> {
+        var known = Set<String>()
+        let rows = try await client.query("SELECT object_key FROM blobs WHERE object_key = ANY(\(keys))", logger: logger)
+        for try await key in rows.decode(String.self) { known.insert(key) }
+        return known
+    }
+}
+
+extension BlobRecord {
+    init(_ row: (UUID, String, Int64, String, String, Int)) {
+        self.init(ownerID: row.0, sha256: row.1, size: row.2, contentType: row.3, objectKey: row.4, refCount: row.5)
+    }
+}
