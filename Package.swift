@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "CirrusTestSupport",
             dependencies: [
-                "CirrusServiceKit",
+                "CirrusServiceKit", "CirrusStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

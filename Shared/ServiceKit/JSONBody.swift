@@ -5,16 +5,20 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// Decode a JSON body of at most `limit` bytes. A body that is not JSON is a 400; a field
-    /// of the wrong type is a 422 naming the field (its JSON path).
-    public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, limit: Int = 64 * 1024) async throws -> T {
+    /// The whole body, at most `limit` bytes; a larger one is a 413 problem.
+    public func collectBody(limit: Int) async throws -> ByteBuffer {
         var request = self
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            return try await request.collectBody(upTo: limit)
         } catch {
             throw ProblemError(.contentTooLarge, detail: "The request body is larger than \(limit) bytes.")
         }
+    }
+
+    /// Decode a JSON body of at most `limit` bytes. A body that is not JSON is a 400; a field
+    /// of the wrong type is a 422 naming the field (its JSON path).
+    public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, limit: Int = 64 * 1024) async throws -> T {
+        let buffer = try await collectBody(limit: limit)
         if let contentType = headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw ProblemError(.unsupportedMediaType, detail: "Send the body as application/json.")
         }

@@ -85,9 +85,7 @@ public final class TokenVerifier: Sendable {
     /// The `kid` of a compact JWS header, without trusting anything else in it.
     static func keyID(of token: String) -> String? {
         guard token.utf8.count < 8192, let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
-        var base64 = headerPart.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64),
+        guard let data = Base64URL.decode(headerPart),
               let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return header["kid"] as? String
     }

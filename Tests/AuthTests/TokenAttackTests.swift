@@ -12,11 +12,11 @@ import Testing
 /// Forged, tampered and out-of-window tokens are refused.
 @Suite("Auth token attacks", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
 struct TokenAttackTests {
-    static func b64(_ data: Data) -> String { SigningKeys.base64URL(data) }
+    static func b64(_ data: Data) -> String { Base64URL.encode(data) }
     static func b64(_ json: [String: Any]) throws -> String { b64(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) }
 
     static func decodeSegment(_ segment: Substring) throws -> [String: Any] {
-        let data = try #require(Data(base64Encoded: AdminController.unURL(String(segment))))
+        let data = try #require(Base64URL.decode(segment))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 

@@ -10,21 +10,10 @@ import Testing
 /// behind on failure — on both store backends.
 @Suite("Upload pipeline", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(2)))
 struct UploadPipelineTests {
-    enum Backend: String, CaseIterable, Sendable { case local, s3 }
+    typealias Backend = TestStoreBackend
 
     func store(_ backend: Backend) async throws -> any ObjectStore {
-        switch backend {
-        case .local:
-            return try LocalObjectStore(root: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("blob"))
-        case .s3:
-            var configuration = S3ObjectStore.Configuration(endpoint: TestEnvironment.s3Endpoint, region: "us-east-1",
-                                                            bucket: TestEnvironment.uniqueName("blob").replacingOccurrences(of: "_", with: "-"),
-                                                            accessKeyID: "test", secretAccessKey: "test", pathStyle: true)
-            configuration.partSize = 5 << 20
-            let store = S3ObjectStore(configuration: configuration)
-            try await store.createBucketIfNeeded()
-            return store
-        }
+        try await backend.makeStore()
     }
 
     /// A request body delivered in chunks, counting how much of it was consumed.

@@ -26,26 +26,7 @@ struct SigV4Tests {
     }
 }
 
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case local, s3
-    var testDescription: String { rawValue }
-
-    func makeStore() async throws -> any ObjectStore {
-        switch self {
-        case .local:
-            return try LocalObjectStore(root: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("store"))
-        case .s3:
-            var configuration = S3ObjectStore.Configuration(
-                endpoint: TestEnvironment.s3Endpoint, region: "us-east-1", bucket: TestEnvironment.uniqueName("bucket").replacingOccurrences(of: "_", with: "-"),
-                accessKeyID: "test", secretAccessKey: "test", pathStyle: true
-            )
-            configuration.partSize = 5 << 20
-            let store = S3ObjectStore(configuration: configuration)
-            try await store.createBucketIfNeeded()
-            return store
-        }
-    }
-}
+typealias Backend = TestStoreBackend
 
 /// One suite, both backends: what blob and thumbnail rely on must hold for each.
 @Suite("Object stores", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))

@@ -22,8 +22,7 @@ struct AuthBench {
 
         let key = Curve25519.Signing.PrivateKey()
         let kid = "bench-key"
-        let x = key.publicKey.rawRepresentation.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let x = Base64URL.encode(key.publicKey.rawRepresentation)
         let jwks = #"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":"\#(kid)","x":"\#(x)"}]}"#
         var logger = Logger(label: "bench")
         logger.logLevel = .critical

@@ -159,7 +159,7 @@ struct AdminController: Sendable {
         if !(1...1000).contains(limit) { errors.append(FieldError(field: "limit", message: "must be from 1 to 1000")) }
         // The cursor is the last username of the previous page, base64url-encoded.
         let after: String? = query["cursor"].flatMap { raw in
-            guard let decoded = Data(base64Encoded: Self.unURL(String(raw))).flatMap({ String(data: $0, encoding: .utf8) }) else {
+            guard let decoded = Base64URL.decode(raw).flatMap({ String(data: $0, encoding: .utf8) }) else {
                 errors.append(FieldError(field: "cursor", message: "is not a cursor this API issued")); return nil
             }
             return decoded
@@ -178,14 +178,8 @@ struct AdminController: Sendable {
         var tiers: [UUID: TierPermissions] = [:]
         for tier in try await store.tiers() { tiers[tier.id] = tier.permissions }
         let items = users.compactMap { user in tiers[user.tierID].map { UserResponse(user: user, tier: $0) } }
-        let cursor = more ? users.last.map { SigningKeys.base64URL(Data($0.username.utf8)) } : nil
+        let cursor = more ? users.last.map { Base64URL.encode(Data($0.username.utf8)) } : nil
         return try Response.json(Page(items: items, nextCursor: cursor))
-    }
-
-    static func unURL(_ text: String) -> String {
-        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base.count % 4 != 0 { base += "=" }
-        return base
     }
 
     struct UserPatch: Decodable {

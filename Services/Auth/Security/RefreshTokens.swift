@@ -1,3 +1,4 @@
+import CirrusServiceKit
 import Crypto
 import Foundation
 import NIOCore
@@ -7,7 +8,7 @@ enum RefreshTokens {
     static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return SigningKeys.base64URL(Data(bytes))
+        return Base64URL.encode(bytes)
     }
 
     /// As a `ByteBuffer`, which PostgresNIO binds as `bytea`.

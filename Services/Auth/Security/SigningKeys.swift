@@ -94,12 +94,8 @@ final class SigningKeys: Sendable {
     /// The public keys as a JWKS document (RFC 7517; Ed25519 keys as OKP, RFC 8037).
     func jwks(reload: Bool = false) async throws -> JWKSDocument {
         JWKSDocument(keys: try await keys(reload: reload).map { key in
-            JWKSDocument.Key(kid: key.kid, x: Self.base64URL(key.privateKey.publicKey.rawRepresentation))
+            JWKSDocument.Key(kid: key.kid, x: Base64URL.encode(key.privateKey.publicKey.rawRepresentation))
         })
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }
 

@@ -21,13 +21,7 @@ struct UpstreamProxy: Sendable {
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"]
 
     func forward(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: bodyLimit)
-        } catch {
-            throw ProblemError(.contentTooLarge, detail: "The request body is larger than \(bodyLimit) bytes.")
-        }
+        let body = try await request.collectBody(limit: bodyLimit)
         let path = request.uri.description
         var upstream = HTTPClientRequest(url: baseURL + (path.hasPrefix("/") ? path : "/" + path))
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
