@@ -139,6 +139,7 @@ let package = Package(
         serviceTarget("Blob", dependencies: [
             "CirrusStorage",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         serviceTarget("Thumbnail", dependencies: ["CirrusVips", "CirrusStorage"]),
 
@@ -215,8 +216,9 @@ let package = Package(
         .testTarget(
             name: "BlobTests",
             dependencies: [
-                "Blob", "CirrusStorage", "CirrusTestSupport",
+                "Blob", "CirrusStorage", "CirrusTestSupport", "CirrusContracts", "CirrusKafka", "CirrusServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/BlobTests",

@@ -1,3 +1,4 @@
+import CirrusContracts
 import CirrusServiceKit
 import CirrusStorage
 import Foundation
@@ -9,9 +10,13 @@ struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
         let store: any ObjectStore
+        var collection = GarbageCollector.Configuration()
         do {
+            let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "blob", usesDatabase: true)
-            store = try StoreConfiguration.makeStore(reader: ConfigReader(), defaultPath: ".local/data/blob")
+            store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/blob")
+            collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
+            collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
         } catch {
             FileHandle.standardError.write(Data("cirrus-blob: \(error)\n".utf8))
             exit(2)
@@ -21,6 +26,13 @@ struct Entrypoint {
         do {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: BlobMigrations.all, logger: logger)
             runtime.readiness.add(ReadinessCheck("store") { try await store.checkHealth() })
+            guard let postgres = runtime.postgres else { preconditionFailure("blob has a database") }
+            let index = BlobIndex(client: postgres, logger: logger)
+            let fileDeleted = FileDeletedHandler(index: index)
+            var handlers = EventHandlers()
+            handlers.on(FileDeleted.self) { try await fileDeleted.handle($0) }
+            runtime.addConsumer(handlers: handlers)
+            runtime.addService(GatedService(gate: runtime.startup, service: GarbageCollector(index: index, store: store, configuration: collection, logger: logger)))
             try await runtime.run(router: runtime.makeRouter())
         } catch {
             logger.critical("blob stopped on error", metadata: ["error": "\(String(reflecting: error))"])
