@@ -127,9 +127,10 @@ public final class KafkaProducer: Service, Sendable {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
+        // Stop polling on graceful shutdown or cancellation alike, then flush and close.
+        await withTaskCancellationOrGracefulShutdownHandler {
             await poller.waitUntilStopped()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             self.poller.requestStop()
         }
         await close()
