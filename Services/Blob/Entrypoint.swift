@@ -11,11 +11,13 @@ struct Entrypoint {
         let configuration: ServiceConfiguration
         let store: any ObjectStore
         var collection = GarbageCollector.Configuration()
+        let signer: InternalGrantSigner
         do {
             let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "blob", usesDatabase: true)
             store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/blob")
             collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
+            signer = try InternalGrantSigner(reader: reader)
             collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
         } catch {
             FileHandle.standardError.write(Data("cirrus-blob: \(error)\n".utf8))
@@ -33,7 +35,9 @@ struct Entrypoint {
             handlers.on(FileDeleted.self) { try await fileDeleted.handle($0) }
             runtime.addConsumer(handlers: handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: GarbageCollector(index: index, store: store, configuration: collection, logger: logger)))
-            try await runtime.run(router: runtime.makeRouter())
+            let router = runtime.makeRouter()
+            BlobController(store: store, index: index, signer: signer).register(on: router)
+            try await runtime.run(router: router)
         } catch {
             logger.critical("blob stopped on error", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)

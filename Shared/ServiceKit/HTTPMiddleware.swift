@@ -1,3 +1,4 @@
+import CirrusStorage
 import CirrusContracts
 import Foundation
 import HTTPTypes
@@ -49,6 +50,12 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ProblemError {
             return try error.response(from: request, context: context)
+        } catch let error as StorageError {
+            // A store's trouble, in HTTP terms: retry later (503), no space (507), range (416).
+            if case .unavailable(let why) = error {
+                context.logger.warning("object store unavailable", metadata: ["error": "\(why)"])
+            }
+            return try error.problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors (404 for unknown routes, 400 for bad bodies, 413…).
             let problem = ProblemError(error.status, detail: Self.publicDetail(for: error))

@@ -73,3 +73,23 @@ extension Parameters {
         return id
     }
 }
+
+extension Request {
+    /// The W3C trace context the caller sent, for events this request causes.
+    public var traceContext: TraceContext {
+        TraceContext(traceparent: headers[.traceparent], tracestate: headers[HTTPField.Name("tracestate")!])
+    }
+
+    /// The internal grant in `X-Cirrus-Grant`, verified for `purpose`; 403 otherwise (the
+    /// detail never says which check failed).
+    public func grant(_ purpose: InternalGrant.Purpose, signer: InternalGrantSigner) throws -> InternalGrant {
+        guard let token = headers[HTTPField.Name(InternalGrant.header)!] else {
+            throw ProblemError(.forbidden, detail: "This internal route needs a grant.")
+        }
+        do {
+            return try signer.verify(token, purpose: purpose)
+        } catch {
+            throw ProblemError(.forbidden, detail: "The grant is not valid.")
+        }
+    }
+}

@@ -20,6 +20,9 @@ public struct OutboxRelay: Service {
         public var batchSize: Int = 200
         /// Published rows are kept this long for inspection, then deleted.
         public var retention: Duration = .seconds(86_400)
+        /// Processed-event records of the inbox are kept this long (redeliveries come within
+        /// minutes or hours; this only bounds the table), then deleted in the same cleanup.
+        public var inboxRetention: Duration = .seconds(14 * 86_400)
         public var errorBackoff: Duration = .seconds(1)
 
         public init() {}
@@ -113,5 +116,6 @@ public struct OutboxRelay: Service {
     private func deletePublished() async throws {
         let seconds = Int(configuration.retention.components.seconds)
         try await client.query("DELETE FROM cirrus_outbox WHERE published_at < now() - make_interval(secs => \(seconds))", logger: logger)
+        try await Inbox.prune(olderThan: configuration.inboxRetention, client: client, logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import CirrusStorage
+import HTTPTypes
 
 /// The object store a service keeps its bytes in, from `CIRRUS_STORAGE_*` and `CIRRUS_S3_*`.
 public enum StoreConfiguration {
@@ -27,6 +28,28 @@ public enum StoreConfiguration {
             return S3ObjectStore(configuration: configuration)
         default:
             throw ConfigurationError(key: "CIRRUS_STORAGE_BACKEND", reason: "must be local or s3")
+        }
+    }
+}
+
+extension StorageError {
+    /// What a client is told when the store fails: never the store's own message.
+    public var problem: ProblemError {
+        switch self {
+        case .unavailable:
+            ProblemError.unavailable("The storage is unavailable; retry shortly.", retryAfter: 5)
+        case .insufficientStorage:
+            ProblemError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), detail: "The storage is full; nothing was kept.")
+        case .notFound:
+            ProblemError.notFound("content")
+        case .unsatisfiableRange:
+            ProblemError(.rangeNotSatisfiable, detail: "The requested range is beyond the end of the content.")
+        case .invalidKey:
+            ProblemError.notFound("content")
+        case .tooLarge:
+            ProblemError(.contentTooLarge, detail: "The content is larger than allowed.")
+        case .writerClosed:
+            ProblemError(.internalServerError, detail: "An internal error occurred.")
         }
     }
 }

@@ -68,6 +68,7 @@ struct StackTests {
                     "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": "10",
                     "CIRRUS_AUTH_BOOTSTRAP_SECRET": Self.bootstrapSecret,
                     "CIRRUS_AUTH_BCRYPT_COST": "4",
+                    "CIRRUS_INTERNAL_SECRET": "stack-test-internal-secret-0123456789abcdef",
                 ]
                 if service != "gateway" {
                     env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"

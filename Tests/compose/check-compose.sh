@@ -78,7 +78,7 @@ fi
 
 # Secrets: with any one of them missing, compose must refuse instead of using a default.
 SECRETS=(POSTGRES_PASSWORD CIRRUS_DB_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
-         CIRRUS_S3_ACCESS_KEY_ID CIRRUS_S3_SECRET_ACCESS_KEY CIRRUS_AUTH_BOOTSTRAP_SECRET)
+         CIRRUS_S3_ACCESS_KEY_ID CIRRUS_S3_SECRET_ACCESS_KEY CIRRUS_AUTH_BOOTSTRAP_SECRET CIRRUS_INTERNAL_SECRET)
 for secret in "${SECRETS[@]}"; do
   grep -v "^${secret}=" "$ENV_EXAMPLE" >"$TMP/env.missing"
   if compose_config "$TMP/env.missing" -q >/dev/null 2>&1; then
@@ -142,6 +142,8 @@ DOCUMENTED_KEYS = {
     "CIRRUS_AUTH_LOCKOUT_SECONDS": {"auth"},
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": {"blob"},
     "CIRRUS_BLOB_GC_GRACE_SECONDS": {"blob"},
+    "CIRRUS_INTERNAL_SECRET": {"metadata", "blob", "thumbnail", "gateway"},
+    "CIRRUS_INTERNAL_SECRET_PREVIOUS": set(),
 }
 SHUTDOWN_DEFAULT = 20
 

@@ -1,0 +1,149 @@
+import CirrusContracts
+import CirrusServiceKit
+import CirrusStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Blob's internal HTTP API, called by the gateway (uploads, downloads) and thumbnail (reads).
+/// Every call carries an internal grant from metadata naming the owner; blob checks the owner
+/// against its own index, so one user's grant never reaches another user's bytes.
+///
+/// - `PUT /internal/uploads/{upload_id}`: the body streams into the store (hashed, counted,
+///   limited to the grant's size); once durable the content is registered (deduplicated per
+///   owner) and `file.uploaded` written to the outbox in the same transaction. 201 with a
+///   receipt grant metadata trusts for size and checksum.
+/// - `GET|HEAD /internal/blobs/{blob_id}`: the content, streamed, with one `Range`, `ETag`
+///   (the SHA-256), `If-None-Match` and `If-Range`.
+struct BlobController: Sendable {
+    let store: any ObjectStore
+    let index: BlobIndex
+    let signer: InternalGrantSigner
+    var logger: Logger { index.logger }
+
+    static let checksumHeader = HTTPField.Name("X-Content-SHA256")!
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.put("/internal/uploads/:upload") { request, context in try await upload(request, context) }
+        router.get("/internal/blobs/:blob") { request, context in try await download(request, context, head: false) }
+        router.head("/internal/blobs/:blob") { request, context in try await download(request, context, head: true) }
+    }
+
+    // MARK: - Upload
+
+    struct UploadReply: Codable, Sendable {
+        var uploadID: UUID
+        var fileID: UUID
+        var blobID: String
+        var sha256: String
+        var size: Int64
+        var contentType: String
+        /// Signed statement of the above for metadata.
+        var receipt: String
+
+        enum CodingKeys: String, CodingKey {
+            case uploadID = "upload_id", fileID = "file_id", blobID = "blob_id", sha256, size, contentType = "content_type", receipt
+        }
+    }
+
+    func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let grant = try request.grant(.upload, signer: signer)
+        let uploadID = try context.parameters.uuid("upload", resource: "upload")
+        guard grant.uploadID == uploadID, let fileID = grant.fileID, let limit = grant.maxBytes else {
+            throw ProblemError(.forbidden, detail: "The grant is not valid.")
+        }
+        var expected: String?
+        if let checksum = request.headers[Self.checksumHeader] {
+            let value = checksum.trimmingCharacters(in: .whitespaces).lowercased()
+            guard value.count == 64, value.allSatisfy(\.isHexDigit) else {
+                throw ProblemError.validation(field: "X-Content-SHA256", "must be 64 hexadecimal digits (the SHA-256 of the content)")
+            }
+            expected = value
+        }
+        if let length = request.headers[.contentLength].flatMap(Int64.init), length > limit {
+            throw Self.tooLarge(limit)
+        }
+        // A fresh key per attempt: a retried or concurrent upload never overwrites another's object.
+        let objectKey = BlobObjects.key(uploadID: UUID())
+        let content: UploadedContent
+        do {
+            content = try await UploadPipeline.run(body: request.body, into: try await store.makeWriter(key: objectKey),
+                                                   limit: limit, expectedSHA256: expected)
+        } catch UploadError.tooLarge(let limit) {
+            throw Self.tooLarge(limit)
+        } catch UploadError.checksumMismatch(_, let actual) {
+            throw ProblemError(.unprocessableContent, type: "https://cirrus.dev/problems/checksum-mismatch", title: "Checksum mismatch",
+                               detail: "The content received does not match X-Content-SHA256; nothing was kept.",
+                               errors: [FieldError(field: "X-Content-SHA256", message: "does not match the content received (sha256 \(actual))")])
+        }
+        let trace = request.traceContext
+        let registration: BlobIndex.Registration
+        do {
+            registration = try await index.client.transaction(logger: logger) { connection in
+                let registration = try await index.register(ownerID: grant.ownerID, fileID: fileID, sha256: content.sha256, size: content.size,
+                                                            contentType: content.contentType, objectKey: objectKey, on: connection)
+                let event = FileUploaded(fileID: fileID, ownerID: grant.ownerID, uploadID: uploadID, blobID: "sha256:" + content.sha256,
+                                         sha256: content.sha256, size: content.size, contentType: content.contentType)
+                try await Outbox.enqueue(EventEnvelope(producer: "blob", trace: trace, payload: event), on: connection, logger: logger)
+                return registration
+            }
+        } catch {
+            // Not registered: the object is nobody's. Delete it now (the sweep would, later).
+            try? await store.delete(key: objectKey)
+            throw error
+        }
+        if case .deduplicated(_, let redundant) = registration {
+            try? await store.delete(key: redundant)
+        }
+        let blobID = "sha256:" + content.sha256
+        let receipt = signer.sign(InternalGrant(purpose: .receipt, ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, blobID: blobID,
+                                                sha256: content.sha256, size: content.size, contentType: content.contentType))
+        let reply = UploadReply(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
+                                contentType: content.contentType, receipt: receipt)
+        return try Response.json(reply, status: .created)
+    }
+
+    static func tooLarge(_ limit: Int64) -> ProblemError {
+        ProblemError(.contentTooLarge, detail: "The content is larger than the \(limit) bytes this upload may have; nothing was kept.")
+    }
+
+    // MARK: - Download
+
+    func download(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+        let grant = try request.grant(.read, signer: signer)
+        guard let blobID = context.parameters.get("blob"), grant.blobID == blobID, blobID.hasPrefix("sha256:") else {
+            throw ProblemError(.forbidden, detail: "The grant is not valid.")
+        }
+        guard let record = try await index.find(ownerID: grant.ownerID, sha256: String(blobID.dropFirst("sha256:".count))) else {
+            throw ProblemError.notFound("content")
+        }
+        let etag = "\"\(record.sha256)\""
+        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .cacheControl: "private, max-age=0, must-revalidate"]
+        if EntityTag.matches(request.headers[.ifNoneMatch], etag: etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var range = RangeRequest.resolve(request.headers[.range], size: record.size)
+        if let ifRange = request.headers[.ifRange], ifRange != etag { range = .whole }
+        headers[.contentType] = record.contentType
+        switch range {
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(record.size)"
+            throw ProblemError(.rangeNotSatisfiable, detail: "The requested range is beyond the end of the content (\(record.size) bytes).",
+                               headers: [.contentRange: "bytes */\(record.size)"])
+        case .whole:
+            headers[.contentLength] = String(record.size)
+            if head { return Response(status: .ok, headers: headers) }
+            let read = try await store.read(key: record.objectKey, range: nil)
+            return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: read.body))
+        case .partial(let byteRange):
+            headers[.contentLength] = String(byteRange.count)
+            headers[.contentRange] = "bytes \(byteRange.first)-\(byteRange.last)/\(record.size)"
+            if head { return Response(status: .partialContent, headers: headers) }
+            let read = try await store.read(key: record.objectKey, range: byteRange)
+            return Response(status: .partialContent, headers: headers, body: ResponseBody(asyncSequence: read.body))
+        }
+    }
+}

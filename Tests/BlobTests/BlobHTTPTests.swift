@@ -1,0 +1,256 @@
+@testable import Blob
+import CirrusContracts
+import CirrusServiceKit
+import CirrusStorage
+import CirrusTestSupport
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOFoundationCompat
+import PostgresNIO
+import Testing
+
+/// Blob's internal HTTP API on both store backends: uploads with grants, checksums and limits,
+/// downloads with ranges and conditional requests, and owners kept apart.
+@Suite("Blob HTTP API", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
+struct BlobHTTPTests {
+    static let signer = InternalGrantSigner(secrets: ["blob-http-test-secret-0123456789abcdef"])
+    static let grantHeader = HTTPField.Name(InternalGrant.header)!
+
+    struct Harness {
+        let client: PostgresClient
+        let store: any ObjectStore
+        let http: any TestClientProtocol
+
+        func upload(_ bytes: [UInt8], owner: UUID, file: UUID = UUID(), limit: Int64 = 1 << 30, sha256: String? = nil,
+                    grant: String? = nil) async throws -> TestResponse {
+            let upload = UUID()
+            let token = grant ?? signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: file, uploadID: upload, maxBytes: limit))
+            var headers: HTTPFields = [grantHeader: token]
+            if let sha256 { headers[BlobController.checksumHeader] = sha256 }
+            return try await http.execute(uri: "/internal/uploads/\(upload.uuidString.lowercased())", method: .put, headers: headers,
+                                          body: ByteBuffer(bytes: bytes))
+        }
+
+        func download(_ blobID: String, owner: UUID, method: HTTPRequest.Method = .get, headers: HTTPFields = [:]) async throws -> TestResponse {
+            var headers = headers
+            headers[grantHeader] = signer.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: blobID))
+            return try await http.execute(uri: "/internal/blobs/\(blobID)", method: method, headers: headers)
+        }
+    }
+
+    static func run(_ backend: TestStoreBackend, _ body: @Sendable (Harness) async throws -> Void) async throws {
+        try await run(store: try await backend.makeStore(), body)
+    }
+
+    static func run(store: any ObjectStore, _ body: @Sendable (Harness) async throws -> Void) async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await Migrator.migrate(BlobMigrations.all, client: client, logger: TestDatabase.logger)
+            let index = BlobIndex(client: client, logger: TestDatabase.logger)
+            let router = Router()
+            router.add(middleware: ErrorMiddleware())
+            BlobController(store: store, index: index, signer: signer).register(on: router)
+            try await Application(router: router, logger: TestDatabase.logger).test(.router) { http in
+                try await body(Harness(client: client, store: store, http: http))
+            }
+        }
+    }
+
+    static func reply(_ response: TestResponse) throws -> BlobController.UploadReply {
+        try ContractCoding.decoder().decode(BlobController.UploadReply.self, from: Data(buffer: response.body))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+
+    static func outboxEvents(_ client: PostgresClient) async throws -> [EventEnvelope<FileUploaded>] {
+        var events: [EventEnvelope<FileUploaded>] = []
+        let rows = try await client.query("SELECT payload FROM cirrus_outbox WHERE topic = 'file.uploaded' ORDER BY id", logger: TestDatabase.logger)
+        for try await payload in rows.decode(ByteBuffer.self) {
+            events.append(try ContractCoding.decoder().decode(EventEnvelope<FileUploaded>.self, from: Data(buffer: payload)))
+        }
+        return events
+    }
+
+    @Test(arguments: TestStoreBackend.allCases)
+    func uploadStoresRecordsAndAnnounces(backend: TestStoreBackend) async throws {
+        try await Self.run(backend) { h in
+            let owner = UUID(), file = UUID()
+            var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+            png += (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let response = try await h.upload(png, owner: owner, file: file, sha256: Self.hex(png).uppercased())
+            #expect(response.status == .created)
+            let reply = try Self.reply(response)
+            #expect(reply.size == Int64(png.count))
+            #expect(reply.sha256 == Self.hex(png))
+            #expect(reply.blobID == "sha256:" + Self.hex(png))
+            #expect(reply.contentType == "image/png")
+            // The receipt is what metadata trusts: it verifies and says the same.
+            let receipt = try Self.signer.verify(reply.receipt, purpose: .receipt)
+            #expect(receipt.ownerID == owner && receipt.fileID == file && receipt.size == Int64(png.count) && receipt.sha256 == Self.hex(png))
+            // file.uploaded is in the outbox, written with the index row.
+            let events = try await Self.outboxEvents(h.client)
+            #expect(events.count == 1)
+            #expect(events.first?.payload.fileID == file)
+            #expect(events.first?.payload.size == Int64(png.count))
+            // Bit for bit back.
+            let download = try await h.download(reply.blobID, owner: owner)
+            #expect(download.status == .ok)
+            #expect(Array(download.body.readableBytesView) == png)
+            #expect(download.headers[.eTag] == "\"\(Self.hex(png))\"")
+            #expect(download.headers[.contentType] == "image/png")
+            #expect(download.headers[.acceptRanges] == "bytes")
+        }
+    }
+
+    @Test(arguments: TestStoreBackend.allCases)
+    func identicalContentOfOneOwnerIsStoredOnce(backend: TestStoreBackend) async throws {
+        try await Self.run(backend) { h in
+            let owner = UUID(), other = UUID()
+            let bytes = Array("the same words, twice".utf8)
+            let first = try Self.reply(try await h.upload(bytes, owner: owner))
+            let second = try Self.reply(try await h.upload(bytes, owner: owner))
+            let foreign = try Self.reply(try await h.upload(bytes, owner: other))
+            #expect(first.blobID == second.blobID && first.blobID == foreign.blobID)
+            let objects = try await h.store.list(prefix: BlobObjects.prefix)
+            #expect(objects.count == 2, "one object for the owner, one for the other owner")
+            let refs = try await h.client.query("SELECT ref_count FROM blobs WHERE owner_id = \(owner)", logger: TestDatabase.logger)
+            var counts: [Int] = []
+            for try await count in refs.decode(Int.self) { counts.append(count) }
+            #expect(counts == [2])
+        }
+    }
+
+    @Test(arguments: TestStoreBackend.allCases)
+    func checksumMismatchAndOversizeKeepNothing(backend: TestStoreBackend) async throws {
+        try await Self.run(backend) { h in
+            let owner = UUID()
+            let bytes = [UInt8](repeating: 7, count: 100_000)
+            let mismatch = try await h.upload(bytes, owner: owner, sha256: String(repeating: "a", count: 64))
+            #expect(mismatch.status == .unprocessableContent)
+            let problem = String(buffer: mismatch.body)
+            #expect(problem.contains("X-Content-SHA256"))
+            #expect(problem.contains(Self.hex(bytes)), "the error says what was received")
+            let malformed = try await h.upload(bytes, owner: owner, sha256: "not-a-checksum")
+            #expect(malformed.status == .unprocessableContent)
+            #expect(String(buffer: malformed.body).contains("\"field\":\"X-Content-SHA256\""))
+            let tooLarge = try await h.upload(bytes, owner: owner, limit: 99_999)
+            #expect(tooLarge.status == .contentTooLarge)
+            let exact = try await h.upload(bytes, owner: owner, limit: 100_000)
+            #expect(exact.status == .created, "the limit is inclusive")
+            // Only the accepted upload left an object and a row, and only it was announced.
+            #expect(try await h.store.list(prefix: BlobObjects.prefix).count == 1)
+            #expect(try await Self.outboxEvents(h.client).count == 1)
+        }
+    }
+
+    @Test
+    func grantsAreCheckedAndOwnersKeptApart() async throws {
+        try await Self.run(.local) { h in
+            let owner = UUID(), intruder = UUID()
+            let reply = try Self.reply(try await h.upload(Array("private".utf8), owner: owner))
+            // No grant, a forged one, one for another purpose, one for another upload: 403.
+            let upload = UUID()
+            let noGrant = try await h.http.execute(uri: "/internal/uploads/\(upload)", method: .put, body: ByteBuffer(string: "x"))
+            #expect(noGrant.status == .forbidden)
+            let forger = InternalGrantSigner(secrets: ["some-other-secret-0123456789abcdefghij"])
+            let forged = forger.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: UUID(), uploadID: upload, maxBytes: 10))
+            #expect(try await h.upload(Array("x".utf8), owner: owner, grant: forged).status == .forbidden)
+            let readGrant = Self.signer.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: reply.blobID))
+            #expect(try await h.upload(Array("x".utf8), owner: owner, grant: readGrant).status == .forbidden)
+            let expired = Self.signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: UUID(), uploadID: upload, maxBytes: 10,
+                                                         lifetime: .seconds(-1)))
+            #expect(try await h.upload(Array("x".utf8), owner: owner, grant: expired).status == .forbidden)
+            // Another user's grant for the same content address finds nothing: 404, no bytes.
+            let stolen = try await h.download(reply.blobID, owner: intruder)
+            #expect(stolen.status == .notFound)
+            #expect(!String(buffer: stolen.body).contains("private"))
+            // A grant for one blob does not open another.
+            var headers: HTTPFields = [:]
+            headers[Self.grantHeader] = Self.signer.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: "sha256:" + String(repeating: "0", count: 64)))
+            let mismatched = try await h.http.execute(uri: "/internal/blobs/\(reply.blobID)", method: .get, headers: headers)
+            #expect(mismatched.status == .forbidden)
+        }
+    }
+
+    @Test(arguments: TestStoreBackend.allCases)
+    func rangesAndConditionalRequests(backend: TestStoreBackend) async throws {
+        try await Self.run(backend) { h in
+            let owner = UUID()
+            let bytes = (0..<1000).map { UInt8($0 % 251) }
+            let blob = try Self.reply(try await h.upload(bytes, owner: owner)).blobID
+            let etag = "\"\(Self.hex(bytes))\""
+            func get(_ range: String?, _ extra: HTTPFields = [:]) async throws -> TestResponse {
+                var headers = extra
+                if let range { headers[.range] = range }
+                return try await h.download(blob, owner: owner, headers: headers)
+            }
+            let cases: [(String, Int, Int)] = [
+                ("bytes=0-99", 0, 99), ("bytes=990-", 990, 999), ("bytes=-10", 990, 999), ("bytes=-5000", 0, 999),
+                ("bytes=500-5000", 500, 999), ("bytes=999-999", 999, 999),
+            ]
+            for (range, first, last) in cases {
+                let response = try await get(range)
+                #expect(response.status == .partialContent, "\(range)")
+                #expect(response.headers[.contentRange] == "bytes \(first)-\(last)/1000", "\(range)")
+                #expect(Array(response.body.readableBytesView) == Array(bytes[first...last]), "\(range)")
+            }
+            for range in ["bytes=1000-", "bytes=5000-6000", "bytes=-0"] {
+                let response = try await get(range)
+                #expect(response.status == .rangeNotSatisfiable, "\(range)")
+                #expect(response.headers[.contentRange] == "bytes */1000", "\(range)")
+            }
+            // Ranges Cirrus does not serve are ignored: the whole content.
+            for range in ["bytes=0-1,5-6", "items=0-1", "bytes=9-2", "bytes=abc"] {
+                let response = try await get(range)
+                #expect(response.status == .ok, "\(range)")
+                #expect(response.body.readableBytes == 1000, "\(range)")
+            }
+            // If-Range with a stale tag: the whole content; with ours: the range.
+            #expect(try await get("bytes=0-9", [.ifRange: "\"stale\""]).status == .ok)
+            #expect(try await get("bytes=0-9", [.ifRange: etag]).status == .partialContent)
+            // If-None-Match.
+            let notModified = try await get(nil, [.ifNoneMatch: "\"other\", \(etag)"])
+            #expect(notModified.status == .notModified)
+            #expect(notModified.body.readableBytes == 0)
+            #expect(notModified.headers[.eTag] == etag)
+            #expect(try await get(nil, [.ifNoneMatch: "\"other\""]).status == .ok)
+            // HEAD: the headers, no body.
+            let head = try await h.download(blob, owner: owner, method: .head)
+            #expect(head.status == .ok)
+            #expect(head.headers[.contentLength] == "1000")
+            #expect(head.body.readableBytes == 0)
+        }
+    }
+
+    @Test
+    func anUnavailableStoreIsA503WithRetryAfterAndAFullOneA507() async throws {
+        // Nothing listens on port 9: the S3 store cannot be reached.
+        let unreachable = S3ObjectStore(configuration: .init(endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "none",
+                                                             accessKeyID: "test", secretAccessKey: "test", pathStyle: true))
+        try await Self.run(store: unreachable) { h in
+            let response = try await h.upload(Array(repeating: 1, count: 10_000), owner: UUID())
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] != nil)
+            #expect(response.headers[.contentType] == Problem.mediaType)
+            #expect(!String(buffer: response.body).contains("127.0.0.1"), "no internal detail leaks")
+            #expect(try await Self.outboxEvents(h.client).isEmpty)
+        }
+        #expect(StorageError.insufficientStorage.problem.status.code == 507)
+    }
+
+    @Test
+    func emptyContentRoundTrips() async throws {
+        try await Self.run(.local) { h in
+            let owner = UUID()
+            let reply = try Self.reply(try await h.upload([], owner: owner))
+            #expect(reply.size == 0)
+            let response = try await h.download(reply.blobID, owner: owner)
+            #expect(response.status == .ok)
+            #expect(response.body.readableBytes == 0)
+            #expect(try await h.download(reply.blobID, owner: owner, headers: [.range: "bytes=0-"]).status == .rangeNotSatisfiable)
+        }
+    }
+}
