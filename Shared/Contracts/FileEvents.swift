@@ -38,14 +38,20 @@ public struct FileDeleted: EventPayload {
     public var fileID: UUID
     public var ownerID: UUID
     public var blobIDs: [String]
+    /// The uses of content being dropped (each upload or copy of a content is one reference);
+    /// omitted when every reference of the file goes (the file is purged). Added in v1 without
+    /// a version bump: readers that do not know it drop every reference of the file, which is
+    /// what a purge means.
+    public var referenceIDs: [UUID]?
 
-    public init(fileID: UUID, ownerID: UUID, blobIDs: [String]) {
+    public init(fileID: UUID, ownerID: UUID, blobIDs: [String], referenceIDs: [UUID]? = nil) {
         self.fileID = fileID
         self.ownerID = ownerID
         self.blobIDs = blobIDs
+        self.referenceIDs = referenceIDs
     }
 
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobIDs = "blob_ids" }
+    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobIDs = "blob_ids", referenceIDs = "reference_ids" }
 }

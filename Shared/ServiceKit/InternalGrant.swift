@@ -15,6 +15,8 @@ public struct InternalGrant: Codable, Sendable, Equatable {
         case upload
         /// Read content `blobID` of `ownerID`.
         case read
+        /// Add reference `uploadID` of file `fileID` to content `blobID` of `ownerID` (a copy).
+        case reference
         /// Blob's statement of what an upload stored (`blobID`, `sha256`, `size`, `contentType`).
         case receipt
     }

@@ -242,6 +242,45 @@ struct BlobHTTPTests {
     }
 
     @Test
+    func copiesAddReferencesAndALateReleaseNeverDropsANewerUse() async throws {
+        try await Self.run(.local) { h in
+            let owner = UUID(), file = UUID(), copy = UUID(), copyReference = UUID()
+            let bytes = Array("content used twice".utf8)
+            let first = try Self.reply(try await h.upload(bytes, owner: owner, file: file))
+            func refCount() async throws -> Int {
+                let rows = try await h.client.query("SELECT ref_count FROM blobs WHERE owner_id = \(owner)", logger: TestDatabase.logger)
+                for try await count in rows.decode(Int.self) { return count }
+                return -1
+            }
+            func reference(_ owner: UUID, _ blobID: String) async throws -> TestResponse {
+                let grant = Self.signer.sign(InternalGrant(purpose: .reference, ownerID: owner, fileID: copy, uploadID: copyReference, blobID: blobID))
+                return try await h.http.execute(uri: "/internal/references", method: .post, headers: [Self.grantHeader: grant])
+            }
+            // The copy: one more reference, once however often it is sent.
+            #expect(try await reference(owner, first.blobID).status == .noContent)
+            #expect(try await reference(owner, first.blobID).status == .noContent)
+            #expect(try await refCount() == 2)
+            // Another owner cannot reference it; unknown content is a 404.
+            #expect(try await reference(UUID(), first.blobID).status == .notFound)
+            #expect(try await reference(owner, "sha256:" + String(repeating: "f", count: 64)).status == .notFound)
+            // The file gets the same bytes again (a new version): a third use.
+            let again = try Self.reply(try await h.upload(bytes, owner: owner, file: file))
+            #expect(try await refCount() == 3)
+            // The first version is pruned: only its reference goes, even arriving twice.
+            let handler = FileDeletedHandler(index: BlobIndex(client: h.client, logger: TestDatabase.logger))
+            let prune = EventEnvelope(producer: "metadata", payload: FileDeleted(fileID: file, ownerID: owner, blobIDs: [first.blobID],
+                                                                                referenceIDs: [first.uploadID]))
+            try await handler.handle(prune)
+            try await handler.handle(prune)
+            #expect(try await refCount() == 2)
+            // Purging the file drops its remaining use; the copy keeps the content alive.
+            try await handler.handle(EventEnvelope(producer: "metadata", payload: FileDeleted(fileID: file, ownerID: owner, blobIDs: [again.blobID])))
+            #expect(try await refCount() == 1)
+            #expect(try await h.download(first.blobID, owner: owner).status == .ok)
+        }
+    }
+
+    @Test
     func emptyContentRoundTrips() async throws {
         try await Self.run(.local) { h in
             let owner = UUID()

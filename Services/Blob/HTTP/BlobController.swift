@@ -28,6 +28,7 @@ struct BlobController: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.put("/internal/uploads/:upload") { request, context in try await upload(request, context) }
+        router.post("/internal/references") { request, _ in try await addReference(request) }
         router.get("/internal/blobs/:blob") { request, context in try await download(request, context, head: false) }
         router.head("/internal/blobs/:blob") { request, context in try await download(request, context, head: true) }
     }
@@ -83,7 +84,7 @@ struct BlobController: Sendable {
         let registration: BlobIndex.Registration
         do {
             registration = try await index.client.transaction(logger: logger) { connection in
-                let registration = try await index.register(ownerID: grant.ownerID, fileID: fileID, sha256: content.sha256, size: content.size,
+                let registration = try await index.register(ownerID: grant.ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
                                                             contentType: content.contentType, objectKey: objectKey, on: connection)
                 let event = FileUploaded(fileID: fileID, ownerID: grant.ownerID, uploadID: uploadID, blobID: "sha256:" + content.sha256,
                                          sha256: content.sha256, size: content.size, contentType: content.contentType)
@@ -108,6 +109,23 @@ struct BlobController: Sendable {
 
     static func tooLarge(_ limit: Int64) -> ProblemError {
         ProblemError(.contentTooLarge, detail: "The content is larger than the \(limit) bytes this upload may have; nothing was kept.")
+    }
+
+    // MARK: - References
+
+    /// A copy: the grant names the owner's content and the new reference (the copy's content
+    /// id). 204 once recorded (idempotent); 404 when the owner has no such content.
+    func addReference(_ request: Request) async throws -> Response {
+        let grant = try request.grant(.reference, signer: signer)
+        guard let blobID = grant.blobID, blobID.hasPrefix("sha256:"), let fileID = grant.fileID, let referenceID = grant.uploadID else {
+            throw ProblemError(.forbidden, detail: "The grant is not valid.")
+        }
+        let sha256 = String(blobID.dropFirst("sha256:".count))
+        let record = try await index.client.transaction(logger: logger) { connection in
+            try await index.addReference(ownerID: grant.ownerID, sha256: sha256, fileID: fileID, referenceID: referenceID, on: connection)
+        }
+        guard record != nil else { throw ProblemError.notFound("content") }
+        return Response(status: .noContent)
     }
 
     // MARK: - Download

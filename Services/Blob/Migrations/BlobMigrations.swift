@@ -34,5 +34,15 @@ enum BlobMigrations {
             """,
             "CREATE INDEX blob_refs_file ON blob_refs (file_id)",
         ]),
+        // A reference is one *use* of a content (one upload, or one copy), not one file: a file
+        // that gets the same bytes again, or loses an old version, keeps exactly the references
+        // still in use, and a late release can never drop a newer use of the same bytes.
+        Migration("0002-blob-reference-ids", [
+            "ALTER TABLE blob_refs ADD COLUMN ref_id UUID",
+            "UPDATE blob_refs SET ref_id = file_id",
+            "ALTER TABLE blob_refs ALTER COLUMN ref_id SET NOT NULL",
+            "ALTER TABLE blob_refs DROP CONSTRAINT blob_refs_pkey",
+            "ALTER TABLE blob_refs ADD PRIMARY KEY (owner_id, ref_id)",
+        ]),
     ]
 }

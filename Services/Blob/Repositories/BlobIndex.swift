@@ -29,10 +29,10 @@ struct BlobIndex: Sendable {
         case deduplicated(BlobRecord, redundantObjectKey: String)
     }
 
-    /// Record that `fileID` references content `sha256` of `ownerID`, just uploaded to
-    /// `objectKey`. Idempotent per (content, file): registering the same file again adds no
-    /// second reference. Runs inside the caller's transaction (which also writes the outbox).
-    func register(ownerID: UUID, fileID: UUID, sha256: String, size: Int64, contentType: String, objectKey: String,
+    /// Record that `fileID` uses content `sha256` of `ownerID`, just uploaded to `objectKey`,
+    /// under reference `referenceID` (the upload's id; defaults to the file id). Idempotent per
+    /// reference. Runs inside the caller's transaction (which also writes the outbox).
+    func register(ownerID: UUID, fileID: UUID, referenceID: UUID? = nil, sha256: String, size: Int64, contentType: String, objectKey: String,
                   on connection: PostgresConnection) async throws -> Registration {
         // Insert or lock the owner's row for this content.
         let inserted = try await connection.query("""
@@ -43,11 +43,26 @@ struct BlobIndex: Sendable {
             """, logger: logger)
         var isNew = false
         for try await _ in inserted { isNew = true }
-        guard var record = try await locked(ownerID: ownerID, sha256: sha256, on: connection) else {
+        guard let record = try await locked(ownerID: ownerID, sha256: sha256, on: connection) else {
             throw ProblemError.conflict("The content disappeared while it was being registered; retry the upload.")
         }
+        let referenced = try await reference(record, fileID: fileID, referenceID: referenceID ?? fileID, on: connection)
+        return isNew ? .stored(referenced) : .deduplicated(referenced, redundantObjectKey: objectKey)
+    }
+
+    /// Another use of content the owner already has (a copy): nil when the owner has no such
+    /// content (any more). Idempotent per reference.
+    func addReference(ownerID: UUID, sha256: String, fileID: UUID, referenceID: UUID, on connection: PostgresConnection) async throws -> BlobRecord? {
+        guard let record = try await locked(ownerID: ownerID, sha256: sha256, on: connection) else { return nil }
+        return try await reference(record, fileID: fileID, referenceID: referenceID, on: connection)
+    }
+
+    /// Adds the reference under the content row's lock (taken by the caller).
+    private func reference(_ locked: BlobRecord, fileID: UUID, referenceID: UUID, on connection: PostgresConnection) async throws -> BlobRecord {
+        var record = locked
+        let (ownerID, sha256) = (record.ownerID, record.sha256)
         let referenced = try await connection.query("""
-            INSERT INTO blob_refs (owner_id, sha256, file_id) VALUES (\(ownerID), \(sha256), \(fileID))
+            INSERT INTO blob_refs (owner_id, sha256, file_id, ref_id) VALUES (\(ownerID), \(sha256), \(fileID), \(referenceID))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
         var newReference = false
@@ -59,23 +74,32 @@ struct BlobIndex: Sendable {
                 """, logger: logger)
             record.refCount += 1
         }
-        return isNew ? .stored(record) : .deduplicated(record, redundantObjectKey: objectKey)
+        return record
     }
 
-    /// Drop `fileID`'s references (from `file.deleted`); contents left without references
-    /// become candidates for garbage collection. Idempotent.
-    func release(ownerID: UUID, fileID: UUID, on connection: PostgresConnection) async throws {
-        let released = try await connection.query("""
-            DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND file_id = \(fileID) RETURNING sha256
-            """, logger: logger)
-        var hashes: [String] = []
-        for try await sha in released.decode(String.self) { hashes.append(sha) }
-        guard !hashes.isEmpty else { return }
-        try await connection.query("""
-            UPDATE blobs SET ref_count = ref_count - 1,
-              unreferenced_since = CASE WHEN ref_count - 1 = 0 THEN now() ELSE unreferenced_since END
-            WHERE owner_id = \(ownerID) AND sha256 = ANY(\(hashes))
-            """, logger: logger)
+    /// Drop references (from `file.deleted`): the listed ones, or when none are listed every
+    /// reference of `fileID`. Contents left without references become candidates for garbage
+    /// collection. Idempotent.
+    func release(ownerID: UUID, fileID: UUID, referenceIDs: [UUID]? = nil, on connection: PostgresConnection) async throws {
+        let released = if let referenceIDs {
+            try await connection.query("""
+                DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND ref_id = ANY(\(referenceIDs)) RETURNING sha256
+                """, logger: logger)
+        } else {
+            try await connection.query("""
+                DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND file_id = \(fileID) RETURNING sha256
+                """, logger: logger)
+        }
+        var releasedCounts: [String: Int] = [:]
+        for try await sha in released.decode(String.self) { releasedCounts[sha, default: 0] += 1 }
+        // One content may lose several references at once (two copies purged together).
+        for (sha, count) in releasedCounts {
+            try await connection.query("""
+                UPDATE blobs SET ref_count = ref_count - \(count),
+                  unreferenced_since = CASE WHEN ref_count - \(count) = 0 THEN now() ELSE unreferenced_since END
+                WHERE owner_id = \(ownerID) AND sha256 = \(sha)
+                """, logger: logger)
+        }
     }
 
     func find(ownerID: UUID, sha256: String) async throws -> BlobRecord? {
