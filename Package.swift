@@ -136,7 +136,11 @@ let package = Package(
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        serviceTarget("Metadata"),
+        serviceTarget("Metadata", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         serviceTarget("Blob", dependencies: [
             "CirrusStorage",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -164,6 +168,8 @@ let package = Package(
             dependencies: [
                 "CirrusServiceKit", "CirrusStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -225,6 +231,22 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             path: "Tests/BlobTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MetadataTests",
+            dependencies: [
+                "Metadata", "Blob", "CirrusStorage", "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/MetadataTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

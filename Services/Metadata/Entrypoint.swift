@@ -7,8 +7,16 @@ import Logging
 struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
+        let settings: MetadataSettings
+        let signer: InternalGrantSigner
+        let authURL: String, blobURL: String
         do {
+            let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "metadata", usesDatabase: true)
+            settings = try MetadataSettings(reader: reader)
+            signer = try InternalGrantSigner(reader: reader)
+            authURL = try reader.url("CIRRUS_AUTH_URL", default: "http://127.0.0.1:8081")
+            blobURL = try reader.url("CIRRUS_BLOB_URL", default: "http://127.0.0.1:8083")
         } catch {
             FileHandle.standardError.write(Data("cirrus-metadata: \(error)\n".utf8))
             exit(2)
@@ -17,7 +25,14 @@ struct Entrypoint {
         let logger = Logger(label: "cirrus.metadata")
         do {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: MetadataMigrations.all, logger: logger)
-            try await runtime.run(router: runtime.makeRouter())
+            guard let postgres = runtime.postgres else { preconditionFailure("metadata has a database") }
+            let verifier = TokenVerifier.remote(jwksURL: authURL + "/v1/auth/jwks", logger: logger)
+            let app = MetadataApp(client: postgres, settings: settings, verifier: verifier, signer: signer, blobURL: blobURL, logger: logger)
+            runtime.addConsumer(handlers: app.events.handlers)
+            runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
+            let router = runtime.makeRouter()
+            app.addRoutes(to: router)
+            try await runtime.run(router: router)
         } catch {
             logger.critical("metadata stopped on error", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)

@@ -62,4 +62,13 @@ public struct ConfigReader: Sendable {
         guard optionalString(key) != nil else { return value }
         return .seconds(try int(key, default: 0, range: range))
     }
+
+    /// An http(s) base URL, without a trailing slash.
+    public func url(_ key: String, default value: String) throws -> String {
+        let raw = string(key, default: value)
+        guard let url = URL(string: raw), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ConfigurationError(key: key, reason: "must be an http(s) URL")
+        }
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
 }

@@ -14,3 +14,11 @@ extension PostgresClient {
         }
     }
 }
+
+extension PSQLError {
+    /// The SQLSTATE and constraint of a server error, to map unique violations to 409.
+    public var constraint: String? { serverInfo?[.constraintName] }
+    public var sqlState: String? { serverInfo?[.sqlState] }
+    /// `23505`: a unique constraint refused the row.
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+}

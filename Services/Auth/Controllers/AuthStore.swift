@@ -60,8 +60,3 @@ struct AuthStore: Sendable {
     }
 }
 
-extension PSQLError {
-    /// The SQLSTATE and constraint of a server error, to map unique violations to 409.
-    var constraint: String? { serverInfo?[.constraintName] }
-    var sqlState: String? { serverInfo?[.sqlState] }
-}

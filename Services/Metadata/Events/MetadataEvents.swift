@@ -1,0 +1,116 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// What metadata does with the events it consumes, each effect once per event (inbox).
+struct MetadataEvents: Sendable {
+    let uploads: Uploads
+    var drive: Drive { uploads.drive }
+    var accounts: Accounts { drive.accounts }
+    var thumbnails: ThumbnailRequests { uploads.thumbnails }
+    var client: PostgresClient { drive.client }
+    var logger: Logger { drive.logger }
+
+    var handlers: EventHandlers {
+        var handlers = EventHandlers()
+        handlers.on(UserRegistered.self) { try await userRegistered($0) }
+        handlers.on(UserTierChanged.self) { try await userTierChanged($0) }
+        handlers.on(UserDeleted.self) { try await userDeleted($0) }
+        handlers.on(TierUpdated.self) { try await tierUpdated($0) }
+        handlers.on(FileUploaded.self) { try await fileUploaded($0) }
+        handlers.on(ThumbnailGenerated.self) { try await thumbnailGenerated($0) }
+        handlers.on(ThumbnailFailed.self) { try await thumbnailFailed($0) }
+        return handlers
+    }
+
+    private func once<P: EventPayload>(_ envelope: EventEnvelope<P>, _ effect: (PostgresConnection) async throws -> Void) async throws {
+        try await Inbox.process(eventID: envelope.eventID, topic: P.topic.rawValue, consumer: "metadata." + P.topic.rawValue,
+                                client: client, logger: logger, effect: effect)
+    }
+
+    func userRegistered(_ envelope: EventEnvelope<UserRegistered>) async throws {
+        try await once(envelope) { connection in
+            try await accounts.upsertTier(envelope.payload.tier, on: connection)
+            try await accounts.ensureUser(envelope.payload.userID, tierID: envelope.payload.tier.id, on: connection)
+        }
+    }
+
+    func userTierChanged(_ envelope: EventEnvelope<UserTierChanged>) async throws {
+        try await once(envelope) { connection in
+            let tier = envelope.payload.tier
+            try await accounts.upsertTier(tier, on: connection)
+            try await accounts.ensureUser(envelope.payload.userID, tierID: tier.id, on: connection)
+            try await accounts.setTier(of: envelope.payload.userID, to: tier.id, on: connection)
+            let requested = try await thumbnails.requestMissing(tierID: nil, userID: envelope.payload.userID, reason: .tierChanged,
+                                                                trace: envelope.trace, on: connection)
+            logger.info("tier changed", metadata: ["user": "\(envelope.payload.userID)", "thumbnail_requests": "\(requested)"])
+        }
+    }
+
+    func tierUpdated(_ envelope: EventEnvelope<TierUpdated>) async throws {
+        try await once(envelope) { connection in
+            try await accounts.upsertTier(envelope.payload.tier, deleted: envelope.payload.deleted, on: connection)
+            if !envelope.payload.deleted {
+                _ = try await thumbnails.requestMissing(tierID: envelope.payload.tier.id, userID: nil, reason: .tierChanged,
+                                                        trace: envelope.trace, on: connection)
+            }
+        }
+    }
+
+    /// The user's files are purged (each announced with `file.deleted`), then the user.
+    func userDeleted(_ envelope: EventEnvelope<UserDeleted>) async throws {
+        try await once(envelope) { connection in
+            let user = envelope.payload.userID
+            guard let account = try await accounts.find(user, lock: true, on: connection) else { return }
+            try await connection.query("DELETE FROM uploads WHERE owner_id = \(user)", logger: logger)
+            try await drive.deleteSubtrees([account.rootID], owner: user, trace: envelope.trace, on: connection)
+            try await connection.query("DELETE FROM users WHERE id = \(user)", logger: logger)
+        }
+    }
+
+    func fileUploaded(_ envelope: EventEnvelope<FileUploaded>) async throws {
+        let p = envelope.payload
+        try await once(envelope) { connection in
+            _ = try await uploads.complete(StoredContent(uploadID: p.uploadID, fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID,
+                                                         sha256: p.sha256, size: p.size, contentType: p.contentType),
+                                           trace: envelope.trace, on: connection)
+        }
+    }
+
+    func thumbnailGenerated(_ envelope: EventEnvelope<ThumbnailGenerated>) async throws {
+        try await once(envelope) { try await thumbnails.generated(envelope.payload, on: $0) }
+    }
+
+    func thumbnailFailed(_ envelope: EventEnvelope<ThumbnailFailed>) async throws {
+        try await once(envelope) { try await thumbnails.failed(envelope.payload, on: $0) }
+    }
+}
+
+/// Self-healing, periodically: expire reservations whose bytes never came, and ask again for
+/// thumbnails that did not arrive within the grace period.
+struct Reconciler: Service {
+    let uploads: Uploads
+    let logger: Logger
+
+    func run() async throws {
+        let settings = uploads.settings
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let expired = try await uploads.expire()
+                    let requested = try await uploads.thumbnails.reconcile(grace: settings.thumbnailGrace)
+                    if expired + requested > 0 {
+                        logger.info("reconciled", metadata: ["expired_uploads": "\(expired)", "thumbnail_requests": "\(requested)"])
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("reconciliation pass failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: settings.reconcileInterval)
+            }
+        }
+    }
+}

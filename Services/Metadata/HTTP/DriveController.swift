@@ -1,0 +1,187 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The drive's routes. Public ones (`/v1/...`) are reached through the gateway, which
+/// forwards the caller's token; metadata verifies it again, so a request that bypasses the
+/// gateway gains nothing. `/internal/...` routes serve the gateway's upload and download flows.
+struct DriveController: Sendable {
+    let drive: Drive
+    let listing: Listing
+    let uploads: Uploads
+    let blob: BlobClient
+    let verifier: TokenVerifier
+    let signer: InternalGrantSigner
+
+    struct ItemInput: Decodable {
+        var name: String?
+        var parentID: UUID?
+        enum CodingKeys: String, CodingKey { case name, parentID = "parent_id" }
+    }
+
+    struct ReserveInput: Decodable {
+        var folderID: UUID?
+        var name: String?
+        var size: Int64?
+        var fileID: UUID?
+        enum CodingKeys: String, CodingKey { case folderID = "folder_id", name, size, fileID = "file_id" }
+    }
+
+    struct CompleteInput: Decodable {
+        var receipt: String?
+    }
+
+    struct ContentGrant: Codable {
+        var fileID: UUID
+        var name: String
+        var blobID: String
+        var size: Int64
+        var contentType: String
+        var sha256: String
+        var grant: String
+        enum CodingKeys: String, CodingKey { case fileID = "file_id", name, blobID = "blob_id", size, contentType = "content_type", sha256, grant }
+    }
+
+    struct Usage: Codable {
+        var usedBytes: Int64
+        var reservedBytes: Int64
+        var quotaBytes: Int64
+        enum CodingKeys: String, CodingKey { case usedBytes = "used_bytes", reservedBytes = "reserved_bytes", quotaBytes = "quota_bytes" }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        // Folders
+        router.get("/v1/folders/root") { request, _ in
+            try Response.json(ItemResource(try await drive.root(of: try await verifier.authenticate(request))))
+        }
+        router.post("/v1/folders") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let input = try await request.decodeJSON(ItemInput.self, context: context)
+            return try Response.json(ItemResource(try await drive.createFolder(identity, name: input.name, parentID: input.parentID)), status: .created)
+        }
+        router.get("/v1/folders/:id") { request, context in
+            let identity = try await verifier.authenticate(request)
+            return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "folder"), owner: identity.userID, kind: .folder)))
+        }
+        router.get("/v1/folders/:id/children") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let id = try context.parameters.uuid("id", resource: "folder")
+            let scope = Listing.Scope.children(folder: id)
+            let query = try ListQuery(parameters: request.queryParameters, scope: scope.name)
+            _ = try await drive.item(id, owner: identity.userID, kind: .folder)
+            return try Response.json(try await listing.list(owner: identity.userID, scope: scope, query: query))
+        }
+        router.patch("/v1/folders/:id") { request, context in try await update(request, context, kind: .folder) }
+        router.delete("/v1/folders/:id") { request, context in try await trash(request, context, kind: .folder) }
+
+        // Files
+        router.get("/v1/files") { request, _ in
+            let identity = try await verifier.authenticate(request)
+            let query = try ListQuery(parameters: request.queryParameters, scope: Listing.Scope.files.name)
+            return try Response.json(try await listing.list(owner: identity.userID, scope: .files, query: query))
+        }
+        router.get("/v1/files/:id") { request, context in
+            let identity = try await verifier.authenticate(request)
+            return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)))
+        }
+        router.get("/v1/files/:id/versions") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let versions = try await drive.versions(of: try context.parameters.uuid("id", resource: "file"), owner: identity.userID)
+            return try Response.json(["versions": versions])
+        }
+        router.patch("/v1/files/:id") { request, context in try await update(request, context, kind: .file) }
+        router.delete("/v1/files/:id") { request, context in try await trash(request, context, kind: .file) }
+        router.post("/v1/files/:id/copy") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let id = try context.parameters.uuid("id", resource: "file")
+            let input = try await request.decodeJSON(ItemInput.self, context: context)
+            let copy = try await drive.copy(identity, fileID: id, parentID: input.parentID, name: input.name, blob: blob)
+            return try Response.json(ItemResource(copy), status: .created)
+        }
+
+        // Trash
+        router.get("/v1/trash") { request, _ in
+            let identity = try await verifier.authenticate(request)
+            let parameters = request.queryParameters
+            var errors: [FieldError] = []
+            var limit = 100
+            if let raw = parameters["limit"] {
+                if let value = Int(raw), (1...1000).contains(value) { limit = value } else { errors.append(FieldError(field: "limit", message: "must be between 1 and 1000")) }
+            }
+            var cursor: ListQuery.Cursor?
+            if let raw = parameters["cursor"], !raw.isEmpty {
+                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash" { cursor = parsed } else { errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing")) }
+            }
+            if !errors.isEmpty { throw ProblemError.validation(errors) }
+            return try Response.json(try await drive.trashList(identity, limit: limit, cursor: cursor))
+        }
+        router.post("/v1/trash/:id/restore") { request, context in
+            let identity = try await verifier.authenticate(request)
+            return try Response.json(ItemResource(try await drive.restore(identity, id: try context.parameters.uuid("id", resource: "trashed item"))))
+        }
+        router.delete("/v1/trash/:id") { request, context in
+            let identity = try await verifier.authenticate(request)
+            try await drive.purge(identity, id: try context.parameters.uuid("id", resource: "trashed item"), trace: request.traceContext)
+            return Response(status: .noContent)
+        }
+        router.delete("/v1/trash") { request, _ in
+            let identity = try await verifier.authenticate(request)
+            try await drive.purge(identity, id: nil, trace: request.traceContext)
+            return Response(status: .noContent)
+        }
+
+        // Internal: uploads and downloads orchestrated by the gateway.
+        router.post("/internal/uploads") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let input = try await request.decodeJSON(ReserveInput.self, context: context)
+            if let size = input.size, size < 0 { throw ProblemError.validation(field: "size", "must be 0 or more") }
+            let reservation = try await uploads.reserve(identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size)
+            return try Response.json(reservation, status: .created)
+        }
+        router.post("/internal/uploads/:id/complete") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let input = try await request.decodeJSON(CompleteInput.self, context: context)
+            let item = try await uploads.complete(identity, uploadID: try context.parameters.uuid("id", resource: "upload"), receipt: input.receipt,
+                                                  trace: request.traceContext)
+            return try Response.json(ItemResource(item))
+        }
+        router.delete("/internal/uploads/:id") { request, context in
+            let identity = try await verifier.authenticate(request)
+            try await uploads.cancel(identity, uploadID: try context.parameters.uuid("id", resource: "upload"))
+            return Response(status: .noContent)
+        }
+        router.get("/internal/files/:id/content") { request, context in
+            let identity = try await verifier.authenticate(request)
+            var version: UUID?
+            if let raw = request.queryParameters["version"] {
+                guard let parsed = UUID(uuidString: raw) else { throw ProblemError.notFound("version") }
+                version = parsed
+            }
+            let content = try await drive.content(of: try context.parameters.uuid("id", resource: "file"), version: version, owner: identity.userID)
+            let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, blobID: content.blobID, lifetime: .seconds(300)))
+            return try Response.json(ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
+                                                  contentType: content.contentType, sha256: content.sha256, grant: grant))
+        }
+        router.get("/internal/usage") { request, _ in
+            let identity = try await verifier.authenticate(request)
+            let account = try await drive.accounts.account(for: identity)
+            return try Response.json(Usage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
+        }
+    }
+
+    func update(_ request: Request, _ context: BasicRequestContext, kind: Item.Kind) async throws -> Response {
+        let identity = try await verifier.authenticate(request)
+        let id = try context.parameters.uuid("id", resource: kind.rawValue)
+        let input = try await request.decodeJSON(ItemInput.self, context: context)
+        return try Response.json(ItemResource(try await drive.update(identity, id: id, kind: kind, name: input.name, parentID: input.parentID)))
+    }
+
+    func trash(_ request: Request, _ context: BasicRequestContext, kind: Item.Kind) async throws -> Response {
+        let identity = try await verifier.authenticate(request)
+        try await drive.trash(identity, id: try context.parameters.uuid("id", resource: kind.rawValue), kind: kind)
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,23 @@
+import CirrusServiceKit
+import Foundation
+
+/// Metadata's own configuration (`CIRRUS_METADATA_*`).
+struct MetadataSettings: Sendable {
+    /// Earlier contents kept per file; older ones are deleted for good.
+    var maxVersions = 10
+    /// How long a reservation waits for its bytes before it expires.
+    var uploadTTL: Duration = .seconds(3600)
+    /// Images still without thumbnails this long after they were requested are requested again.
+    var thumbnailGrace: Duration = .seconds(300)
+    /// How often expired reservations and missing thumbnails are looked for.
+    var reconcileInterval: Duration = .seconds(60)
+
+    init() {}
+
+    init(reader: ConfigReader) throws {
+        maxVersions = try reader.int("CIRRUS_METADATA_MAX_VERSIONS", default: maxVersions, range: 0...1000)
+        uploadTTL = try reader.seconds("CIRRUS_METADATA_UPLOAD_TTL_SECONDS", default: uploadTTL, range: 60...604_800)
+        thumbnailGrace = try reader.seconds("CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS", default: thumbnailGrace, range: 1...86_400)
+        reconcileInterval = try reader.seconds("CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS", default: reconcileInterval, range: 1...86_400)
+    }
+}

@@ -1,0 +1,94 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A user as metadata knows them: tier, root folder and storage use.
+struct Account: Sendable, Equatable {
+    var userID: UUID
+    var rootID: UUID
+    var tier: TierRecord
+    var usedBytes: Int64
+    var reservedBytes: Int64
+}
+
+/// Users and tiers, kept from auth's events (`user.*`, `tier.updated`).
+struct Accounts: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    func upsertTier(_ tier: TierPermissions, deleted: Bool = false, on connection: PostgresConnection) async throws {
+        let sizes = tier.thumbnailSizes
+        try await connection.query("""
+            INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
+                               quota_bytes, max_upload_bytes, requests_per_minute, deleted, updated_at)
+            VALUES (\(tier.id), \(tier.name), \(sizes), \(tier.originalLinks), \(tier.expiringLinks), \(tier.linkMinSeconds),
+                    \(tier.linkMaxSeconds), \(tier.quotaBytes), \(tier.maxUploadBytes), \(tier.requestsPerMinute), \(deleted), now())
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, thumbnail_sizes = EXCLUDED.thumbnail_sizes,
+              original_links = EXCLUDED.original_links, expiring_links = EXCLUDED.expiring_links,
+              link_min_seconds = EXCLUDED.link_min_seconds, link_max_seconds = EXCLUDED.link_max_seconds,
+              quota_bytes = EXCLUDED.quota_bytes, max_upload_bytes = EXCLUDED.max_upload_bytes,
+              requests_per_minute = EXCLUDED.requests_per_minute, deleted = EXCLUDED.deleted, updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Create the user and their root folder unless they exist. Returns true when created.
+    @discardableResult
+    func ensureUser(_ userID: UUID, tierID: UUID, on connection: PostgresConnection) async throws -> Bool {
+        let rootID = UUID()
+        let rows = try await connection.query("""
+            INSERT INTO users (id, tier_id, root_id) VALUES (\(userID), \(tierID), \(rootID))
+            ON CONFLICT (id) DO NOTHING RETURNING 1
+            """, logger: logger)
+        var created = false
+        for try await _ in rows { created = true }
+        guard created else { return false }
+        try await connection.query("""
+            INSERT INTO items (id, owner_id, parent_id, kind, name, state) VALUES (\(rootID), \(userID), NULL, 'folder', '', 'ready')
+            """, logger: logger)
+        return true
+    }
+
+    func setTier(of userID: UUID, to tierID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE users SET tier_id = \(tierID) WHERE id = \(userID)", logger: logger)
+    }
+
+    /// The caller's account. A user whose `user.registered` has not arrived yet is created from
+    /// the token's tier when metadata knows that tier; otherwise the caller is asked to retry.
+    func account(for identity: Identity, lock: Bool = false, on connection: PostgresConnection) async throws -> Account {
+        if let account = try await find(identity.userID, lock: lock, on: connection) { return account }
+        var tierKnown = false
+        for try await _ in try await connection.query("SELECT 1 FROM tiers WHERE id = \(identity.tierID)", logger: logger) { tierKnown = true }
+        guard tierKnown else {
+            throw ProblemError.unavailable("Your account is still being set up; retry in a moment.", retryAfter: 1)
+        }
+        try await ensureUser(identity.userID, tierID: identity.tierID, on: connection)
+        guard let account = try await find(identity.userID, lock: lock, on: connection) else {
+            throw ProblemError.unavailable("Your account is still being set up; retry in a moment.", retryAfter: 1)
+        }
+        return account
+    }
+
+    func account(for identity: Identity) async throws -> Account {
+        try await client.withConnection { try await account(for: identity, on: $0) }
+    }
+
+    func find(_ userID: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> Account? {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT u.id, u.root_id, u.used_bytes, u.reserved_bytes, t.id, t.thumbnail_sizes, t.quota_bytes, t.max_upload_bytes
+            FROM users u JOIN tiers t ON t.id = u.tier_id WHERE u.id = $1 \(lock ? "FOR UPDATE OF u" : "")
+            """, binds: try bindings(userID)), logger: logger)
+        for try await row in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64).self) {
+            return Account(userID: row.0, rootID: row.1, tier: TierRecord(id: row.4, thumbnailSizes: row.5, quotaBytes: row.6, maxUploadBytes: row.7),
+                           usedBytes: row.2, reservedBytes: row.3)
+        }
+        return nil
+    }
+}
+
+func bindings(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
+    var binds = PostgresBindings()
+    for value in values { try binds.append(value) }
+    return binds
+}

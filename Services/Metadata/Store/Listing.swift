@@ -1,0 +1,92 @@
+import CirrusServiceKit
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Listing a folder's children and searching all of a user's files: keyset pagination over
+/// (sort key, id), so each page is an index range scan however deep the client pages, and
+/// items inserted meanwhile never shift a page (no duplicates, no gaps among existing items).
+struct Listing: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    enum Scope: Sendable {
+        case children(folder: UUID)
+        case files
+
+        var name: String {
+            switch self {
+            case .children(let folder): "children:" + folder.uuidString.lowercased()
+            case .files: "files"
+            }
+        }
+    }
+
+    func list(owner: UUID, scope: Scope, query: ListQuery) async throws -> ItemPage {
+        let (sql, binds) = try Self.sql(owner: owner, scope: scope, query: query)
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        var items: [ItemResource] = []
+        var last: ListQuery.Cursor?
+        var more = false
+        for try await row in rows {
+            if items.count == query.limit { more = true; break }
+            let item = try Item(row: row)
+            items.append(ItemResource(item))
+            last = ListQuery.Cursor(key: try Item.cursorKey(of: row), id: item.id, fingerprint: query.fingerprint(scope: scope.name))
+        }
+        return ItemPage(items: items, nextCursor: more ? last?.token : nil)
+    }
+
+    /// The statement for one page (also used by the query-plan document and tests).
+    static func sql(owner: UUID, scope: Scope, query: ListQuery) throws -> (String, PostgresBindings) {
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions = ["owner_id = \(try bind(owner))", "trashed_at IS NULL", "state = 'ready'"]
+        switch scope {
+        case .children(let folder): conditions.append("parent_id = \(try bind(folder))")
+        case .files: conditions.append("kind = 'file'")
+        }
+        if let text = query.text {
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            conditions.append("name ILIKE \(try bind("%" + escaped + "%"))")
+        }
+        if let kind = query.kind { conditions.append("kind = \(try bind(kind.rawValue))") }
+        if let type = query.contentType {
+            if type.hasSuffix("/*") {
+                conditions.append("content_type LIKE \(try bind(String(type.dropLast()) + "%"))")
+            } else {
+                conditions.append("content_type = \(try bind(type))")
+            }
+        }
+        if let minSize = query.minSize { conditions.append("size >= \(try bind(minSize))") }
+        if let maxSize = query.maxSize { conditions.append("size <= \(try bind(maxSize))") }
+        if let after = query.createdAfter { conditions.append("created_at > \(try bind(after))") }
+        if let before = query.createdBefore { conditions.append("created_at < \(try bind(before))") }
+
+        let column: String, keyText: String, keyCast: String
+        switch query.sort {
+        case .name: (column, keyText, keyCast) = ("name", "name", "")
+        case .size: (column, keyText, keyCast) = ("size", "size::text", "::bigint")
+        case .createdAt: (column, keyText, keyCast) = ("created_at", "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')", "")
+        case .updatedAt: (column, keyText, keyCast) = ("updated_at", "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')", "")
+        }
+        let direction = query.descending ? "DESC" : "ASC"
+        if let cursor = query.cursor {
+            let key: String
+            switch query.sort {
+            case .createdAt, .updatedAt: key = "(\(try bind(cursor.key + "Z"))::timestamptz)"
+            default: key = "(\(try bind(cursor.key))\(keyCast))"
+            }
+            conditions.append("(\(column), id) \(query.descending ? "<" : ">") (\(key), \(try bind(cursor.id)))")
+        }
+        let sql = """
+            SELECT \(Item.columns), \(keyText) FROM items
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY \(column) \(direction), id \(direction) LIMIT \(query.limit + 1)
+            """
+        return (sql, binds)
+    }
+}

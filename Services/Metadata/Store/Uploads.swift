@@ -1,0 +1,218 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Logging
+import PostgresNIO
+
+enum Quota {
+    static func exceeded(_ account: Account) -> ProblemError {
+        ProblemError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), type: "https://cirrus.dev/problems/quota-exceeded",
+                     title: "Quota exceeded",
+                     detail: "This would exceed your storage quota (\(account.usedBytes) of \(account.tier.quotaBytes) bytes used, \(account.reservedBytes) reserved by uploads in progress).")
+    }
+}
+
+/// What the gateway needs to send an upload's bytes to blob.
+struct Reservation: Codable, Sendable {
+    var uploadID: UUID
+    var fileID: UUID
+    var maxBytes: Int64
+    var grant: String
+    var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey { case uploadID = "upload_id", fileID = "file_id", maxBytes = "max_bytes", grant, expiresAt = "expires_at" }
+}
+
+/// The content blob stored, from its receipt or its `file.uploaded` event.
+struct StoredContent: Sendable, Equatable {
+    var uploadID: UUID
+    var fileID: UUID
+    var ownerID: UUID
+    var blobID: String
+    var sha256: String
+    var size: Int64
+    var contentType: String
+}
+
+/// Reservations before bytes flow, and their completion. Quota use changes in the same
+/// transactions as the files, under the account row's lock, so parallel uploads cannot
+/// overshoot the quota together.
+struct Uploads: Sendable {
+    let drive: Drive
+    let thumbnails: ThumbnailRequests
+    let signer: InternalGrantSigner
+    var client: PostgresClient { drive.client }
+    var logger: Logger { drive.logger }
+    var settings: MetadataSettings { drive.settings }
+
+    /// Reserve a new file (`folderID` + `name`) or a new content for `replacing`. `declaredSize`
+    /// (from Content-Length) is checked against the tier's largest upload at once; without it
+    /// the reservation covers the most the upload may be.
+    func reserve(_ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?) async throws -> Reservation {
+        let name = replacing == nil ? try Names.validate(rawName) : nil
+        if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
+        return try await client.transaction(logger: logger) { connection in
+            let account = try await drive.accounts.account(for: identity, lock: true, on: connection)
+            let limit = account.tier.maxUploadBytes
+            if let declaredSize, declaredSize > limit {
+                throw ProblemError(.contentTooLarge, detail: "Your tier allows uploads of at most \(limit) bytes.")
+            }
+            let free = account.tier.quotaBytes - account.usedBytes - account.reservedBytes
+            let amount = declaredSize ?? min(limit, max(free, 0))
+            if amount > free || free <= 0 { throw Quota.exceeded(account) }
+            let uploadID = UUID()
+            let fileID: UUID
+            if let replacing {
+                fileID = try await drive.item(replacing, owner: identity.userID, kind: .file, lock: true, on: connection).id
+            } else {
+                fileID = UUID()
+                let parent = try await drive.parentFolder(folderID!, owner: identity.userID, field: "folder_id", on: connection).id
+                try await drive.insertChecked(name: name!, parentID: parent, on: connection) {
+                    try await connection.query("""
+                        INSERT INTO items (id, owner_id, parent_id, kind, name, state) VALUES (\(fileID), \(identity.userID), \(parent), 'file', \(name!), 'pending')
+                        """, logger: logger)
+                }
+            }
+            let expiresAt = Date().addingTimeInterval(TimeInterval(settings.uploadTTL.components.seconds))
+            try await connection.query("""
+                INSERT INTO uploads (id, owner_id, file_id, replaces, reserved_bytes, expires_at)
+                VALUES (\(uploadID), \(identity.userID), \(fileID), \(replacing != nil), \(amount), \(expiresAt))
+                """, logger: logger)
+            try await connection.query("UPDATE users SET reserved_bytes = reserved_bytes + \(amount) WHERE id = \(identity.userID)", logger: logger)
+            let grant = signer.sign(InternalGrant(purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
+                                                  lifetime: settings.uploadTTL))
+            return Reservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
+        }
+    }
+
+    enum Completion: Sendable {
+        case completed(Item)
+        /// Already completed earlier (the receipt and the event both arrive): the file as it is.
+        case alreadyCompleted(Item)
+        /// The reservation is gone (expired, cancelled, or its file purged): the content is released.
+        case orphaned
+    }
+
+    /// Make the reserved file ready with the content blob stored. Idempotent: the second of the
+    /// receipt and the `file.uploaded` event finds nothing left to do.
+    func complete(_ content: StoredContent, trace: TraceContext, on connection: PostgresConnection) async throws -> Completion {
+        var upload: (replaces: Bool, reserved: Int64)?
+        for try await r in try await connection.query("""
+            SELECT replaces, reserved_bytes FROM uploads WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
+            """, logger: logger).decode((Bool, Int64).self) { upload = (r.0, r.1) }
+        guard let upload else {
+            if let file = try? await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection), file.contentID == content.uploadID {
+                return .alreadyCompleted(file)
+            }
+            if try await isPastContent(content, on: connection) { return .orphaned }
+            // Nobody will ever point at these bytes: let blob collect them.
+            let event = FileDeleted(fileID: content.fileID, ownerID: content.ownerID, blobIDs: [content.blobID], referenceIDs: [content.uploadID])
+            try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
+            return .orphaned
+        }
+        try await connection.query("DELETE FROM uploads WHERE id = \(content.uploadID)", logger: logger)
+        let account = try await drive.accounts.find(content.ownerID, lock: true, on: connection)
+        try await connection.query("""
+            UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0), used_bytes = used_bytes + \(content.size)
+            WHERE id = \(content.ownerID)
+            """, logger: logger)
+        let isImage = Thumbnailable.contains(content.contentType)
+        if upload.replaces {
+            // The current content becomes the newest version.
+            try await connection.query("""
+                INSERT INTO versions (content_id, file_id, owner_id, version, blob_id, sha256, size, content_type, created_at)
+                SELECT content_id, id, owner_id, version, blob_id, sha256, size, content_type, updated_at FROM items
+                WHERE id = \(content.fileID) AND content_id IS NOT NULL
+                """, logger: logger)
+        }
+        try await connection.query("""
+            UPDATE items SET state = 'ready', size = \(content.size), content_type = \(content.contentType), sha256 = \(content.sha256),
+              blob_id = \(content.blobID), content_id = \(content.uploadID), version = version + 1, updated_at = now(),
+              thumbnail_status = \(isImage ? "pending" : "none"), thumbnail_sizes = '{}', thumbnail_blob_id = \(content.blobID),
+              thumbnail_requested_at = \(isImage ? Date() : nil)
+            WHERE id = \(content.fileID)
+            """, logger: logger)
+        if upload.replaces { try await pruneVersions(of: content.fileID, owner: content.ownerID, trace: trace, on: connection) }
+        if isImage, let sizes = account?.tier.thumbnailSizes, !sizes.isEmpty {
+            try await thumbnails.request(fileID: content.fileID, owner: content.ownerID, blobID: content.blobID, contentType: content.contentType,
+                                         sizes: sizes, reason: .upload, trace: trace, on: connection)
+        }
+        return .completed(try await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection))
+    }
+
+    /// Was this upload's content a version of the file once (and pruned since)? Then it was
+    /// already released with the version.
+    private func isPastContent(_ content: StoredContent, on connection: PostgresConnection) async throws -> Bool {
+        for try await _ in try await connection.query("SELECT 1 FROM versions WHERE content_id = \(content.uploadID)", logger: logger) { return true }
+        return false
+    }
+
+    /// Keep the newest `maxVersions` versions; the rest leave the quota and blob releases them.
+    func pruneVersions(of fileID: UUID, owner: UUID, trace: TraceContext, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query("""
+            DELETE FROM versions WHERE file_id = \(fileID) AND content_id IN (
+                SELECT content_id FROM versions WHERE file_id = \(fileID) ORDER BY version DESC OFFSET \(settings.maxVersions)
+            ) RETURNING content_id, blob_id, size
+            """, logger: logger)
+        var pruned: [(UUID, String, Int64)] = []
+        for try await r in rows.decode((UUID, String, Int64).self) { pruned.append(r) }
+        guard !pruned.isEmpty else { return }
+        let freed = pruned.reduce(0) { $0 + $1.2 }
+        try await connection.query("UPDATE users SET used_bytes = GREATEST(used_bytes - \(freed), 0) WHERE id = \(owner)", logger: logger)
+        let event = FileDeleted(fileID: fileID, ownerID: owner, blobIDs: Array(Set(pruned.map(\.1))).sorted(), referenceIDs: pruned.map(\.0))
+        try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
+    }
+
+    /// Complete from blob's signed receipt (the gateway's synchronous path).
+    func complete(_ identity: Identity, uploadID: UUID, receipt: String?, trace: TraceContext) async throws -> Item {
+        guard let receipt else { throw ProblemError.validation(field: "receipt", "is required") }
+        let grant: InternalGrant
+        do { grant = try signer.verify(receipt, purpose: .receipt) } catch {
+            throw ProblemError.validation(field: "receipt", "is not a valid receipt from blob")
+        }
+        guard grant.ownerID == identity.userID, grant.uploadID == uploadID, let fileID = grant.fileID, let blobID = grant.blobID,
+              let sha256 = grant.sha256, let size = grant.size, let contentType = grant.contentType else {
+            throw ProblemError.validation(field: "receipt", "does not belong to this upload")
+        }
+        let content = StoredContent(uploadID: uploadID, fileID: fileID, ownerID: identity.userID, blobID: blobID, sha256: sha256, size: size, contentType: contentType)
+        let completion = try await client.transaction(logger: logger) { try await complete(content, trace: trace, on: $0) }
+        switch completion {
+        case .completed(let item), .alreadyCompleted(let item): return item
+        case .orphaned: throw ProblemError(.gone, detail: "The upload's reservation expired or was cancelled; nothing was kept.")
+        }
+    }
+
+    /// Give up a reservation (the upload failed): the pending file disappears, the quota is freed.
+    func cancel(_ identity: Identity, uploadID: UUID) async throws {
+        try await client.transaction(logger: logger) { connection in
+            guard try await release(uploadID: uploadID, owner: identity.userID, on: connection) else { throw ProblemError.notFound("upload") }
+        }
+    }
+
+    @discardableResult
+    func release(uploadID: UUID, owner: UUID, on connection: PostgresConnection) async throws -> Bool {
+        var upload: (file: UUID, replaces: Bool, reserved: Int64)?
+        for try await r in try await connection.query("""
+            DELETE FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner) RETURNING file_id, replaces, reserved_bytes
+            """, logger: logger).decode((UUID, Bool, Int64).self) { upload = (r.0, r.1, r.2) }
+        guard let upload else { return false }
+        try await connection.query("UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0) WHERE id = \(owner)", logger: logger)
+        if !upload.replaces {
+            try await connection.query("DELETE FROM items WHERE id = \(upload.file) AND state = 'pending'", logger: logger)
+        }
+        return true
+    }
+
+    /// Expire reservations whose bytes never came. Returns how many.
+    func expire(limit: Int = 500) async throws -> Int {
+        try await client.transaction(logger: logger) { connection in
+            var expired: [(UUID, UUID)] = []
+            for try await r in try await connection.query("""
+                SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, logger: logger).decode((UUID, UUID).self) { expired.append(r) }
+            for (upload, owner) in expired { try await release(uploadID: upload, owner: owner, on: connection) }
+            return expired.count
+        }
+    }
+}
