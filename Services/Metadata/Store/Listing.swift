@@ -83,9 +83,9 @@ struct Listing: Sendable {
             conditions.append("(\(column), id) \(query.descending ? "<" : ">") (\(key), \(try bind(cursor.id)))")
         }
         let sql = """
-            SELECT \(Item.columns), \(keyText) FROM items
+            SELECT \(Item.columns), \(keyText) AS cursor_key FROM items
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY \(column) \(direction), id \(direction) LIMIT \(query.limit + 1)
+            ORDER BY items.\(column) \(direction), items.id \(direction) LIMIT \(query.limit + 1)
             """
         return (sql, binds)
     }
