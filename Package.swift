@@ -130,6 +130,8 @@ let package = Package(
         // MARK: - Services
         serviceTarget("Gateway", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         serviceTarget("Auth", dependencies: [
             .product(name: "JWTKit", package: "jwt-kit"),

@@ -12,7 +12,14 @@ enum GatewayApp {
         runtime.addService(HTTPClientService(client: http))
         let router = runtime.makeRouter(context: GatewayRequestContext.self)
         StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
-        router.addAuthRoutes(UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth"))
+        let auth = UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth")
+        let metadata = UpstreamProxy(client: http, baseURL: upstreams.metadata, service: "metadata")
+        let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
+        router.addAuthRoutes(auth)
+        router.addDriveRoutes(metadata)
+        let me = MeEndpoint(auth: auth, metadata: metadata)
+        router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
+        FileTransfer(client: http, upstreams: upstreams, verifier: verifier).register(on: router)
         try await runtime.run(router: router)
     }
 }

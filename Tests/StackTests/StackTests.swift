@@ -72,10 +72,9 @@ struct StackTests {
                 ]
                 if service != "gateway" {
                     env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"
-                } else {
-                    for upstream in Self.services where upstream != "gateway" {
-                        env["CIRRUS_\(upstream.uppercased())_URL"] = "http://127.0.0.1:\(ports[upstream]!)"
-                    }
+                }
+                for upstream in Self.services where upstream != "gateway" {
+                    env["CIRRUS_\(upstream.uppercased())_URL"] = "http://127.0.0.1:\(ports[upstream]!)"
                 }
                 if service == "blob" {
                     env["CIRRUS_STORAGE_PATH"] = TestEnvironment.scratchDirectory + "/\(suffix)/\(service)"
@@ -139,6 +138,7 @@ struct StackTests {
                 #expect(metrics.status == 200, "\(process.name) /metrics")
             }
             try await accountsWorkThroughTheGateway(gateway)
+            try await driveWorksThroughTheGateway(gateway)
             // A service that goes away shows up in the gateway's status at once.
             let thumbnailExit = await processes["thumbnail"]!.terminate()
             #expect(thumbnailExit?.status == 0)
@@ -191,6 +191,111 @@ struct StackTests {
         response = try await send(.GET, gateway + "/v1/admin/tiers", headers: [("Authorization", "Bearer \(access)")])
         #expect(response.status == 403)
         #expect(try await get(gateway + "/v1/auth/jwks").status == 200)
+    }
+
+    func raw(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        return (Int(response.status.code), try await response.body.collect(upTo: 64 << 20), response.headers)
+    }
+
+    /// Folders, uploads (raw and multipart), downloads with ranges and conditions, versions,
+    /// copies and the trash, through the gateway on the real services.
+    func driveWorksThroughTheGateway(_ gateway: String) async throws {
+        let password = "Stack-drive-pass-1"
+        _ = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "driver", "email": "driver@example.com", "password": password])
+        let login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "driver", "password": password])
+        let token = try #require(try object(login.body)["access_token"] as? String)
+        let auth = [("Authorization", "Bearer \(token)")]
+        // The root appears once user.registered has reached metadata.
+        try await eventually("the root folder", timeout: .seconds(30), interval: .milliseconds(100)) {
+            (try? await send(.GET, gateway + "/v1/folders/root", headers: auth))?.status == 200
+        }
+        let root = try object(try await send(.GET, gateway + "/v1/folders/root", headers: auth).body)["id"] as! String
+        let folder = try await send(.POST, gateway + "/v1/folders", json: ["name": "Docs", "parent_id": root], headers: auth)
+        #expect(folder.status == 201)
+        let folderID = try object(folder.body)["id"] as! String
+
+        // A raw upload with a checksum.
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let sha = SHA256Hex.of(bytes)
+        let rawUpload = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=data.bin", body: bytes, headers: auth + [("X-Content-SHA256", sha)])
+        #expect(rawUpload.status == 201, "\(String(buffer: rawUpload.body))")
+        let file = try object(rawUpload.body)
+        let fileID = try #require(file["id"] as? String)
+        #expect(file["sha256"] as? String == sha)
+        #expect(file["size"] as? Int == bytes.count)
+        // A wrong checksum keeps nothing and says why.
+        let wrong = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=bad.bin", body: bytes, headers: auth + [("X-Content-SHA256", String(repeating: "0", count: 64))])
+        #expect(wrong.status == 422)
+        #expect(String(buffer: wrong.body).contains("X-Content-SHA256"))
+        // A multipart upload with a UTF-8 name.
+        let boundary = "cirrus-stack-boundary"
+        var form = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"folder_id\"\r\n\r\n\(folderID)\r\n".utf8)
+        form += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Übersicht 2026.txt\"\r\nContent-Type: text/plain\r\n\r\n".utf8)
+        form += Array("Grüße aus dem Stack\n".utf8) + Array("\r\n--\(boundary)--\r\n".utf8)
+        let multipart = try await raw(.POST, gateway + "/v1/files", body: form, headers: auth + [("Content-Type", "multipart/form-data; boundary=\(boundary)")])
+        #expect(multipart.status == 201, "\(String(buffer: multipart.body))")
+        let textFile = try object(multipart.body)
+        #expect(textFile["name"] as? String == "Übersicht 2026.txt")
+        #expect(textFile["content_type"] as? String == "text/plain; charset=utf-8")
+        let textID = try #require(textFile["id"] as? String)
+
+        // Listing shows both; /v1/me counts them.
+        let children = try object(try await send(.GET, gateway + "/v1/folders/\(folderID)/children?sort=name", headers: auth).body)
+        #expect((children["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["data.bin", "Übersicht 2026.txt"])
+        let me = try object(try await send(.GET, gateway + "/v1/me", headers: auth).body)
+        #expect((me["quota"] as? [String: Any])?["used_bytes"] as? Int == bytes.count + "Grüße aus dem Stack\n".utf8.count)
+
+        // Downloads: whole, a range, conditional, HEAD; the name in Content-Disposition.
+        let whole = try await raw(.GET, gateway + "/v1/files/\(fileID)/content", headers: auth)
+        #expect(whole.status == 200)
+        #expect(Array(whole.body.readableBytesView) == bytes)
+        let etag = try #require(whole.headers.first(name: "ETag"))
+        #expect(whole.headers.first(name: "Content-Disposition")?.contains("data.bin") == true)
+        let range = try await raw(.GET, gateway + "/v1/files/\(fileID)/content", headers: auth + [("Range", "bytes=100-199")])
+        #expect(range.status == 206)
+        #expect(Array(range.body.readableBytesView) == Array(bytes[100...199]))
+        #expect(try await raw(.GET, gateway + "/v1/files/\(fileID)/content", headers: auth + [("If-None-Match", etag)]).status == 304)
+        #expect(try await raw(.GET, gateway + "/v1/files/\(fileID)/content", headers: auth + [("Range", "bytes=999999-")]).status == 416)
+        let head = try await raw(.HEAD, gateway + "/v1/files/\(textID)/content", headers: auth)
+        #expect(head.status == 200)
+        #expect(head.headers.first(name: "Content-Disposition")?.contains("filename*=UTF-8''%C3%9Cbersicht%202026.txt") == true)
+        // Cookie auth works for downloads too; no auth does not.
+        #expect(try await raw(.GET, gateway + "/v1/files/\(fileID)/content", headers: [("Cookie", "cirrus_access=\(token)")]).status == 200)
+        #expect(try await raw(.GET, gateway + "/v1/files/\(fileID)/content").status == 401)
+
+        // Replace the content: the old one stays as a version and can be read.
+        let replaced = try await raw(.PUT, gateway + "/v1/files/\(textID)/content", body: Array("version two".utf8), headers: auth)
+        #expect(replaced.status == 200, "\(String(buffer: replaced.body))")
+        let versions = try object(try await send(.GET, gateway + "/v1/files/\(textID)/versions", headers: auth).body)["versions"] as? [[String: Any]] ?? []
+        #expect(versions.count == 1)
+        let old = try await raw(.GET, gateway + "/v1/files/\(textID)/content?version=\(versions.first?["id"] as? String ?? "")", headers: auth)
+        #expect(String(buffer: old.body) == "Grüße aus dem Stack\n")
+        #expect(String(buffer: try await raw(.GET, gateway + "/v1/files/\(textID)/content", headers: auth).body) == "version two")
+
+        // Copy, then trash and purge the original: the copy still downloads.
+        let copy = try await send(.POST, gateway + "/v1/files/\(fileID)/copy", json: ["parent_id": root], headers: auth)
+        #expect(copy.status == 201)
+        let copyID = try object(copy.body)["id"] as! String
+        #expect(try await send(.DELETE, gateway + "/v1/files/\(fileID)", headers: auth).status == 204)
+        #expect(try await send(.DELETE, gateway + "/v1/trash/\(fileID)", headers: auth).status == 204)
+        #expect(Array(try await raw(.GET, gateway + "/v1/files/\(copyID)/content", headers: auth).body.readableBytesView) == bytes)
+
+        // Another user sees none of it.
+        _ = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "nosy", "email": "nosy@example.com", "password": password])
+        let nosyLogin = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "nosy", "password": password])
+        let nosy = [("Authorization", "Bearer \(try #require(try object(nosyLogin.body)["access_token"] as? String))")]
+        try await eventually("nosy's root", timeout: .seconds(30), interval: .milliseconds(100)) {
+            (try? await send(.GET, gateway + "/v1/folders/root", headers: nosy))?.status == 200
+        }
+        #expect(try await raw(.GET, gateway + "/v1/files/\(copyID)/content", headers: nosy).status == 404)
+        #expect(try await send(.GET, gateway + "/v1/files/\(copyID)", headers: nosy).status == 404)
+        #expect(try await send(.GET, gateway + "/v1/folders/\(folderID)/children", headers: nosy).status == 404)
+        #expect(try await raw(.PUT, gateway + "/v1/files/\(copyID)/content", body: [1], headers: nosy).status == 404)
     }
 
     @Test func aBadConfigurationValueStopsTheServiceWithAMessageNamingTheKey() async throws {

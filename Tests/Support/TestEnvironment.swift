@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import NIOConcurrencyHelpers
 
 /// What `./infra/test` provides: the throw-away PostgreSQL, broker and S3 test server.
@@ -43,4 +44,11 @@ public final class Recorder<Element: Sendable>: Sendable {
     public func append(_ element: Element) { box.withLockedValue { $0.append(element) } }
     public var all: [Element] { box.withLockedValue { $0 } }
     public var count: Int { box.withLockedValue { $0.count } }
+}
+
+/// SHA-256 as lower-case hex.
+public enum SHA256Hex {
+    public static func of(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -128,9 +128,9 @@ DOCUMENTED_KEYS = {
     "CIRRUS_S3_ACCESS_KEY_ID": STORE_SERVICES,
     "CIRRUS_S3_SECRET_ACCESS_KEY": STORE_SERVICES,
     "CIRRUS_S3_PATH_STYLE": STORE_SERVICES,
-    "CIRRUS_AUTH_URL": {"gateway"},
+    "CIRRUS_AUTH_URL": {"gateway", "metadata"},
     "CIRRUS_METADATA_URL": {"gateway"},
-    "CIRRUS_BLOB_URL": {"gateway"},
+    "CIRRUS_BLOB_URL": {"gateway", "metadata"},
     "CIRRUS_THUMBNAIL_URL": {"gateway"},
     "CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS": {"auth"},
     "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": {"auth"},
@@ -144,6 +144,10 @@ DOCUMENTED_KEYS = {
     "CIRRUS_BLOB_GC_GRACE_SECONDS": {"blob"},
     "CIRRUS_INTERNAL_SECRET": {"metadata", "blob", "thumbnail", "gateway"},
     "CIRRUS_INTERNAL_SECRET_PREVIOUS": set(),
+    "CIRRUS_METADATA_MAX_VERSIONS": {"metadata"},
+    "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": {"metadata"},
+    "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": {"metadata"},
+    "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": {"metadata"},
 }
 SHUTDOWN_DEFAULT = 20
 

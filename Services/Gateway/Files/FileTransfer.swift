@@ -1,0 +1,215 @@
+import AsyncHTTPClient
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// Uploads and downloads: the bytes stream between the client and blob, never buffered
+/// whole; metadata reserves, authorises and completes around them.
+///
+/// Upload: verify the caller → metadata reserves (name, folder, quota, largest upload) and
+/// grants → the body streams to blob (hashed, sniffed, limited) → metadata completes with
+/// blob's receipt → 201 with the file. A failed transfer cancels the reservation.
+/// Download: metadata authorises and grants a read → blob streams with `Range`, `ETag`,
+/// `If-None-Match`; the gateway adds `Content-Disposition` with the file's name.
+struct FileTransfer: Sendable {
+    let client: HTTPClient
+    let upstreams: Upstreams
+    let verifier: TokenVerifier
+    /// A whole transfer may take this long; a stalled one fails sooner (the client's read timeout).
+    var transferTimeout: TimeAmount = .hours(6)
+
+    static let checksumHeader = HTTPField.Name("X-Content-SHA256")!
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.post("/v1/files") { request, context in try await upload(request, context, replacing: nil) }
+        router.put("/v1/files/:id/content") { request, context in
+            try await upload(request, context, replacing: try context.parameters.uuid("id", resource: "file"))
+        }
+        router.get("/v1/files/:id/content") { request, context in try await download(request, context, head: false) }
+        router.head("/v1/files/:id/content") { request, context in try await download(request, context, head: true) }
+    }
+
+    // MARK: - Upload
+
+    func upload(_ request: Request, _ context: GatewayRequestContext, replacing: UUID?) async throws -> Response {
+        _ = try await verifier.authenticate(request)
+        guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
+        let contentLength = request.headers[.contentLength].flatMap(Int64.init)
+        let checksum = request.headers[Self.checksumHeader]
+        if let type = request.headers[.contentType], let boundary = MultipartReader<RequestBody>.boundary(contentType: type) {
+            let reader = MultipartReader(source: request.body, boundary: boundary)
+            var fields: [String: String] = [:]
+            do {
+                while let part = try await reader.nextPart() {
+                    if part.name == "file" {
+                        let name = fields["name"] ?? part.filename
+                        return try await transfer(token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
+                                                  declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader), request: request)
+                    }
+                    if let name = part.name { fields[name] = try await reader.readText() } else { _ = try await reader.readText() }
+                }
+            } catch let failure as MultipartReader<RequestBody>.Failure {
+                if case .malformed(let why) = failure { throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why).") }
+            }
+            throw ProblemError.validation(field: "file", "is required: send the content as a part named \"file\" after the folder_id and name fields")
+        }
+        let query = request.uri.queryParameters
+        return try await transfer(token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
+                                  name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: request.body, request: request)
+    }
+
+    private func transfer<Body: AsyncSequence & Sendable>(token: String, context: GatewayRequestContext, replacing: UUID?, folderID: String?, name: String?,
+                                                          declaredSize: Int64?, checksum: String?, body: Body, request: Request) async throws -> Response
+    where Body.Element == ByteBuffer {
+        // 1. Reserve.
+        var reserve: [String: Any] = [:]
+        if let replacing {
+            reserve["file_id"] = replacing.uuidString
+        } else {
+            guard let folderID, !folderID.isEmpty else { throw ProblemError.validation(field: "folder_id", "is required") }
+            guard UUID(uuidString: folderID) != nil else { throw ProblemError.validation(field: "folder_id", "must be a folder id (UUID)") }
+            reserve["folder_id"] = folderID
+            reserve["name"] = name ?? ""
+        }
+        if let declaredSize { reserve["size"] = declaredSize }
+        let reservation = try await callMetadata(.POST, "/internal/uploads", token: token, json: reserve, context: context)
+        guard reservation.status == 201, let object = reservation.json, let uploadID = object["upload_id"] as? String, let grant = object["grant"] as? String else {
+            return reservation.relayed
+        }
+        // 2. Stream to blob.
+        var put = HTTPClientRequest(url: upstreams.blob + "/internal/uploads/" + uploadID)
+        put.method = .PUT
+        put.headers.add(name: InternalGrant.header, value: grant)
+        if let checksum { put.headers.add(name: "X-Content-SHA256", value: checksum) }
+        propagate(context, into: &put.headers)
+        put.body = .stream(body, length: declaredSize.map { .known($0) } ?? .unknown)
+        let stored: (status: Int, body: ByteBuffer, headers: HTTPHeaders)
+        do {
+            let response = try await client.execute(put, timeout: transferTimeout)
+            stored = (Int(response.status.code), try await response.body.collect(upTo: 1 << 20), response.headers)
+        } catch {
+            await cancel(uploadID, token: token, context: context)
+            if error is ProblemError { throw error }
+            context.logger.warning("upload to blob failed", metadata: ["error": "\(error)"])
+            throw ProblemError.unavailable("The storage service is unavailable; nothing was kept.")
+        }
+        guard stored.status == 201, let receipt = (try? JSONSerialization.jsonObject(with: Data(buffer: stored.body)) as? [String: Any])?["receipt"] as? String else {
+            await cancel(uploadID, token: token, context: context)
+            return Self.relay(status: stored.status, headers: stored.headers, body: stored.body)
+        }
+        // 3. Complete.
+        let completed = try await callMetadata(.POST, "/internal/uploads/\(uploadID)/complete", token: token, json: ["receipt": receipt], context: context)
+        guard completed.status == 200 else { return completed.relayed }
+        return Self.relay(status: replacing == nil ? 201 : 200, headers: completed.headers, body: completed.body)
+    }
+
+    private func cancel(_ uploadID: String, token: String, context: GatewayRequestContext) async {
+        _ = try? await callMetadata(.DELETE, "/internal/uploads/\(uploadID)", token: token, json: nil, context: context)
+    }
+
+    // MARK: - Download
+
+    func download(_ request: Request, _ context: GatewayRequestContext, head: Bool) async throws -> Response {
+        _ = try await verifier.authenticate(request)
+        guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
+        let id = try context.parameters.uuid("id", resource: "file")
+        var path = "/internal/files/\(id.uuidString.lowercased())/content"
+        if let version = request.uri.queryParameters["version"] {
+            guard UUID(uuidString: String(version)) != nil else { throw ProblemError.notFound("version") }
+            path += "?version=\(version)"
+        }
+        let authorised = try await callMetadata(.GET, path, token: token, json: nil, context: context)
+        guard authorised.status == 200, let object = authorised.json, let blobID = object["blob_id"] as? String, let grant = object["grant"] as? String else {
+            return authorised.relayed
+        }
+        return try await streamFromBlob(blobID: blobID, grant: grant, name: object["name"] as? String ?? "download", request: request, context: context, head: head)
+    }
+
+    /// Blob's answer, streamed to the client with the file's name attached.
+    func streamFromBlob(blobID: String, grant: String, name: String, request: Request, context: GatewayRequestContext, head: Bool,
+                        disposition: String = "attachment") async throws -> Response {
+        var get = HTTPClientRequest(url: upstreams.blob + "/internal/blobs/" + blobID)
+        get.method = head ? .HEAD : .GET
+        get.headers.add(name: InternalGrant.header, value: grant)
+        for field in [HTTPField.Name.range, .ifNoneMatch, .ifRange] {
+            if let value = request.headers[field] { get.headers.add(name: field.rawName, value: value) }
+        }
+        propagate(context, into: &get.headers)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(get, timeout: transferTimeout)
+        } catch {
+            context.logger.warning("download from blob failed", metadata: ["error": "\(error)"])
+            throw ProblemError.unavailable("The storage service is unavailable.")
+        }
+        var headers = HTTPFields()
+        for name in ["Content-Type", "Content-Length", "Content-Range", "ETag", "Accept-Ranges", "Cache-Control", "Retry-After"] {
+            if let value = response.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        let status = Int(response.status.code)
+        if status == 200 || status == 206 || status == 304 {
+            headers[.contentDisposition] = Self.contentDisposition(name, type: disposition)
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        }
+        if head || status == 304 {
+            return Response(status: HTTPResponse.Status(code: status), headers: headers)
+        }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(asyncSequence: response.body))
+    }
+
+    /// RFC 6266: an ASCII fallback plus the exact UTF-8 name (RFC 8187).
+    static func contentDisposition(_ name: String, type: String = "attachment") -> String {
+        let fallback = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0 != "%" ? Character($0) : "_" })
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        allowed.insert(charactersIn: "!#$&+-.^_`|~")
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: allowed) ?? fallback
+        return "\(type); filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
+    }
+
+    // MARK: - Metadata calls
+
+    struct Answer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] }
+        var relayed: Response { FileTransfer.relay(status: status, headers: headers, body: body) }
+    }
+
+    func callMetadata(_ method: HTTPMethod, _ path: String, token: String, json: [String: Any]?, context: GatewayRequestContext) async throws -> Answer {
+        var request = HTTPClientRequest(url: upstreams.metadata + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        propagate(context, into: &request.headers)
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            return Answer(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 4 << 20))
+        } catch {
+            context.logger.warning("metadata unreachable", metadata: ["error": "\(error)"])
+            throw ProblemError.unavailable("The metadata service is unavailable.")
+        }
+    }
+
+    func propagate(_ context: GatewayRequestContext, into headers: inout HTTPHeaders) {
+        if let requestID = context.logger[metadataKey: "request_id"] { headers.replaceOrAdd(name: "X-Request-Id", value: "\(requestID)") }
+        if let traceparent = context.logger[metadataKey: "traceparent"] { headers.replaceOrAdd(name: "traceparent", value: "\(traceparent)") }
+    }
+
+    static func relay(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Response {
+        var fields = HTTPFields()
+        for name in ["Content-Type", "Retry-After", "ETag", "Location"] {
+            if let value = headers.first(name: name), let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: body))
+    }
+}
