@@ -148,7 +148,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
-        serviceTarget("Thumbnail", dependencies: ["CirrusVips", "CirrusStorage"]),
+        serviceTarget("Thumbnail", dependencies: [
+            "CirrusVips", "CirrusStorage",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
 
         // MARK: - Benchmarks (bench/; run through the scripts there)
         .executableTarget(
@@ -249,6 +257,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MetadataTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ThumbnailTests",
+            dependencies: [
+                "Thumbnail", "Blob", "CirrusStorage", "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            path: "Tests/ThumbnailTests",
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,19 +8,23 @@
 # server (nginx; else apt-get install nginx-light when root; else python3 -m http.server, said in
 # the output) and blob service, all on free 127.0.0.1 ports under one temporary directory in
 # .local/; a trap stops them by PID and removes the directory on any exit.
-#   upload    PUT /internal/uploads/<id>, body streamed by `curl -T` (Expect disabled), a new
-#             owner per transfer so every upload really stores (no dedup); raw = `dd conv=fsync`
-#             copy of the same file onto the same filesystem (blob also fsyncs the file, then the
-#             directory, and commits a PostgreSQL transaction).
+#   upload    PUT /internal/uploads/<id>, body streamed by `curl -T` with `Expect:` removed (blob
+#             answers no `100 Continue`: curl would wait 1 s per upload > 1 MiB), a new owner per
+#             transfer so every upload really stores (no dedup); raw = a plain copy of the same
+#             file onto the same filesystem with fsync (like `dd conv=fsync`; blob also fsyncs the
+#             file, then the directory, and commits a PostgreSQL transaction).
 #   download  GET /internal/blobs/<blob_id> to /dev/null; raw = curl of the same file from the
 #             static server. Both read from the page cache (the files were just written/read).
 # Each transfer set is one curl process reusing its connection (`--next`); 1 MiB repeats
-# BENCH_SMALL_COUNT (30) transfers per run, larger sizes one. Every run is timed end to end
-# (wall clock); MB/s = 10^6 bytes/s; the table shows the median over the runs and every run.
-# Before timing, every size's upload replies are checked (blob_id, sha256, size) and one
-# download's SHA-256 is compared with the file's (run 1). Stored objects are deleted from the
-# store directory after each size (the index keeps their rows; nothing reads them again) so
-# disk use stays near 3.2 GiB; at least 4 GiB must be free.
+# BENCH_SMALL_COUNT (30) transfers per run, larger sizes one. A set's time is the sum of curl's
+# %{time_total} (request start to last byte; curl's own ~20 ms start-up would be a quarter of a
+# 1 MiB set) and the copies are timed inside one python3 process (open, write 1 MiB blocks,
+# fsync, close). MB/s = 10^6 bytes/s; the table shows the median over the runs and every run.
+# Correctness: every transfer's status and byte count and every upload reply (blob_id, sha256,
+# size) are checked, and in run 1 one download per size is compared by SHA-256 with its file
+# before that size's downloads are timed; any mismatch stops the run. Stored objects are
+# deleted from the store directory after each size (the index keeps their rows; nothing reads
+# them again) so disk use stays near 3.2 GiB; at least 4 GiB must be free.
 # RSS: /proc/<pid>/status VmRSS sampled every ~50 ms during each 1 GiB upload and download.
 #
 # Usage: bench/blob.sh [--bin-dir DIR] [--runs N]   (BENCH_RUNS=3, BENCH_SMALL_COUNT=30)
@@ -228,13 +232,13 @@ sample_rss() {  # sample_rss PID FILE: VmRSS (KiB) every ~50 ms until stopped
 rss_start() { : >"$1"; sample_rss "$BLOB_PID" "$1" & SAMPLER_PID=$!; }
 rss_stop() { stop_pid "$SAMPLER_PID" 2; SAMPLER_PID=""; }
 max_of() { sort -n "$1" | tail -n 1; }
-now_ns() { date +%s%N; }
 mbps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# One curl process per transfer set, reusing its connection; prints "code size_up size_down" per transfer.
-CURL_COMMON=(-sS -g --max-time 3600 -w '%{http_code} %{size_upload} %{size_download}\n')
+# One curl process per transfer set, reusing its connection; prints "code size_up size_down seconds" per transfer.
+CURL_COMMON=(-sS -g --max-time 3600 -w '%{http_code} %{size_upload} %{size_download} %{time_total}\n')
+curl_ns() { awk '{ s += $4 } END { printf "%.0f", s * 1e9 }' "$1"; }
 upload_set() {  # upload_set FILE GRANTS REPLYDIR
   local file="$1" args=() i=0 id up rd
   while read -r id up rd; do
@@ -261,9 +265,23 @@ static_set() {  # static_set NAME COUNT
   done
   curl "${args[@]}"
 }
-copy_set() {  # copy_set FILE COUNT
-  local i
-  for ((i = 0; i < $2; i++)); do dd if="$1" of="$COPIES/copy.$i" bs=1M conv=fsync status=none; done
+copy_set() {  # copy_set FILE COUNT: copies + fsync onto the same filesystem; prints the nanoseconds taken
+  python3 - "$1" "$2" "$COPIES" <<'PY'
+import os, sys, time
+source, count, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+start = time.perf_counter_ns()
+for i in range(count):
+    src = os.open(source, os.O_RDONLY)
+    dst = os.open(os.path.join(folder, "copy.%d" % i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    while block := os.read(src, 1 << 20):
+        view = memoryview(block)
+        while view:
+            view = view[os.write(dst, view):]
+    os.fsync(dst)
+    os.close(dst)
+    os.close(src)
+print(time.perf_counter_ns() - start)
+PY
 }
 check_codes() {  # check_codes WHAT EXPECTED_CODE BYTES FIELD(2=up,3=down) FILE COUNT
   local n bad
@@ -309,20 +327,19 @@ for run in $(seq 1 "$RUNS"); do
     rm -rf "$TMP/replies"; mkdir -p "$TMP/replies"
 
     # Raw upload reference: copy + fsync onto the same filesystem.
-    t0="$(now_ns)"; copy_set "$file" "$n"; t1="$(now_ns)"
-    RESULT[$s.upload.raw]+="$(mbps "$total" $((t1 - t0))) "
+    RESULT[$s.upload.raw]+="$(mbps "$total" "$(copy_set "$file" "$n")") "
     rm -f "$COPIES"/copy.*
 
     # Cirrus upload.
     if [[ "$s" == 1G ]]; then sleep 1; idle="$(rss_kib "$BLOB_PID")"; rss_start "$TMP/rss.up"; fi
-    t0="$(now_ns)"; upload_set "$file" "$TMP/grants" "$TMP/replies" >"$TMP/codes"; t1="$(now_ns)"
+    upload_set "$file" "$TMP/grants" "$TMP/replies" >"$TMP/codes"
     if [[ "$s" == 1G ]]; then
       rss_stop; peak="$(max_of "$TMP/rss.up")"; sleep 2; after="$(rss_kib "$BLOB_PID")"
       RSS_LINES+=("run $run, 1 GiB upload:   idle before $(mib "$idle") MiB, peak $(mib "$peak") MiB, peak − idle $(mib $((peak - idle))) MiB, 2 s after $(mib "$after") MiB ($(wc -l <"$TMP/rss.up") samples)")
     fi
     check_codes "${LABEL[$s]} upload" 201 "$bytes" 2 "$TMP/codes" "$n"
     check_replies "$TMP/replies" "$n" "${SHA[$s]}" "$bytes"
-    RESULT[$s.upload.cirrus]+="$(mbps "$total" $((t1 - t0))) "
+    RESULT[$s.upload.cirrus]+="$(mbps "$total" "$(curl_ns "$TMP/codes")") "
 
     # Correctness before speed: the bytes blob serves are the file's (once per size).
     if [[ "$run" == 1 ]]; then
@@ -334,18 +351,18 @@ for run in $(seq 1 "$RUNS"); do
 
     # Cirrus download.
     if [[ "$s" == 1G ]]; then sleep 1; idle="$(rss_kib "$BLOB_PID")"; rss_start "$TMP/rss.down"; fi
-    t0="$(now_ns)"; download_set "$TMP/grants" "$blob_id" >"$TMP/codes"; t1="$(now_ns)"
+    download_set "$TMP/grants" "$blob_id" >"$TMP/codes"
     if [[ "$s" == 1G ]]; then
       rss_stop; peak="$(max_of "$TMP/rss.down")"; sleep 2; after="$(rss_kib "$BLOB_PID")"
       RSS_LINES+=("run $run, 1 GiB download: idle before $(mib "$idle") MiB, peak $(mib "$peak") MiB, peak − idle $(mib $((peak - idle))) MiB, 2 s after $(mib "$after") MiB ($(wc -l <"$TMP/rss.down") samples)")
     fi
     check_codes "${LABEL[$s]} download" 200 "$bytes" 3 "$TMP/codes" "$n"
-    RESULT[$s.download.cirrus]+="$(mbps "$total" $((t1 - t0))) "
+    RESULT[$s.download.cirrus]+="$(mbps "$total" "$(curl_ns "$TMP/codes")") "
 
     # Raw download reference: the same file from the static server.
-    t0="$(now_ns)"; static_set "$s.bin" "$n" >"$TMP/codes"; t1="$(now_ns)"
+    static_set "$s.bin" "$n" >"$TMP/codes"
     check_codes "${LABEL[$s]} static download" 200 "$bytes" 3 "$TMP/codes" "$n"
-    RESULT[$s.download.raw]+="$(mbps "$total" $((t1 - t0))) "
+    RESULT[$s.download.raw]+="$(mbps "$total" "$(curl_ns "$TMP/codes")") "
 
     # Bound disk use: the measured objects are not read again.
     find "$STORE/objects" -type f -delete
@@ -368,8 +385,8 @@ REPORT="$TMP/report.txt"
   else echo "binary: $BIN (NOT a release build: the figures below say nothing about speed)"; fi
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), $(df -PT "$TMP" | awk 'NR==2 {print $2}') filesystem; shared and noisy (other builds run here): compare ratios, not absolutes"
   echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "runs: $RUNS; 1 MiB = $SMALL_COUNT transfers per run; MB/s = 10^6 bytes/s, wall clock, loopback, page cache warm"
-  echo "raw upload = dd conv=fsync copy on the same filesystem; raw download = curl from $STATIC_SERVER"
+  echo "runs: $RUNS; 1 MiB = $SMALL_COUNT transfers per run; MB/s = 10^6 bytes/s; time = sum of curl's time_total (start-up excluded); loopback, page cache warm"
+  echo "raw upload = file copy + fsync on the same filesystem (1 MiB blocks); raw download = curl from $STATIC_SERVER"
   echo "PostgreSQL fsync=${PG_FSYNC:-on}; a new owner per upload (every upload stores: no dedup); SHA-256 of one download per size verified"
   echo
   echo "| size | operation | Cirrus MB/s (median) | raw MB/s (median) | ratio | Cirrus per run | raw per run |"

@@ -10,9 +10,18 @@ struct Entrypoint {
     static func main() async {
         let configuration: ServiceConfiguration
         let store: any ObjectStore
+        let settings: ThumbnailSettings
+        let signer: InternalGrantSigner
+        let blobURL: String
+        let scratch: String
         do {
+            let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "thumbnail", usesDatabase: true)
-            store = try StoreConfiguration.makeStore(reader: ConfigReader(), defaultPath: ".local/data/thumbnail")
+            store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/thumbnail")
+            settings = try ThumbnailSettings(reader: reader)
+            signer = try InternalGrantSigner(reader: reader)
+            blobURL = try reader.url("CIRRUS_BLOB_URL", default: "http://127.0.0.1:8083")
+            scratch = reader.string("CIRRUS_THUMBNAIL_SCRATCH_PATH", default: NSTemporaryDirectory() + "cirrus-thumbnail")
         } catch {
             FileHandle.standardError.write(Data("cirrus-thumbnail: \(error)\n".utf8))
             exit(2)
@@ -20,11 +29,17 @@ struct Entrypoint {
         CirrusLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "cirrus.thumbnail")
         do {
-            try Vips.initialize()
-            logger.info("libvips ready", metadata: ["version": "\(Vips.version)"])
+            try Vips.initialize(maxCacheMemory: settings.vipsCacheBytes)
+            logger.info("libvips ready", metadata: ["version": "\(Vips.version)", "concurrency": "\(settings.concurrency)"])
             let runtime = try ServiceRuntime(configuration: configuration, migrations: ThumbnailMigrations.all, logger: logger)
             runtime.readiness.add(ReadinessCheck("store") { try await store.checkHealth() })
-            try await runtime.run(router: runtime.makeRouter())
+            guard let postgres = runtime.postgres else { preconditionFailure("thumbnail has a database") }
+            let app = ThumbnailApp(client: postgres, store: store, settings: settings, signer: signer, blobURL: blobURL, scratch: scratch, logger: logger)
+            runtime.addConsumer(handlers: app.handlers)
+            runtime.addService(GatedService(gate: runtime.startup, service: Evictor(app: app)))
+            let router = runtime.makeRouter()
+            app.register(on: router)
+            try await runtime.run(router: router)
         } catch {
             logger.critical("thumbnail stopped on error", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)

@@ -46,6 +46,41 @@ public enum Vips {
         return (Data(bytes: buffer, count: length), Int(vips_image_get_width(image)), Int(vips_image_get_height(image)))
     }
 
+    public enum Format: String, Sendable, CaseIterable {
+        case jpeg, webp
+        public var mediaType: String { self == .jpeg ? "image/jpeg" : "image/webp" }
+    }
+
+    /// The size in pixels an image file declares, read from its header only (so a
+    /// decompression bomb is recognised before anything is decoded).
+    public static func dimensions(ofFile path: String) throws -> (width: Int, height: Int) {
+        try initialize()
+        var width: Int32 = 0, height: Int32 = 0
+        guard cirrus_vips_header(path, &width, &height) == 0 else { throw lastError() }
+        return (Int(width), Int(height))
+    }
+
+    /// A thumbnail of an image file `height` pixels high (never upscaled; at most
+    /// `maxWidth` wide for panoramas), EXIF-rotated, in sRGB, metadata stripped.
+    public static func thumbnail(ofFile path: String, height: Int, maxWidth: Int, format: Format, quality: Int) throws -> (bytes: Data, width: Int, height: Int) {
+        try initialize()
+        var thumbnail: UnsafeMutablePointer<VipsImage>?
+        guard cirrus_vips_thumbnail_file(path, Int32(maxWidth), Int32(height), &thumbnail) == 0, let thumbnail else { throw lastError() }
+        defer { cirrus_vips_unref(thumbnail) }
+        var srgb: UnsafeMutablePointer<VipsImage>?
+        guard cirrus_vips_to_srgb(thumbnail, &srgb) == 0, let srgb else { throw lastError() }
+        defer { cirrus_vips_unref(srgb) }
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        let status = switch format {
+        case .jpeg: cirrus_vips_jpegsave_buffer(srgb, &buffer, &length, Int32(quality))
+        case .webp: cirrus_vips_webpsave_buffer(srgb, &buffer, &length, Int32(quality))
+        }
+        guard status == 0, let buffer else { throw lastError() }
+        defer { g_free(buffer) }
+        return (Data(bytes: buffer, count: length), Int(vips_image_get_width(srgb)), Int(vips_image_get_height(srgb)))
+    }
+
     static func lastError() -> Error {
         let message = vips_error_buffer().map { String(cString: $0) } ?? "libvips error"
         vips_error_clear()

@@ -33,6 +33,7 @@ struct FileTransfer: Sendable {
         }
         router.get("/v1/files/:id/content") { request, context in try await download(request, context, head: false) }
         router.head("/v1/files/:id/content") { request, context in try await download(request, context, head: true) }
+        router.get("/v1/files/:id/thumbnails/:size") { request, context in try await thumbnail(request, context) }
     }
 
     // MARK: - Upload
@@ -129,6 +130,39 @@ struct FileTransfer: Sendable {
             return authorised.relayed
         }
         return try await streamFromBlob(blobID: blobID, grant: grant, name: object["name"] as? String ?? "download", request: request, context: context, head: head)
+    }
+
+    /// A thumbnail: metadata checks the file and the caller's tier and grants; thumbnail serves
+    /// (rendering it now if it is missing).
+    func thumbnail(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        _ = try await verifier.authenticate(request)
+        guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
+        let id = try context.parameters.uuid("id", resource: "file")
+        guard let size = context.parameters.get("size").flatMap(Int.init), (1...10_000).contains(size) else { throw ProblemError.notFound("thumbnail size") }
+        let authorised = try await callMetadata(.GET, "/internal/files/\(id.uuidString.lowercased())/thumbnails/\(size)", token: token, json: nil, context: context)
+        guard authorised.status == 200, let grant = authorised.json?["grant"] as? String else { return authorised.relayed }
+        return try await streamThumbnail(fileID: id, size: size, grant: grant, request: request, context: context)
+    }
+
+    func streamThumbnail(fileID: UUID, size: Int, grant: String, request: Request, context: GatewayRequestContext) async throws -> Response {
+        var get = HTTPClientRequest(url: upstreams.thumbnail + "/internal/thumbnails/\(fileID.uuidString.lowercased())/\(size)")
+        get.headers.add(name: InternalGrant.header, value: grant)
+        if let value = request.headers[.ifNoneMatch] { get.headers.add(name: "If-None-Match", value: value) }
+        propagate(context, into: &get.headers)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(get, timeout: .seconds(120))
+        } catch {
+            context.logger.warning("thumbnail service unreachable", metadata: ["error": "\(error)"])
+            throw ProblemError.unavailable("The thumbnail service is unavailable.")
+        }
+        var headers = HTTPFields()
+        for name in ["Content-Type", "Content-Length", "ETag", "Cache-Control", "Retry-After"] {
+            if let value = response.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        let status = Int(response.status.code)
+        if status == 304 { return Response(status: .notModified, headers: headers) }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(asyncSequence: response.body))
     }
 
     /// Blob's answer, streamed to the client with the file's name attached.

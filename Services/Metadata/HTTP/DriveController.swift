@@ -165,6 +165,23 @@ struct DriveController: Sendable {
             return try Response.json(ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
                                                   contentType: content.contentType, sha256: content.sha256, grant: grant))
         }
+        router.get("/internal/files/:id/thumbnails/:size") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let file = try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)
+            guard let size = context.parameters.get("size").flatMap(Int.init) else { throw ProblemError.notFound("thumbnail size") }
+            guard file.isImage, let blobID = file.blobID, let contentType = file.contentType else {
+                throw ProblemError(.notFound, detail: "This file has no thumbnails (it is not an image).")
+            }
+            let account = try await drive.accounts.account(for: identity)
+            guard account.tier.thumbnailSizes.contains(size) else {
+                let allowed = account.tier.thumbnailSizes.sorted().map(String.init).joined(separator: ", ")
+                throw ProblemError(.forbidden, type: "https://cirrus.dev/problems/tier", title: "Not in your tier",
+                                   detail: "Your tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
+            }
+            let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
+                                                  contentType: contentType, lifetime: .seconds(300)))
+            return try Response.json(["grant": grant, "file_id": file.id.uuidString.lowercased()])
+        }
         router.get("/internal/usage") { request, _ in
             let identity = try await verifier.authenticate(request)
             let account = try await drive.accounts.account(for: identity)

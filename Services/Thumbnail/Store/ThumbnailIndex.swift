@@ -1,0 +1,88 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The index of stored renditions and of contents that cannot have any.
+struct ThumbnailIndex: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    func renditions(fileID: UUID, blobID: String, sizes: [Int]) async throws -> [Int: Rendition] {
+        let rows = try await client.query("""
+            SELECT size, width, height, bytes, format, object_key FROM thumbnails
+            WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = ANY(\(sizes))
+            """, logger: logger)
+        var result: [Int: Rendition] = [:]
+        for try await r in rows.decode((Int, Int, Int, Int64, String, String).self) {
+            result[r.0] = Rendition(size: r.0, width: r.1, height: r.2, bytes: r.3, format: r.4, objectKey: r.5)
+        }
+        return result
+    }
+
+    func record(_ source: SourceRef, _ rendition: Rendition) async throws {
+        try await client.query("""
+            INSERT INTO thumbnails (file_id, blob_id, size, owner_id, width, height, bytes, format, object_key)
+            VALUES (\(source.fileID), \(source.blobID), \(rendition.size), \(source.ownerID), \(rendition.width), \(rendition.height),
+                    \(rendition.bytes), \(rendition.format), \(rendition.objectKey))
+            ON CONFLICT (file_id, blob_id, size) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, bytes = EXCLUDED.bytes,
+              format = EXCLUDED.format, object_key = EXCLUDED.object_key, last_access_at = now()
+            """, logger: logger)
+    }
+
+    /// Mark a rendition read now and return it (nil when it is not stored). Being touched
+    /// keeps it from eviction, which re-checks the access time under the row lock.
+    func touch(fileID: UUID, blobID: String, size: Int) async throws -> Rendition? {
+        let rows = try await client.query("""
+            UPDATE thumbnails SET last_access_at = now() WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = \(size)
+            RETURNING size, width, height, bytes, format, object_key
+            """, logger: logger)
+        for try await r in rows.decode((Int, Int, Int, Int64, String, String).self) {
+            return Rendition(size: r.0, width: r.1, height: r.2, bytes: r.3, format: r.4, objectKey: r.5)
+        }
+        return nil
+    }
+
+    func failure(fileID: UUID, blobID: String) async throws -> String? {
+        let rows = try await client.query("SELECT reason FROM thumbnail_failures WHERE file_id = \(fileID) AND blob_id = \(blobID)", logger: logger)
+        for try await reason in rows.decode(String.self) { return reason }
+        return nil
+    }
+
+    func recordFailure(_ source: SourceRef, _ failure: RenderFailure, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO thumbnail_failures (file_id, blob_id, reason) VALUES (\(source.fileID), \(source.blobID), \(failure.reason.rawValue))
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Remove a file's renditions (all, or those of some contents); returns their object keys
+    /// to delete after commit.
+    func remove(fileID: UUID, blobIDs: [String]?, on connection: PostgresConnection) async throws -> [String] {
+        let rows = if let blobIDs {
+            try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) AND blob_id = ANY(\(blobIDs)) RETURNING object_key", logger: logger)
+        } else {
+            try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) RETURNING object_key", logger: logger)
+        }
+        var keys: [String] = []
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        try await connection.query("DELETE FROM thumbnail_failures WHERE file_id = \(fileID)", logger: logger)
+        return keys
+    }
+
+    /// Claim renditions not read for `age`; the rows go now, the caller deletes the objects.
+    func claimStale(olderThan age: Duration, limit: Int = 500) async throws -> [String] {
+        let seconds = Int(age.components.seconds)
+        let rows = try await client.query("""
+            DELETE FROM thumbnails WHERE (file_id, blob_id, size) IN (
+                SELECT file_id, blob_id, size FROM thumbnails WHERE last_access_at < now() - make_interval(secs => \(seconds))
+                ORDER BY last_access_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            ) AND last_access_at < now() - make_interval(secs => \(seconds))
+            RETURNING object_key
+            """, logger: logger)
+        var keys: [String] = []
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        return keys
+    }
+}
