@@ -285,6 +285,23 @@ struct StackTests {
         #expect(try await send(.DELETE, gateway + "/v1/trash/\(fileID)", headers: auth).status == 204)
         #expect(Array(try await raw(.GET, gateway + "/v1/files/\(copyID)/content", headers: auth).body.readableBytesView) == bytes)
 
+        // An image gets its thumbnails without anyone asking; the tier decides the sizes.
+        let image = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg"))
+        let imageUpload = try await raw(.POST, gateway + "/v1/files?folder_id=\(root)&name=photo.jpg", body: Array(image), headers: auth)
+        #expect(imageUpload.status == 201, "\(String(buffer: imageUpload.body))")
+        let imageID = try #require(try object(imageUpload.body)["id"] as? String)
+        try await eventually("thumbnails generated", timeout: .seconds(60), interval: .milliseconds(200)) {
+            let file = try? object(try await send(.GET, gateway + "/v1/files/\(imageID)", headers: auth).body)
+            return (file?["thumbnails"] as? [String: Any])?["status"] as? String == "ready"
+        }
+        let thumb = try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/200", headers: auth)
+        #expect(thumb.status == 200)
+        #expect(thumb.headers.first(name: "Content-Type") == "image/jpeg")
+        #expect(Array(thumb.body.readableBytesView.prefix(3)) == [0xFF, 0xD8, 0xFF])
+        #expect(try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/400", headers: auth).status == 403, "basic has 200 only")
+        #expect(try await raw(.GET, gateway + "/v1/files/\(copyID)/thumbnails/200", headers: auth).status == 404, "not an image")
+
         // Another user sees none of it.
         _ = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "nosy", "email": "nosy@example.com", "password": password])
         let nosyLogin = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "nosy", "password": password])
@@ -296,6 +313,7 @@ struct StackTests {
         #expect(try await send(.GET, gateway + "/v1/files/\(copyID)", headers: nosy).status == 404)
         #expect(try await send(.GET, gateway + "/v1/folders/\(folderID)/children", headers: nosy).status == 404)
         #expect(try await raw(.PUT, gateway + "/v1/files/\(copyID)/content", body: [1], headers: nosy).status == 404)
+        #expect(try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/200", headers: nosy).status == 404)
     }
 
     @Test func aBadConfigurationValueStopsTheServiceWithAMessageNamingTheKey() async throws {
