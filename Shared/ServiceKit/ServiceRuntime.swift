@@ -89,6 +89,7 @@ public final class ServiceRuntime: Sendable {
     where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         var app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),
             onServerRunning: { [logger, configuration] channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "service": "\(configuration.service)"])

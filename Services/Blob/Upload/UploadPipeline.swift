@@ -22,15 +22,21 @@ enum UploadError: Error, Equatable {
 /// buffer whatever the file size. The object becomes visible only after the size limit and the
 /// expected checksum held; on any failure it is aborted and nothing is left behind.
 enum UploadPipeline {
+    static let writeSize = 256 * 1024
+
     static func run<Body: AsyncSequence>(
         body: Body,
         into writer: any ObjectWriter,
         limit: Int64,
         expectedSHA256: String?
     ) async throws -> UploadedContent where Body.Element == ByteBuffer {
+        let writeSize = Self.writeSize
         var hasher = SHA256()
         var size: Int64 = 0
         var prefix: [UInt8] = []
+        // Chunks arrive at the socket's pace (often tens of KiB); writes go out in larger
+        // pieces so each store call (a thread-pool hop, a syscall, an S3 part buffer) carries more.
+        var pending = ByteBuffer()
         do {
             for try await chunk in body {
                 size += Int64(chunk.readableBytes)
@@ -40,8 +46,15 @@ enum UploadPipeline {
                 if prefix.count < ContentSniffer.prefixLength {
                     prefix += chunk.readableBytesView.prefix(ContentSniffer.prefixLength - prefix.count)
                 }
-                try await writer.write(chunk)
+                var chunk = chunk
+                pending.writeBuffer(&chunk)
+                if pending.readableBytes >= writeSize {
+                    try await writer.write(pending)
+                    pending = ByteBuffer()
+                    pending.reserveCapacity(writeSize + 65_536)
+                }
             }
+            if pending.readableBytes > 0 { try await writer.write(pending) }
             let sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             if let expected = expectedSHA256?.lowercased(), expected != sha256 {
                 throw UploadError.checksumMismatch(expected: expected, actual: sha256)
