@@ -38,6 +38,7 @@ let package = Package(
         .executable(name: "cirrus-blob", targets: ["Blob"]),
         .executable(name: "cirrus-thumbnail", targets: ["Thumbnail"]),
         .executable(name: "cirrus-bench-auth", targets: ["AuthBench"]),
+        .executable(name: "cirrus-bench-thumbnail", targets: ["ThumbnailBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -171,6 +172,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/AuthBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "ThumbnailBench",
+            dependencies: ["CirrusVips"],
+            path: "bench/ThumbnailBench",
             swiftSettings: swiftSettings
         ),
 

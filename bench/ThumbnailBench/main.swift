@@ -1,0 +1,2 @@
+// Placeholder: the thumbnail benchmark is being written (bench/thumbnail.sh).
+print("thumbnail bench: not written yet")
