@@ -6,20 +6,28 @@ import ServiceLifecycle
 
 /// Builds and runs the gateway: the public edge. It owns no database and no events.
 enum GatewayApp {
-    static func run(configuration: ServiceConfiguration, upstreams: Upstreams, logger: Logger) async throws {
+    static func run(configuration: ServiceConfiguration, upstreams: Upstreams, settings: GatewaySettings, linkSigner: LinkSigner,
+                    logger: Logger) async throws {
         let runtime = try ServiceRuntime(configuration: configuration, usesKafka: false, logger: logger)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2), read: .seconds(30))))
         runtime.addService(HTTPClientService(client: http))
         let router = runtime.makeRouter(context: GatewayRequestContext.self)
+        let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
+        // The edge, outermost first: the access log sees every answer, including refusals.
+        router.add(middleware: AccessLogMiddleware(sink: try AccessLogSink(setting: settings.accessLog)))
+        router.add(middleware: SecurityHeadersMiddleware(strictTransport: settings.publicURL.hasPrefix("https://")))
+        router.add(middleware: CORSMiddleware(origins: settings.corsOrigins))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
         StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
         let auth = UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth")
         let metadata = UpstreamProxy(client: http, baseURL: upstreams.metadata, service: "metadata")
-        let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
         router.addAuthRoutes(auth)
         router.addDriveRoutes(metadata)
         let me = MeEndpoint(auth: auth, metadata: metadata)
         router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
-        FileTransfer(client: http, upstreams: upstreams, verifier: verifier).register(on: router)
+        let transfer = FileTransfer(client: http, upstreams: upstreams, verifier: verifier)
+        transfer.register(on: router)
+        LinkEndpoints(metadata: metadata, transfer: transfer, signer: linkSigner, publicURL: settings.publicURL).register(on: router)
         try await runtime.run(router: router)
     }
 }

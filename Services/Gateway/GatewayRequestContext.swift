@@ -1,11 +1,18 @@
+import CirrusServiceKit
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// The gateway's request context: Hummingbird's basic one plus the peer address, which
-/// the gateway passes on (auth throttles failed logins per client address).
+/// the gateway passes on (auth throttles failed logins per client address), and what the
+/// edge learnt about the caller (for the access log).
 struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
+    /// Set by the edge when a trusted proxy names the client (`X-Forwarded-For`).
+    var forwardedClient: String?
+    /// Shared by every middleware of one request (contexts are copied inward, this is not).
+    let edge = EdgeState()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -13,5 +20,15 @@ struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 
     /// The client's IP address as text, or "unknown".
-    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+    var clientAddress: String { forwardedClient ?? remoteAddress?.ipAddress ?? "unknown" }
+}
+
+/// What the edge middlewares learn about one request: the verified caller, if any.
+final class EdgeState: Sendable {
+    private let user = Mutex<String?>(nil)
+
+    var userID: String? {
+        get { user.withLock { $0 } }
+        set { user.withLock { $0 = newValue } }
+    }
 }

@@ -9,12 +9,14 @@ struct Entrypoint {
         let configuration: ServiceConfiguration
         let settings: MetadataSettings
         let signer: InternalGrantSigner
+        let linkSigner: LinkSigner
         let authURL: String, blobURL: String
         do {
             let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "metadata", usesDatabase: true)
             settings = try MetadataSettings(reader: reader)
             signer = try InternalGrantSigner(reader: reader)
+            linkSigner = try LinkSigner(reader: reader)
             authURL = try reader.url("CIRRUS_AUTH_URL", default: "http://127.0.0.1:8081")
             blobURL = try reader.url("CIRRUS_BLOB_URL", default: "http://127.0.0.1:8083")
         } catch {
@@ -27,7 +29,7 @@ struct Entrypoint {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: MetadataMigrations.all, logger: logger)
             guard let postgres = runtime.postgres else { preconditionFailure("metadata has a database") }
             let verifier = TokenVerifier.remote(jwksURL: authURL + "/v1/auth/jwks", logger: logger)
-            let app = MetadataApp(client: postgres, settings: settings, verifier: verifier, signer: signer, blobURL: blobURL, logger: logger)
+            let app = MetadataApp(client: postgres, settings: settings, verifier: verifier, signer: signer, linkSigner: linkSigner, blobURL: blobURL, logger: logger)
             runtime.addConsumer(handlers: app.events.handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
             let router = runtime.makeRouter()

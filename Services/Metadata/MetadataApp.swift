@@ -12,9 +12,10 @@ struct MetadataApp: Sendable {
     let uploads: Uploads
     let events: MetadataEvents
     let controller: DriveController
+    let links: LinksController
 
-    init(client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, blobURL: String,
-         http: HTTPClient = .shared, logger: Logger) {
+    init(client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
+         blobURL: String, http: HTTPClient = .shared, logger: Logger) {
         let accounts = Accounts(client: client, logger: logger)
         drive = Drive(client: client, accounts: accounts, settings: settings, logger: logger)
         listing = Listing(client: client, logger: logger)
@@ -22,9 +23,11 @@ struct MetadataApp: Sendable {
         events = MetadataEvents(uploads: uploads)
         let blob = BlobClient(baseURL: blobURL, signer: signer, http: http, logger: logger)
         controller = DriveController(drive: drive, listing: listing, uploads: uploads, blob: blob, verifier: verifier, signer: signer)
+        links = LinksController(drive: drive, listing: listing, verifier: verifier, grants: signer, links: linkSigner)
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         controller.register(on: router)
+        links.register(on: router)
     }
 }

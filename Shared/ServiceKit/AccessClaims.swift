@@ -12,11 +12,15 @@ public struct Identity: Sendable, Equatable {
     public var userID: UUID
     public var role: Role
     public var tierID: UUID
+    /// The tier's request rate when the token was issued (the gateway's per-user limit);
+    /// nil in tokens that do not carry it.
+    public var requestsPerMinute: Int?
 
-    public init(userID: UUID, role: Role, tierID: UUID) {
+    public init(userID: UUID, role: Role, tierID: UUID, requestsPerMinute: Int? = nil) {
         self.userID = userID
         self.role = role
         self.tierID = tierID
+        self.requestsPerMinute = requestsPerMinute
     }
 }
 
@@ -28,6 +32,8 @@ public struct AccessClaims: JWTPayload, Equatable {
     public var subject: SubjectClaim
     public var role: Role
     public var tier: String
+    /// Requests per minute the caller's tier allows (optional).
+    public var rpm: Int?
     public var issuer: IssuerClaim
     public var audience: AudienceClaim
     public var issuedAt: IssuedAtClaim
@@ -36,13 +42,14 @@ public struct AccessClaims: JWTPayload, Equatable {
     public var id: IDClaim
 
     enum CodingKeys: String, CodingKey {
-        case subject = "sub", role, tier, issuer = "iss", audience = "aud", issuedAt = "iat", notBefore = "nbf", expiration = "exp", id = "jti"
+        case subject = "sub", role, tier, rpm, issuer = "iss", audience = "aud", issuedAt = "iat", notBefore = "nbf", expiration = "exp", id = "jti"
     }
 
     public init(identity: Identity, issuedAt: Date, lifetime: Duration) {
         subject = SubjectClaim(value: identity.userID.uuidString.lowercased())
         role = identity.role
         tier = identity.tierID.uuidString.lowercased()
+        rpm = identity.requestsPerMinute
         issuer = IssuerClaim(value: Self.issuer)
         audience = AudienceClaim(value: [Self.audience])
         self.issuedAt = IssuedAtClaim(value: issuedAt)
@@ -61,6 +68,6 @@ public struct AccessClaims: JWTPayload, Equatable {
 
     public var identity: Identity? {
         guard let userID = UUID(uuidString: subject.value), let tierID = UUID(uuidString: tier) else { return nil }
-        return Identity(userID: userID, role: role, tierID: tierID)
+        return Identity(userID: userID, role: role, tierID: tierID, requestsPerMinute: rpm.flatMap { $0 > 0 ? $0 : nil })
     }
 }

@@ -57,10 +57,10 @@ public struct JSONLogHandler: LogHandler {
 }
 
 /// Serialises writes so lines from concurrent tasks never interleave.
-enum LogOutput {
+public enum LogOutput {
     private static let lock = NSLock()
 
-    static func write(_ data: Data) {
+    public static func write(_ data: Data) {
         lock.lock()
         defer { lock.unlock() }
         FileHandle.standardOutput.write(data)

@@ -20,6 +20,7 @@ import Testing
 struct MetadataHarness: Sendable {
     static let secret = "metadata-test-internal-secret-0123456789"
     static let signer = InternalGrantSigner(secrets: [secret])
+    static let linkSigner = LinkSigner(secrets: [secret])
 
     let app: MetadataApp
     let client: PostgresClient
@@ -29,9 +30,10 @@ struct MetadataHarness: Sendable {
     let http: any TestClientProtocol
     let tokens: TestTokens
 
-    static func tier(id: UUID = UUID(), sizes: [Int] = [200], quota: Int64 = 10_000_000, maxUpload: Int64 = 5_000_000) -> TierPermissions {
-        TierPermissions(id: id, name: "tier-\(id.uuidString.prefix(8).lowercased())", thumbnailSizes: sizes, originalLinks: false, expiringLinks: false,
-                        linkMinSeconds: nil, linkMaxSeconds: nil, quotaBytes: quota, maxUploadBytes: maxUpload, requestsPerMinute: 600)
+    static func tier(id: UUID = UUID(), sizes: [Int] = [200], quota: Int64 = 10_000_000, maxUpload: Int64 = 5_000_000,
+                     originalLinks: Bool = false, expiringLinks: Bool = false, linkSeconds: ClosedRange<Int>? = nil) -> TierPermissions {
+        TierPermissions(id: id, name: "tier-\(id.uuidString.prefix(8).lowercased())", thumbnailSizes: sizes, originalLinks: originalLinks, expiringLinks: expiringLinks,
+                        linkMinSeconds: linkSeconds?.lowerBound, linkMaxSeconds: linkSeconds?.upperBound, quotaBytes: quota, maxUploadBytes: maxUpload, requestsPerMinute: 600)
     }
 
     static func run(settings: MetadataSettings = MetadataSettings(), _ body: @Sendable (MetadataHarness) async throws -> Void) async throws {
@@ -48,7 +50,7 @@ struct MetadataHarness: Sendable {
                 try await Migrator.migrate(MetadataMigrations.all, client: client, logger: TestDatabase.logger)
                 let blobURL = "http://127.0.0.1:\(port)"
                 let app = MetadataApp(client: client, settings: settings, verifier: tokens.verifier(logger: TestDatabase.logger), signer: signer,
-                                      blobURL: blobURL, logger: TestDatabase.logger)
+                                      linkSigner: linkSigner, blobURL: blobURL, logger: TestDatabase.logger)
                 let router = Router()
                 router.add(middleware: RequestIDMiddleware())
                 router.add(middleware: ErrorMiddleware())

@@ -43,6 +43,7 @@ struct StackTests {
     }
 
     static let bootstrapSecret = "stack-test-bootstrap-secret-42"
+    static let internalSecret = "stack-test-internal-secret-0123456789abcdef"
 
     /// Creates one database per service, starts the five, runs `body`, stops and cleans up.
     func withStack(_ body: ([String: ServiceProcess]) async throws -> Void) async throws {
@@ -68,7 +69,8 @@ struct StackTests {
                     "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": "10",
                     "CIRRUS_AUTH_BOOTSTRAP_SECRET": Self.bootstrapSecret,
                     "CIRRUS_AUTH_BCRYPT_COST": "4",
-                    "CIRRUS_INTERNAL_SECRET": "stack-test-internal-secret-0123456789abcdef",
+                    "CIRRUS_INTERNAL_SECRET": Self.internalSecret,
+                    "CIRRUS_GATEWAY_CORS_ORIGINS": "https://app.example.com",
                 ]
                 if service != "gateway" {
                     env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"
@@ -139,6 +141,8 @@ struct StackTests {
             }
             try await accountsWorkThroughTheGateway(gateway)
             try await driveWorksThroughTheGateway(gateway)
+            let gatewayProcess = processes["gateway"]!
+            try await edgeWorksThroughTheGateway(gateway, log: { gatewayProcess.log })
             // A service that goes away shows up in the gateway's status at once.
             let thumbnailExit = await processes["thumbnail"]!.terminate()
             #expect(thumbnailExit?.status == 0)
@@ -314,6 +318,110 @@ struct StackTests {
         #expect(try await send(.GET, gateway + "/v1/folders/\(folderID)/children", headers: nosy).status == 404)
         #expect(try await raw(.PUT, gateway + "/v1/files/\(copyID)/content", body: [1], headers: nosy).status == 404)
         #expect(try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/200", headers: nosy).status == 404)
+    }
+
+    /// Expiring links, the image gallery, the edge's headers, CORS, the access log and the
+    /// rate limits, through the gateway on the real services.
+    func edgeWorksThroughTheGateway(_ gateway: String, log: @Sendable () -> String) async throws {
+        let password = "Stack-edge-pass-1"
+        _ = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "linker", "email": "linker@example.com", "password": password])
+        var login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "linker", "password": password])
+        let auth = [("Authorization", "Bearer \(try #require(try object(login.body)["access_token"] as? String))")]
+        try await eventually("linker's root", timeout: .seconds(30), interval: .milliseconds(100)) {
+            (try? await send(.GET, gateway + "/v1/folders/root", headers: auth))?.status == 200
+        }
+        let root = try object(try await send(.GET, gateway + "/v1/folders/root", headers: auth).body)["id"] as! String
+        let image = Array(try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg")))
+        let upload = try await raw(.POST, gateway + "/v1/files?folder_id=\(root)&name=shared.jpg", body: image, headers: auth)
+        #expect(upload.status == 201)
+        let imageID = try #require(try object(upload.body)["id"] as? String)
+        // Security headers on every answer; the API is never framed or sniffed.
+        #expect(upload.headers.first(name: "X-Content-Type-Options") == "nosniff")
+        #expect(upload.headers.first(name: "X-Frame-Options") == "DENY")
+        #expect(upload.headers.first(name: "RateLimit-Limit") == "120", "basic's rate, from the token")
+
+        // Basic: the gallery lists the image with the 200 thumbnail only; no links at all.
+        var gallery = try object(try await send(.GET, gateway + "/v1/images", headers: auth).body)
+        var links = ((gallery["items"] as? [[String: Any]])?.first?["links"]) as? [String: Any]
+        #expect(links?["thumbnails"] as? [String: String] == ["200": "/v1/files/\(imageID)/thumbnails/200"])
+        #expect(links?["original"] is NSNull)
+        var refused = try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], headers: auth)
+        #expect(refused.status == 403)
+
+        // The admin moves linker to enterprise; metadata learns it from the event.
+        login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "boss", "password": "Stack-test-pass-1"])
+        let admin = [("Authorization", "Bearer \(try #require(try object(login.body)["access_token"] as? String))")]
+        let me = try object(try await send(.GET, gateway + "/v1/me", headers: auth).body)
+        let moved = try await send(.PATCH, gateway + "/v1/admin/users/\(me["id"] as! String)", json: ["tier_id": "00000000-0000-4000-a000-000000000003"], headers: admin)
+        #expect(moved.status == 200, "\(String(buffer: moved.body))")
+        try await eventually("enterprise rights reach metadata", timeout: .seconds(30), interval: .milliseconds(200)) {
+            (try? await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 300], headers: auth))?.status == 201
+        }
+        refused = try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 30001], headers: auth)
+        #expect(refused.status == 422)
+        #expect(String(buffer: refused.body).contains("expires_in"))
+        let created = try object(try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 600], headers: auth).body)
+        let url = try #require(created["url"] as? String)
+        let token = try #require(created["token"] as? String)
+        #expect(url.hasSuffix("/v1/links/" + token))
+        // Anyone with the link gets the bytes, ranges too; no account needed.
+        let followed = try await raw(.GET, gateway + "/v1/links/" + token)
+        #expect(followed.status == 200)
+        #expect(Array(followed.body.readableBytesView) == image)
+        #expect(followed.headers.first(name: "Content-Disposition")?.hasPrefix("inline") == true)
+        let part = try await raw(.GET, gateway + "/v1/links/" + token, headers: [("Range", "bytes=0-9")])
+        #expect(part.status == 206 && Array(part.body.readableBytesView) == Array(image[0...9]))
+        let thumbLink = try object(try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 400, "expires_in": 300], headers: auth).body)
+        let thumb = try await raw(.GET, gateway + "/v1/links/" + (thumbLink["token"] as! String))
+        #expect(thumb.status == 200 && thumb.headers.first(name: "Content-Type") == "image/jpeg")
+        // Tampered: 403; expired (signed with the deployment's key, in the past): 410.
+        var tampered = Array(token)
+        tampered[tampered.count / 2] = tampered[tampered.count / 2] == "A" ? "B" : "A"
+        #expect(try await raw(.GET, gateway + "/v1/links/" + String(tampered)).status == 403)
+        let expired = LinkSigner(secrets: [Self.internalSecret]).sign(LinkToken(fileID: UUID(uuidString: imageID)!, ownerID: UUID(uuidString: me["id"] as! String)!,
+                                                                              variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) - 5))
+        #expect(try await raw(.GET, gateway + "/v1/links/" + expired).status == 410)
+        // The gallery now offers the original and both sizes (a fresh token carries the new rate).
+        login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "linker", "password": password])
+        let fresh = [("Authorization", "Bearer \(try #require(try object(login.body)["access_token"] as? String))")]
+        let galleryAnswer = try await send(.GET, gateway + "/v1/images", headers: fresh)
+        #expect(galleryAnswer.headers.first(name: "RateLimit-Limit") == "1200")
+        gallery = try object(galleryAnswer.body)
+        links = ((gallery["items"] as? [[String: Any]])?.first?["links"]) as? [String: Any]
+        #expect(links?["original"] as? String == "/v1/files/\(imageID)/content")
+        #expect((links?["thumbnails"] as? [String: String])?.keys.sorted() == ["200", "400"])
+        // Trashing the file ends its links at once.
+        #expect(try await send(.DELETE, gateway + "/v1/files/\(imageID)", headers: fresh).status == 204)
+        #expect(try await raw(.GET, gateway + "/v1/links/" + token).status == 404)
+
+        // CORS: the configured origin only.
+        let preflight = try await raw(.OPTIONS, gateway + "/v1/files", headers: [("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST")])
+        #expect(preflight.status == 204)
+        #expect(preflight.headers.first(name: "Access-Control-Allow-Origin") == "https://app.example.com")
+        let foreign = try await send(.GET, gateway + "/v1/folders/root", headers: fresh + [("Origin", "https://evil.example")])
+        #expect(foreign.headers.first(name: "Access-Control-Allow-Origin") == nil)
+
+        // The access log: one line per request, apart from the application log, no link tokens.
+        try await eventually("access lines", timeout: .seconds(5)) { log().contains("\"route\":\"/v1/links/{token}\"") }
+        let accessLines = log().split(separator: "\n").filter { $0.contains("\"log\":\"access\"") }
+        #expect(accessLines.contains { $0.contains("\"route\":\"/v1/files/{id}/content\"") || $0.contains("\"route\":\"/v1/files\"") })
+        #expect(accessLines.contains { $0.contains("\"user_id\":\"\((me["id"] as! String).lowercased())\"") && $0.contains("\"status\":201") })
+        #expect(!log().contains(token), "a link token in the gateway's log")
+
+        // Account routes are limited per client address: a burst of sign-up attempts ends in 429
+        // (invalid ones, so auth's own lockouts of failed logins stay out of the picture).
+        var last = 0
+        var limited: (status: Int, body: ByteBuffer, headers: HTTPHeaders)?
+        for _ in 0..<40 {
+            let attempt = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "x"])
+            last = attempt.status
+            if last == 429 { limited = attempt; break }
+        }
+        #expect(last == 429)
+        #expect(limited?.headers.first(name: "Retry-After").flatMap(Int.init).map { $0 >= 1 } == true)
+        #expect(limited?.headers.first(name: "RateLimit-Remaining") == "0")
+        #expect(limited?.headers.first(name: "Content-Type") == "application/problem+json")
     }
 
     @Test func aBadConfigurationValueStopsTheServiceWithAMessageNamingTheKey() async throws {

@@ -137,7 +137,9 @@ struct AccountController: Sendable {
     }
 
     func issueTokens(for user: User, family: UUID, on connection: PostgresConnection? = nil) async throws -> TokenResponse {
-        let claims = AccessClaims(identity: user.identity, issuedAt: Date(), lifetime: settings.accessTokenTTL)
+        var identity = user.identity
+        identity.requestsPerMinute = try await store.tier(id: user.tierID, on: connection)?.permissions.requestsPerMinute
+        let claims = AccessClaims(identity: identity, issuedAt: Date(), lifetime: settings.accessTokenTTL)
         let access = try await keys.sign(claims)
         let refresh = RefreshTokens.generate()
         let hash = RefreshTokens.hash(refresh)

@@ -216,10 +216,10 @@ struct FileTransfer: Sendable {
         var relayed: Response { FileTransfer.relay(status: status, headers: headers, body: body) }
     }
 
-    func callMetadata(_ method: HTTPMethod, _ path: String, token: String, json: [String: Any]?, context: GatewayRequestContext) async throws -> Answer {
+    func callMetadata(_ method: HTTPMethod, _ path: String, token: String?, json: [String: Any]?, context: GatewayRequestContext) async throws -> Answer {
         var request = HTTPClientRequest(url: upstreams.metadata + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         propagate(context, into: &request.headers)
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -96,6 +96,7 @@ extension Router where Context == GatewayRequestContext {
         patch("/v1/files/:id", use: forward)
         delete("/v1/files/:id", use: forward)
         get("/v1/files/:id/versions", use: forward)
+        get("/v1/images", use: forward)
         post("/v1/files/:id/copy", use: forward)
         get("/v1/trash", use: forward)
         delete("/v1/trash", use: forward)

@@ -137,4 +137,8 @@ struct TierRecord: Sendable, Equatable {
     var thumbnailSizes: [Int]
     var quotaBytes: Int64
     var maxUploadBytes: Int64
+    var originalLinks = false
+    var expiringLinks = false
+    var linkMinSeconds: Int?
+    var linkMaxSeconds: Int?
 }

@@ -76,12 +76,14 @@ struct Accounts: Sendable {
 
     func find(_ userID: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> Account? {
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT u.id, u.root_id, u.used_bytes, u.reserved_bytes, t.id, t.thumbnail_sizes, t.quota_bytes, t.max_upload_bytes
+            SELECT u.id, u.root_id, u.used_bytes, u.reserved_bytes, t.id, t.thumbnail_sizes, t.quota_bytes, t.max_upload_bytes,
+                   t.original_links, t.expiring_links, t.link_min_seconds, t.link_max_seconds
             FROM users u JOIN tiers t ON t.id = u.tier_id WHERE u.id = $1 \(lock ? "FOR UPDATE OF u" : "")
             """, binds: try bindings(userID)), logger: logger)
-        for try await row in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64).self) {
-            return Account(userID: row.0, rootID: row.1, tier: TierRecord(id: row.4, thumbnailSizes: row.5, quotaBytes: row.6, maxUploadBytes: row.7),
-                           usedBytes: row.2, reservedBytes: row.3)
+        for try await row in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64, Bool, Bool, Int?, Int?).self) {
+            let tier = TierRecord(id: row.4, thumbnailSizes: row.5, quotaBytes: row.6, maxUploadBytes: row.7, originalLinks: row.8,
+                                  expiringLinks: row.9, linkMinSeconds: row.10, linkMaxSeconds: row.11)
+            return Account(userID: row.0, rootID: row.1, tier: tier, usedBytes: row.2, reservedBytes: row.3)
         }
         return nil
     }

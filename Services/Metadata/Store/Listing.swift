@@ -13,11 +13,14 @@ struct Listing: Sendable {
     enum Scope: Sendable {
         case children(folder: UUID)
         case files
+        /// The caller's files that thumbnail can render (`GET /v1/images`).
+        case images
 
         var name: String {
             switch self {
             case .children(let folder): "children:" + folder.uuidString.lowercased()
             case .files: "files"
+            case .images: "images"
             }
         }
     }
@@ -48,6 +51,7 @@ struct Listing: Sendable {
         switch scope {
         case .children(let folder): conditions.append("parent_id = \(try bind(folder))")
         case .files: conditions.append("kind = 'file'")
+        case .images: conditions.append("kind = 'file' AND content_type = ANY(\(try bind(Thumbnailable.types.sorted())))")
         }
         if let text = query.text {
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")

@@ -1,0 +1,297 @@
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+extension HTTPField.Name {
+    static let rateLimitLimit = Self("RateLimit-Limit")!
+    static let rateLimitRemaining = Self("RateLimit-Remaining")!
+    static let rateLimitReset = Self("RateLimit-Reset")!
+    static let rateLimitPolicy = Self("RateLimit-Policy")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
+}
+
+/// A path with its ids and tokens replaced by placeholders: the access log's `route`
+/// (bounded cardinality, and a link's token never lands in a log).
+func routeLabel(_ path: String) -> String {
+    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+    var out: [Substring] = []
+    for (index, segment) in segments.enumerated() {
+        let previous = index > 0 ? segments[index - 1] : ""
+        if previous == "links" && index == 3 && segments.count == 4 {
+            out.append("{token}")
+        } else if UUID(uuidString: String(segment)) != nil {
+            out.append("{id}")
+        } else if previous == "thumbnails", !segment.isEmpty, segment.allSatisfy(\.isNumber) {
+            out.append("{size}")
+        } else if segment.utf8.count > 64 {
+            out.append("{value}")
+        } else {
+            out.append(segment)
+        }
+    }
+    return out.joined(separator: "/")
+}
+
+/// One line per request, apart from the application log: method, route, status, bytes
+/// sent, duration (until the last byte was written), user id, request id, client address.
+/// Written when the response body is done, so a 1 GiB download is logged with its real
+/// duration and byte count.
+struct AccessLogMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let sink: AccessLogSink
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let route = routeLabel(request.uri.path)
+        let requestID = context.logger[metadataKey: "request_id"].map { "\($0)" }
+        let line: @Sendable (Int, Int?, Bool) -> Void = { [edge = context.edge, client = context.clientAddress] status, bytes, aborted in
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            sink.write(AccessLogSink.Entry(method: request.method.rawValue, route: route, status: status, bytes: bytes,
+                                           durationMilliseconds: (ms * 1000).rounded() / 1000, userID: edge.userID, requestID: requestID,
+                                           client: client, aborted: aborted))
+        }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as ProblemError {
+            line(error.status.code, nil, false)
+            throw error
+        } catch {
+            line(500, nil, false)
+            throw error
+        }
+        guard sink.enabled else { return response }
+        if request.method == .head || response.status == .notModified || response.status == .noContent {
+            line(response.status.code, 0, false)
+            return response
+        }
+        let counter = ByteCounter()
+        let counted = response.body.map { buffer in
+            counter.add(buffer.readableBytes)
+            return buffer
+        }
+        var logged = response
+        logged.body = ResponseBody(contentLength: response.body.contentLength) { writer in
+            do {
+                try await counted.write(writer)
+                line(response.status.code, counter.value, false)
+            } catch {
+                line(response.status.code, counter.value, true)
+                throw error
+            }
+        }
+        return logged
+    }
+}
+
+final class ByteCounter: Sendable {
+    private let total = Atomic<Int>(0)
+    func add(_ bytes: Int) { total.add(bytes, ordering: .relaxed) }
+    var value: Int { total.load(ordering: .relaxed) }
+}
+
+/// Where access lines go (`CIRRUS_GATEWAY_ACCESS_LOG`): standard output (marked
+/// `"log":"access"`), a file of their own, or nowhere.
+final class AccessLogSink: Sendable {
+    struct Entry: Encodable {
+        var log = "access"
+        var ts = ContractCodingDate.now()
+        var method: String
+        var route: String
+        var status: Int
+        var bytes: Int?
+        var durationMilliseconds: Double
+        var userID: String?
+        var requestID: String?
+        var client: String
+        var aborted: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case log, ts, method, route, status, bytes, durationMilliseconds = "duration_ms", userID = "user_id", requestID = "request_id", client, aborted
+        }
+    }
+
+    private enum Target { case stdout, file(FileHandle), off }
+    private let target: Mutex<Target>
+
+    init(setting: String) throws {
+        switch setting {
+        case "", "stdout": target = Mutex(.stdout)
+        case "off": target = Mutex(.off)
+        default:
+            if !FileManager.default.fileExists(atPath: setting) {
+                guard FileManager.default.createFile(atPath: setting, contents: nil, attributes: [.posixPermissions: 0o640]) else {
+                    throw ConfigurationError(key: "CIRRUS_GATEWAY_ACCESS_LOG", reason: "cannot create \(setting)")
+                }
+            }
+            guard let handle = FileHandle(forWritingAtPath: setting) else {
+                throw ConfigurationError(key: "CIRRUS_GATEWAY_ACCESS_LOG", reason: "cannot write to \(setting)")
+            }
+            handle.seekToEndOfFile()
+            target = Mutex(.file(handle))
+        }
+    }
+
+    var enabled: Bool { target.withLock { if case .off = $0 { false } else { true } } }
+
+    func write(_ entry: Entry) {
+        guard var data = try? Self.encoder.encode(entry) else { return }
+        data.append(0x0A)
+        target.withLock { target in
+            switch target {
+            case .stdout: LogOutput.write(data)
+            case .file(let handle): handle.write(data)
+            case .off: break
+            }
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+enum ContractCodingDate {
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+}
+
+/// Headers that make browsers treat API answers as data, never as a page to render or frame.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let strictTransport: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            var response = try await next(request, context)
+            apply(to: &response.headers)
+            return response
+        } catch var error as ProblemError {
+            apply(to: &error.headers)
+            throw error
+        }
+    }
+
+    func apply(to headers: inout HTTPFields) {
+        headers[.xContentTypeOptions] = "nosniff"
+        if headers[.xFrameOptions] == nil { headers[.xFrameOptions] = "DENY" }
+        if headers[.contentSecurityPolicy] == nil { headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'; sandbox" }
+        headers[.referrerPolicy] = "no-referrer"
+        headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
+        if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
+        if strictTransport { headers[.strictTransportSecurity] = "max-age=31536000" }
+    }
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = Self("X-Frame-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+}
+
+/// Cross-origin requests from the configured origins only (`CIRRUS_GATEWAY_CORS_ORIGINS`;
+/// none by default, so browsers keep the same-origin rule). Preflights are answered here.
+struct CORSMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let origins: Set<String>
+
+    static let allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE"
+    static let allowedHeaders = "Authorization, Content-Type, X-Content-SHA256, Range, If-None-Match, If-Range, X-Request-Id"
+    static let exposedHeaders = "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !origins.isEmpty, let origin = request.headers[.origin] else { return try await next(request, context) }
+        let allowed = origins.contains(origin) || origins.contains("*")
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            guard allowed else { return Response(status: .forbidden) }
+            var headers = HTTPFields()
+            allow(origin, in: &headers)
+            headers[.accessControlAllowMethods] = Self.allowedMethods
+            headers[.accessControlAllowHeaders] = Self.allowedHeaders
+            headers[.accessControlMaxAge] = "600"
+            return Response(status: .noContent, headers: headers)
+        }
+        guard allowed else { return try await next(request, context) }
+        do {
+            var response = try await next(request, context)
+            allow(origin, in: &response.headers)
+            return response
+        } catch var error as ProblemError {
+            allow(origin, in: &error.headers)
+            throw error
+        }
+    }
+
+    func allow(_ origin: String, in headers: inout HTTPFields) {
+        if origins.contains(origin) {
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowCredentials] = "true"
+        } else {
+            headers[.accessControlAllowOrigin] = "*"  // "*": any origin, without cookies
+        }
+        headers[.vary] = "Origin"
+        headers[.accessControlExposeHeaders] = Self.exposedHeaders
+    }
+}
+
+/// Request rates: per user (their tier's rate, carried in the access token) on everything
+/// they call, per client address on the account routes (guessing passwords, mass sign-ups)
+/// and on anonymous requests (expiring links, invalid tokens). 429 with `Retry-After`; every
+/// limited answer carries `RateLimit-*` headers.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let limiter: RateLimiter
+    let settings: GatewaySettings
+    let verifier: TokenVerifier
+
+    static let accountRoutes: Set<String> = ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/bootstrap-admin"]
+    static let unlimited: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/status", "/v1/auth/jwks"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if !settings.trustedProxies.isEmpty, let peer = context.remoteAddress?.ipAddress, settings.trustedProxies.contains(peer),
+           let forwarded = request.headers[.xForwardedFor] {
+            let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let client = hops.last(where: { !settings.trustedProxies.contains($0) }) ?? hops.first { context.forwardedClient = String(client.prefix(64)) }
+        }
+        let path = request.uri.path
+        if Self.unlimited.contains(path) { return try await next(request, context) }
+        let key: String, limit: Int
+        if Self.accountRoutes.contains(path) {
+            (key, limit) = ("account:" + context.clientAddress, settings.authRequestsPerMinute)
+        } else if TokenVerifier.token(from: request) != nil, let identity = try? await verifier.authenticate(request) {
+            context.edge.userID = identity.userID.uuidString.lowercased()
+            (key, limit) = ("user:" + identity.userID.uuidString, identity.requestsPerMinute ?? settings.defaultUserRequestsPerMinute)
+        } else {
+            (key, limit) = ("anonymous:" + context.clientAddress, settings.anonymousRequestsPerMinute)
+        }
+        let decision = limiter.take(key, perMinute: limit)
+        var headers = HTTPFields()
+        headers[.rateLimitLimit] = String(decision.limit)
+        headers[.rateLimitRemaining] = String(decision.remaining)
+        headers[.rateLimitReset] = String(decision.reset)
+        headers[.rateLimitPolicy] = "\(decision.limit);w=60"
+        guard decision.allowed else {
+            headers[.retryAfter] = String(decision.retryAfter)
+            throw ProblemError(.tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                               detail: "Slow down: at most \(decision.limit) requests per minute; retry in \(decision.retryAfter) s.", headers: headers)
+        }
+        do {
+            var response = try await next(request, context)
+            response.headers.append(contentsOf: headers)
+            return response
+        } catch var error as ProblemError {
+            error.headers.append(contentsOf: headers)
+            throw error
+        }
+    }
+}

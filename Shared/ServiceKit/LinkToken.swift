@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+import HTTPTypes
+
+/// What an expiring link lets anyone holding it read: one variant of one file, until a time.
+/// Metadata issues links (it owns the file and the caller's tier); the gateway checks the
+/// signature and the expiry of every link request without touching a database, then asks
+/// metadata whether the file still exists.
+public struct LinkToken: Codable, Sendable, Equatable {
+    public enum Variant: String, Codable, Sendable {
+        case original
+        case thumbnail
+    }
+
+    public var fileID: UUID
+    public var ownerID: UUID
+    public var variant: Variant
+    /// The thumbnail height; nil for the original.
+    public var size: Int?
+    /// Seconds since 1970.
+    public var expiresAt: Int64
+
+    public init(fileID: UUID, ownerID: UUID, variant: Variant, size: Int?, expiresAt: Int64) {
+        self.fileID = fileID
+        self.ownerID = ownerID
+        self.variant = variant
+        self.size = size
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey { case fileID = "f", ownerID = "o", variant = "v", size = "s", expiresAt = "e" }
+}
+
+/// Signs and verifies link tokens with HMAC-SHA256. The link keys are derived (HKDF-SHA256,
+/// info "cirrus-links") from the deployment's internal secret, so links and internal grants
+/// never share a key, and rotate with it: the previous secret keeps verifying the links it
+/// signed until `CIRRUS_INTERNAL_SECRET_PREVIOUS` is removed.
+/// Format (URL-safe): `<key id>.<payload, base64url JSON>.<signature, base64url>`.
+public struct LinkSigner: Sendable {
+    private let keys: [(id: String, key: SymmetricKey)]
+
+    public enum Failure: Error, Equatable {
+        /// Not a link, or not signed by any key this deployment has: treat as tampered.
+        case invalid
+        /// Signed by us, but past its expiry.
+        case expired(LinkToken)
+    }
+
+    public init(secrets: [String]) {
+        precondition(!secrets.isEmpty, "a link signer needs a secret")
+        keys = secrets.map { secret in
+            let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)), info: Data("cirrus-links".utf8), outputByteCount: 32)
+            let id = key.withUnsafeBytes { SHA256.hash(data: Data($0)) }.prefix(3).map { String(format: "%02x", $0) }.joined()
+            return (id, key)
+        }
+    }
+
+    /// The same secrets as `InternalGrantSigner(reader:)`.
+    public init(reader: ConfigReader) throws {
+        let secret = try reader.requiredString("CIRRUS_INTERNAL_SECRET")
+        guard secret.utf8.count >= 32 else {
+            throw ConfigurationError(key: "CIRRUS_INTERNAL_SECRET", reason: "must be at least 32 characters")
+        }
+        var secrets = [secret]
+        if let previous = reader.optionalString("CIRRUS_INTERNAL_SECRET_PREVIOUS"), !previous.isEmpty { secrets.append(previous) }
+        self.init(secrets: secrets)
+    }
+
+    public func sign(_ link: LinkToken) -> String {
+        let payload = Base64URL.encode(try! JSONEncoder().encode(link))
+        let signed = "\(keys[0].id).\(payload)"
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: keys[0].key)
+        return signed + "." + Base64URL.encode(Data(mac))
+    }
+
+    /// The link, if the signature is ours and it has not expired. The signature is checked
+    /// first, so an expired answer (410) is only ever given for a genuine link.
+    public func verify(_ token: String, now: Date = Date()) throws(Failure) -> LinkToken {
+        guard token.utf8.count <= 1024 else { throw .invalid }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let signature = Base64URL.decode(parts[2]),
+              let key = keys.first(where: { $0.id == parts[0] })?.key else { throw .invalid }
+        let signed = parts[0] + "." + parts[1]
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(signed.utf8), using: key) else { throw .invalid }
+        guard let payload = Base64URL.decode(parts[1]), let link = try? JSONDecoder().decode(LinkToken.self, from: payload) else { throw .invalid }
+        guard link.expiresAt > Int64(now.timeIntervalSince1970) else { throw .expired(link) }
+        return link
+    }
+}
+
+extension LinkSigner {
+    /// `verify`, with its failure as the problem to answer (403 or 410).
+    public func check(_ token: String, now: Date = Date()) throws(ProblemError) -> LinkToken {
+        do {
+            return try verify(token, now: now)
+        } catch {
+            throw ProblemError.link(error)
+        }
+    }
+}
+
+extension ProblemError {
+    /// The answer to a link that fails `LinkSigner.verify`: 403 if it is not ours, 410 if it expired.
+    public static func link(_ failure: LinkSigner.Failure) -> ProblemError {
+        switch failure {
+        case .invalid:
+            ProblemError(.forbidden, type: "https://cirrus.dev/problems/link-invalid", title: "Invalid link",
+                         detail: "This link is not valid: it was altered or was never issued here.")
+        case .expired(let link):
+            ProblemError(.gone, type: "https://cirrus.dev/problems/link-expired", title: "Link expired",
+                         detail: "This link expired at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))).")
+        }
+    }
+}
