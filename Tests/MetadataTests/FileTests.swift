@@ -50,6 +50,32 @@ struct FileTests {
         }
     }
 
+    @Test func purgingAFolderWhileAnUploadIsInFlightFreesTheReservationAndReleasesTheLateBytes() async throws {
+        try await MetadataHarness.run { h in
+            let user = try await h.newUser()
+            let folder = try await h.mkdir(user, "inbox")
+            let reservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "late.png", "folder_id": folder.uuidString, "size": Self.png.count],
+                                                          token: user.token), .created)
+            let uploadID = UUID(uuidString: reservation["upload_id"] as! String)!
+            #expect(try await h.usage(user).reserved == Int64(Self.png.count))
+            #expect(try await h.send(.delete, "/v1/folders/\(folder)", token: user.token).status == .noContent)
+            #expect(try await h.send(.delete, "/v1/trash/\(folder)", token: user.token).status == .noContent)
+            #expect(try await h.usage(user) == (0, 0), "the purge freed the reservation")
+            // The bytes land afterwards: the receipt is refused as gone, the event is no error, and
+            // blob is told (once) to drop the reference so nothing leaks.
+            let reply = try await h.putToBlob(reservation, Self.png)
+            #expect(try await h.send(.post, "/internal/uploads/\(uploadID)/complete", json: ["receipt": reply["receipt"]!], token: user.token).status == .gone)
+            let event = EventEnvelope(producer: "blob", payload: FileUploaded(
+                fileID: UUID(uuidString: reservation["file_id"] as! String)!, ownerID: user.id, uploadID: uploadID,
+                blobID: reply["blob_id"] as! String, sha256: reply["sha256"] as! String, size: Int64(Self.png.count), contentType: "image/png"))
+            try await h.app.events.fileUploaded(event)
+            let released = try await h.outbox(FileDeleted.self).filter { $0.referenceIDs?.contains(uploadID) == true }
+            #expect(released.count == 2, "one per completion attempt; blob's release is idempotent")
+            #expect(released.allSatisfy { $0.blobIDs == [reply["blob_id"] as! String] })
+            #expect(try await h.usage(user) == (0, 0))
+        }
+    }
+
     @Test func receiptsAreCheckedAndCancelledOrExpiredReservationsLetGo() async throws {
         var settings = MetadataSettings()
         settings.uploadTTL = .seconds(60)

@@ -197,6 +197,33 @@ struct ThumbnailTests {
         }
     }
 
+    @Test func evictionRacingAnOnDemandRenderKeepsTheNewRendition() async throws {
+        try await Self.run { h in
+            let source = try await h.original(try Self.fixture("oriented.jpg"))
+            try await h.app.requested(h.request(source, sizes: [200]))
+            try await h.client.query("UPDATE thumbnails SET last_access_at = now() - interval '8 days'", logger: TestDatabase.logger)
+            // Eviction claims the row; before it deletes the object, a reader renders it again.
+            let claimed = try await h.app.index.claimStale(olderThan: h.app.settings.evictAfter)
+            #expect(claimed.count == 1)
+            #expect(try await h.serve(source, size: 200).status == .ok)
+            for key in claimed { try await h.store.delete(key: key) }
+            // The new rendition survived the late delete.
+            #expect(try await h.serve(source, size: 200).status == .ok)
+            #expect(try await h.store.list(prefix: "thumbs/").count == 1)
+        }
+    }
+
+    @Test func aRenditionRenderedTwiceKeepsOneObject() async throws {
+        try await Self.run { h in
+            let source = try await h.original(try Self.fixture("oriented.jpg"))
+            try await h.app.requested(h.request(source, sizes: [200]))
+            // As if another replica rendered the same rendition: the replaced object goes.
+            let again = try await h.app.coordinator.render(source, sizes: [200])
+            #expect(again[200] != nil)
+            #expect(try await h.store.list(prefix: "thumbs/").count == 1)
+        }
+    }
+
     @Test func aDeletedFilesThumbnailsGo() async throws {
         try await Self.run { h in
             let source = try await h.original(try Self.fixture("oriented.jpg"))

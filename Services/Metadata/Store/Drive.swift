@@ -304,6 +304,17 @@ struct Drive: Sendable {
         for try await r in rows.decode((UUID, String?, Int64, [String], Int64).self) {
             files.append((r.0, Set(r.3 + (r.1.map { [$0] } ?? [])), r.2 + r.4))
         }
+        // Uploads still in flight into these files end here: their reservations are freed, and
+        // bytes that arrive later are orphans that blob is told to collect.
+        if !files.isEmpty {
+            var unreserved: Int64 = 0
+            for try await reserved in try await connection.query("""
+                DELETE FROM uploads WHERE owner_id = \(owner) AND file_id = ANY(\(files.map(\.id))) RETURNING reserved_bytes
+                """, logger: logger).decode(Int64.self) { unreserved += reserved }
+            if unreserved > 0 {
+                try await connection.query("UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(unreserved), 0) WHERE id = \(owner)", logger: logger)
+            }
+        }
         try await connection.query("""
             WITH RECURSIVE tree(id, depth) AS (
                 SELECT id, 0 FROM items WHERE id = ANY(\(tops)) AND owner_id = \(owner)

@@ -106,7 +106,7 @@ actor RenderCoordinator {
         if let current = jobs[source], current.task == task { jobs[source] = nil }
     }
 
-    private func render(_ source: SourceRef, sizes: Set<Int>) async throws -> [Int: Rendition] {
+    func render(_ source: SourceRef, sizes: Set<Int>) async throws -> [Int: Rendition] {
         guard Self.isSupported(source.contentType) else {
             throw RenderFailure(reason: .unsupported, detail: "\(source.contentType) files have no thumbnails.")
         }
@@ -146,7 +146,8 @@ actor RenderCoordinator {
                 throw error
             }
             let rendition = Rendition(size: size, width: image.width, height: image.height, bytes: Int64(image.bytes.count), format: settings.format.rawValue, objectKey: key)
-            try await index.record(source, rendition)
+            // A rendition it replaces (another replica rendered the same one) goes now.
+            if let replaced = try await index.record(source, rendition), replaced != key { try? await store.delete(key: replaced) }
             result[size] = rendition
         }
         return result
@@ -191,12 +192,15 @@ actor RenderCoordinator {
     }
 }
 
-/// Where thumbnail keeps renditions: `thumbs/<file id>/<content hash>-<size>.<format>`.
+/// Where thumbnail keeps renditions: `thumbs/<file id>/<content hash>-<size>-<render>.<format>`.
+/// Every render gets a key of its own, so eviction (which deletes the objects of the rows it
+/// claimed) can never delete a rendition rendered again meanwhile under the same name.
 enum ThumbnailObjects {
-    static func key(fileID: UUID, blobID: String, size: Int, format: Vips.Format) -> String {
+    static func key(fileID: UUID, blobID: String, size: Int, format: Vips.Format, render: UUID = UUID()) -> String {
         let hash = blobID.split(separator: ":").last.map(String.init) ?? blobID
         let safe = hash.lowercased().filter { $0.isLetter || $0.isNumber }
-        return "thumbs/\(fileID.uuidString.lowercased())/\(safe)-\(size).\(format == .jpeg ? "jpg" : "webp")"
+        let tag = render.uuidString.lowercased().prefix(8)
+        return "thumbs/\(fileID.uuidString.lowercased())/\(safe)-\(size)-\(tag).\(format == .jpeg ? "jpg" : "webp")"
     }
 }
 

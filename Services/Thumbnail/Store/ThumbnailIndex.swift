@@ -21,14 +21,22 @@ struct ThumbnailIndex: Sendable {
         return result
     }
 
-    func record(_ source: SourceRef, _ rendition: Rendition) async throws {
-        try await client.query("""
+    /// Index a stored rendition; returns the object key of the one it replaced, if any.
+    @discardableResult
+    func record(_ source: SourceRef, _ rendition: Rendition) async throws -> String? {
+        let rows = try await client.query("""
+            WITH previous AS (
+                SELECT object_key FROM thumbnails WHERE file_id = \(source.fileID) AND blob_id = \(source.blobID) AND size = \(rendition.size)
+            )
             INSERT INTO thumbnails (file_id, blob_id, size, owner_id, width, height, bytes, format, object_key)
             VALUES (\(source.fileID), \(source.blobID), \(rendition.size), \(source.ownerID), \(rendition.width), \(rendition.height),
                     \(rendition.bytes), \(rendition.format), \(rendition.objectKey))
             ON CONFLICT (file_id, blob_id, size) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, bytes = EXCLUDED.bytes,
               format = EXCLUDED.format, object_key = EXCLUDED.object_key, last_access_at = now()
+            RETURNING (SELECT object_key FROM previous)
             """, logger: logger)
+        for try await previous in rows.decode(String?.self) { return previous }
+        return nil
     }
 
     /// Mark a rendition read now and return it (nil when it is not stored). Being touched
