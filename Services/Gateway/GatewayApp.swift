@@ -19,6 +19,7 @@ enum GatewayApp {
         router.add(middleware: CORSMiddleware(origins: settings.corsOrigins))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
         StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
+        DocsController().register(on: router)
         let auth = UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth")
         let metadata = UpstreamProxy(client: http, baseURL: upstreams.metadata, service: "metadata")
         router.addAuthRoutes(auth)

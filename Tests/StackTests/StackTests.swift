@@ -318,6 +318,43 @@ struct StackTests {
         #expect(try await send(.GET, gateway + "/v1/folders/\(folderID)/children", headers: nosy).status == 404)
         #expect(try await raw(.PUT, gateway + "/v1/files/\(copyID)/content", body: [1], headers: nosy).status == 404)
         #expect(try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/200", headers: nosy).status == 404)
+        // Every id-taking route: another user's id is a 404 (or a 422 naming the field when it is
+        // a target in the body), and nothing of the owner's changes.
+        let trashedFolder = try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "Old", "parent_id": root], headers: auth).body)["id"] as! String
+        #expect(try await send(.DELETE, gateway + "/v1/folders/\(trashedFolder)", headers: auth).status == 204)
+        let version = versions.first?["id"] as? String ?? ""
+        let nosyRoot = try object(try await send(.GET, gateway + "/v1/folders/root", headers: nosy).body)["id"] as! String
+        let nosyFolder = try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "mine", "parent_id": nosyRoot], headers: nosy).body)["id"] as! String
+        let attempts: [(HTTPMethod, String, [String: Any]?, Int)] = [
+            (.GET, "/v1/folders/\(folderID)", nil, 404),
+            (.PATCH, "/v1/folders/\(folderID)", ["name": "mine now"], 404),
+            (.DELETE, "/v1/folders/\(folderID)", nil, 404),
+            (.PATCH, "/v1/files/\(copyID)", ["name": "mine now"], 404),
+            (.PATCH, "/v1/files/\(copyID)", ["parent_id": nosyRoot], 404),
+            (.DELETE, "/v1/files/\(copyID)", nil, 404),
+            (.GET, "/v1/files/\(textID)/versions", nil, 404),
+            (.GET, "/v1/files/\(textID)/content?version=\(version)", nil, 404),
+            (.HEAD, "/v1/files/\(copyID)/content", nil, 404),
+            (.POST, "/v1/files/\(copyID)/copy", ["parent_id": nosyRoot], 404),
+            (.POST, "/v1/files/\(imageID)/links", ["variant": "thumbnail", "size": 200, "expires_in": 600], 404),
+            (.POST, "/v1/trash/\(trashedFolder)/restore", nil, 404),
+            (.DELETE, "/v1/trash/\(trashedFolder)", nil, 404),
+            (.POST, "/v1/folders", ["name": "intruder", "parent_id": folderID], 422),
+            (.PATCH, "/v1/folders/\(nosyFolder)", ["parent_id": folderID], 422),
+        ]
+        for (method, path, body, expected) in attempts {
+            let answer = method == .HEAD ? try await raw(method, gateway + path, headers: nosy) : try await send(method, gateway + path, json: body, headers: nosy)
+            #expect(answer.status == expected, "\(method) \(path): \(String(buffer: answer.body))")
+        }
+        let intruding = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=x.bin", body: [1, 2, 3], headers: nosy)
+        #expect(intruding.status == 422 && String(buffer: intruding.body).contains("folder_id"), "\(String(buffer: intruding.body))")
+        // The owner's items are as they were.
+        #expect(try object(try await send(.GET, gateway + "/v1/folders/\(folderID)", headers: auth).body)["name"] as? String == "Docs")
+        #expect(try object(try await send(.GET, gateway + "/v1/files/\(copyID)", headers: auth).body)["name"] as? String == "data.bin")
+        let trash = try object(try await send(.GET, gateway + "/v1/trash", headers: auth).body)
+        #expect((trash["items"] as? [[String: Any]])?.contains { ($0["id"] as? String) == trashedFolder } == true)
+        #expect(try object(try await send(.GET, gateway + "/v1/trash", headers: nosy).body)["items"] as? [Any] != nil)
+        #expect((try object(try await send(.GET, gateway + "/v1/trash", headers: nosy).body)["items"] as? [Any])?.isEmpty == true)
     }
 
     /// Expiring links, the image gallery, the edge's headers, CORS, the access log and the
@@ -394,6 +431,17 @@ struct StackTests {
         // Trashing the file ends its links at once.
         #expect(try await send(.DELETE, gateway + "/v1/files/\(imageID)", headers: fresh).status == 204)
         #expect(try await raw(.GET, gateway + "/v1/links/" + token).status == 404)
+
+        // The API document and its offline docs page.
+        let document = try await raw(.GET, gateway + "/openapi.json")
+        #expect(document.status == 200)
+        let spec = try object(document.body)
+        #expect(spec["openapi"] as? String == "3.1.0")
+        #expect(((spec["paths"] as? [String: Any])?.keys).map { Set($0).isSuperset(of: ["/v1/links/{token}", "/v1/images", "/v1/files/{id}/links"]) } == true)
+        let page = try await raw(.GET, gateway + "/docs")
+        #expect(page.status == 200 && page.headers.first(name: "Content-Type")?.hasPrefix("text/html") == true)
+        #expect(String(buffer: page.body).contains("/openapi.json"))
+        #expect(!String(buffer: page.body).contains("src=\"http"), "the docs page loads nothing from elsewhere")
 
         // CORS: the configured origin only.
         let preflight = try await raw(.OPTIONS, gateway + "/v1/files", headers: [("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST")])

@@ -4,7 +4,7 @@ set -euo pipefail
 
 CIRRUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CIRRUS_LOCAL="${CIRRUS_LOCAL:-$CIRRUS_ROOT/.local}"
-CIRRUS_VENV="$CIRRUS_LOCAL/venv"
+CIRRUS_VENV="${CIRRUS_VENV:-$CIRRUS_LOCAL/venv}"  # a throw-away CIRRUS_LOCAL can share the main venv
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 log()  { printf '\033[1;34m[cirrus]\033[0m %s\n' "$*" >&2; }

@@ -59,7 +59,8 @@ struct AccountController: Sendable {
     }
 
     static func isEmail(_ text: String) -> Bool {
-        guard text.utf8.count <= 254, !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
+        guard text.utf8.count <= 254, !text.contains(where: { $0.isWhitespace || $0.isNewline }),
+              !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
         let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
@@ -113,7 +114,12 @@ struct AccountController: Sendable {
         guard let login = (input.login ?? input.username ?? input.email)?.trimmingCharacters(in: .whitespaces), !login.isEmpty, login.utf8.count <= 254 else {
             throw ProblemError.validation(field: "login", "a username or e-mail address is required")
         }
+        guard !login.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ProblemError.validation(field: "login", "must not contain control characters")
+        }
         guard let password = input.password, !password.isEmpty else { throw ProblemError.validation(field: "password", "is required") }
+        // No account's password holds a NUL (registration refuses it; bcrypt would cut there).
+        guard !password.utf8.contains(0) else { throw ProblemError(.unauthorized, detail: "The login or password is wrong.") }
         let address = Self.clientAddress(request)
         let throttleKeys = [LoginThrottle.accountKey(login), LoginThrottle.addressKey(address)]
         if let seconds = try await throttle.lockedFor(throttleKeys) {

@@ -32,6 +32,7 @@ struct Passwords: Sendable {
         var problems: [String] = []
         if password.count < 10 { problems.append("must be at least 10 characters") }
         if password.utf8.count > 72 { problems.append("must be at most 72 bytes") }
+        if password.utf8.contains(0) { problems.append("must not contain NUL characters") }
         let classes = [
             password.contains(where: \.isLowercase), password.contains(where: \.isUppercase),
             password.contains(where: \.isNumber), password.contains(where: { !$0.isLetter && !$0.isNumber }),

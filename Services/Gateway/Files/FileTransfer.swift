@@ -29,7 +29,8 @@ struct FileTransfer: Sendable {
     func register(on router: Router<GatewayRequestContext>) {
         router.post("/v1/files") { request, context in try await upload(request, context, replacing: nil) }
         router.put("/v1/files/:id/content") { request, context in
-            try await upload(request, context, replacing: try context.parameters.uuid("id", resource: "file"))
+            _ = try await verifier.authenticate(request)
+            return try await upload(request, context, replacing: try context.parameters.uuid("id", resource: "file"))
         }
         router.get("/v1/files/:id/content") { request, context in try await download(request, context, head: false) }
         router.head("/v1/files/:id/content") { request, context in try await download(request, context, head: true) }
@@ -97,6 +98,10 @@ struct FileTransfer: Sendable {
         } catch {
             await cancel(uploadID, token: token, context: context)
             if error is ProblemError { throw error }
+            // The client's body broke off or was malformed: their request, not our storage.
+            if case .malformed(let why)? = error as? MultipartReader<RequestBody>.Failure {
+                throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why). Nothing was kept.")
+            }
             context.logger.warning("upload to blob failed", metadata: ["error": "\(error)"])
             throw ProblemError.unavailable("The storage service is unavailable; nothing was kept.")
         }

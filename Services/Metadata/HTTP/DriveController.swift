@@ -113,7 +113,7 @@ struct DriveController: Sendable {
             }
             var cursor: ListQuery.Cursor?
             if let raw = parameters["cursor"], !raw.isEmpty {
-                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash" { cursor = parsed } else { errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing")) }
+                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash", ListQuery.isTimestampKey(parsed.key) { cursor = parsed } else { errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing")) }
             }
             if !errors.isEmpty { throw ProblemError.validation(errors) }
             return try Response.json(try await drive.trashList(identity, limit: limit, cursor: cursor))

@@ -30,7 +30,13 @@ struct ListQuery: Sendable, Equatable {
         var errors: [FieldError] = []
         func value(_ name: String) -> String? { parameters[name].flatMap { $0.isEmpty ? nil : $0 } }
         if let q = value("q") {
-            if q.utf8.count > 255 { errors.append(FieldError(field: "q", message: "must be at most 255 bytes")) } else { text = q }
+            if q.utf8.count > 255 {
+                errors.append(FieldError(field: "q", message: "must be at most 255 bytes"))
+            } else if q.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                errors.append(FieldError(field: "q", message: "must not contain control characters"))
+            } else {
+                text = q
+            }
         }
         if let raw = value("kind") {
             if let parsed = Item.Kind(rawValue: raw) { kind = parsed } else { errors.append(FieldError(field: "kind", message: "must be folder or file")) }
@@ -63,11 +69,37 @@ struct ListQuery: Sendable, Equatable {
         }
         if let minSize, let maxSize, minSize > maxSize { errors.append(FieldError(field: "min_size", message: "must not be greater than max_size")) }
         if let raw = value("cursor") {
-            if let parsed = Cursor(token: raw), parsed.fingerprint == fingerprint(scope: scope) { cursor = parsed } else {
+            if let parsed = Cursor(token: raw), parsed.fingerprint == fingerprint(scope: scope), Self.isValidKey(parsed.key, for: sort) { cursor = parsed } else {
                 errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing (its filters and sort must stay the same)"))
             }
         }
         if !errors.isEmpty { throw ProblemError.validation(errors) }
+    }
+
+    /// A cursor's key must look like what PostgreSQL printed for the sort column: a cursor is
+    /// client-held, so a doctored one is a 422, never a failed cast in the database.
+    static func isValidKey(_ key: String, for sort: SortKey) -> Bool {
+        switch sort {
+        case .name: key.utf8.count <= 1024 && !key.unicodeScalars.contains { $0.value == 0 }
+        case .size: Int64(key).map { $0 >= 0 } ?? false
+        case .createdAt, .updatedAt: isTimestampKey(key)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff`, as the listings print timestamps.
+    static func isTimestampKey(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        guard bytes.count == 26 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            switch index {
+            case 4, 7: if byte != UInt8(ascii: "-") { return false }
+            case 10: if byte != UInt8(ascii: "T") { return false }
+            case 13, 16: if byte != UInt8(ascii: ":") { return false }
+            case 19: if byte != UInt8(ascii: ".") { return false }
+            default: if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { return false }
+            }
+        }
+        return parseDate(key + "Z") != nil
     }
 
     static func parseDate(_ raw: String) -> Date? {

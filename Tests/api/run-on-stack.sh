@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the schemathesis check of the public API (Tests/api/schemathesis.sh) against a
+# throw-away local stack: the five services from prebuilt binaries (CIRRUS_BIN_DIR, as
+# infra/test builds them), their own PostgreSQL cluster and broker under a temporary
+# directory, on free loopback ports. A user on an "api-check" tier (every right, a high
+# request rate so the fuzzer measures the API and not the limiter) is created through the
+# admin API. Everything is stopped and removed on exit, also on failure.
+#
+# Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../infra/lib" && pwd)/common.sh"
+: "${CIRRUS_BIN_DIR:?set CIRRUS_BIN_DIR to the directory with the cirrus-* binaries}"
+export CIRRUS_BIN_DIR
+
+export CIRRUS_VENV  # the main venv, shared with the throw-away directory below
+mkdir -p "$CIRRUS_LOCAL"
+STACK="$(mktemp -d "$CIRRUS_LOCAL/api.XXXXXX")"
+run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
+  CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
+cleanup() {
+  local status=$?
+  run_stack stop >/dev/null 2>&1 || true
+  if [[ $status -ne 0 ]]; then
+    grep -h -B2 -A8 "Fatal error" "$STACK"/logs/*.log 2>/dev/null | head -40 || true
+    for f in "$STACK"/logs/*.log; do [[ -f "$f" ]] && { echo "--- $f (tail)"; tail -n 25 "$f" | cut -c1-400; }; done
+  fi
+  rm -rf "$STACK"
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Five consecutive free ports for the services.
+for _ in $(seq 1 50); do
+  GATEWAY_PORT="$(free_port)"
+  ok=1
+  for offset in 1 2 3 4; do port_open $((GATEWAY_PORT + offset)) && ok=0; done
+  ((GATEWAY_PORT + 4 < 65536)) || ok=0
+  [[ $ok == 1 ]] && break
+done
+PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
+run_stack --detach
+API="http://127.0.0.1:$GATEWAY_PORT"
+
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
+
+password="Api-check-$(random_secret)"
+post POST /v1/auth/bootstrap-admin "{\"username\":\"apiadmin\",\"email\":\"apiadmin@example.com\",\"password\":\"$password\"}" \
+  -H "X-Bootstrap-Secret: $(cat "$STACK/secrets/bootstrap-secret")" >/dev/null
+admin="$(post POST /v1/auth/login "{\"login\":\"apiadmin\",\"password\":\"$password\"}" | json 'd["access_token"]')"
+tier="$(post POST /v1/admin/tiers '{"name":"api-check","thumbnail_sizes":[200,400],"original_links":true,"expiring_links":true,
+  "link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":10737418240,"max_upload_bytes":104857600,"requests_per_minute":1000000}' \
+  -H "Authorization: Bearer $admin" | json 'd["id"]')"
+post POST /v1/auth/register "{\"username\":\"apicheck\",\"email\":\"apicheck@example.com\",\"password\":\"$password\"}" >/dev/null
+user="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" | json 'd["access_token"]')"
+user_id="$(curl -fsS "$API/v1/me" -H "Authorization: Bearer $user" | json 'd["id"]')"
+post PATCH "/v1/admin/users/$user_id" "{\"tier_id\":\"$tier\"}" -H "Authorization: Bearer $admin" >/dev/null
+# A fresh token carries the tier's rate; metadata learns the tier from auth's events.
+user="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" | json 'd["access_token"]')"
+wait_for "the user's drive" 30 curl -fsS -o /dev/null "$API/v1/folders/root" -H "Authorization: Bearer $user"
+wait_for "the api-check tier in metadata" 30 bash -c "curl -fsS '$API/v1/images' -H 'Authorization: Bearer $user' | grep -q '\"allowed\":true'"
+
+log "schemathesis against $API"
+"$CIRRUS_ROOT/Tests/api/schemathesis.sh" "$API" "$user" "$@"
