@@ -27,6 +27,8 @@ public final class ServiceRuntime: Sendable {
     /// - Parameters:
     ///   - usesKafka: false for the gateway, which neither produces nor consumes events.
     public init(configuration: ServiceConfiguration, migrations: [Migration] = [], usesKafka: Bool = true, logger: Logger) throws {
+        // The metrics system first: counters created before it is bootstrapped would stay no-ops.
+        _ = CirrusMetrics.registry
         self.configuration = configuration
         self.logger = logger
         self.migrations = migrations

@@ -19,10 +19,15 @@ public enum Vips {
     ///   - maxCacheMemory: bytes the operation cache may hold.
     ///   - concurrency: worker threads per image pipeline (0 lets libvips decide).
     public static func initialize(maxCacheMemory: Int = 32 << 20, maxCacheOperations: Int32 = 50, concurrency: Int32 = 1) throws {
-        guard initResult == 0 else { throw lastError() }
+        try ensureStarted()
         vips_cache_set_max_mem(maxCacheMemory)
         vips_cache_set_max(maxCacheOperations)
         vips_concurrency_set(concurrency)
+    }
+
+    /// libvips is started (once per process); the limits `initialize` set stay as they are.
+    static func ensureStarted() throws {
+        guard initResult == 0 else { throw lastError() }
     }
 
     /// The libvips version, e.g. "8.14.1".
@@ -32,7 +37,7 @@ public enum Vips {
 
     /// A thumbnail of an encoded image, fitting inside `width` x `height`, never upscaled.
     public static func thumbnail(of data: Data, width: Int, height: Int, quality: Int = 80) throws -> (bytes: Data, width: Int, height: Int) {
-        try initialize()
+        try ensureStarted()
         var image: UnsafeMutablePointer<VipsImage>?
         let status = data.withUnsafeBytes { raw in
             cirrus_vips_thumbnail_buffer(UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count, Int32(width), Int32(height), &image)
@@ -54,7 +59,7 @@ public enum Vips {
     /// The size in pixels an image file declares, read from its header only (so a
     /// decompression bomb is recognised before anything is decoded).
     public static func dimensions(ofFile path: String) throws -> (width: Int, height: Int) {
-        try initialize()
+        try ensureStarted()
         var width: Int32 = 0, height: Int32 = 0
         guard cirrus_vips_header(path, &width, &height) == 0 else { throw lastError() }
         return (Int(width), Int(height))
@@ -63,7 +68,7 @@ public enum Vips {
     /// A thumbnail of an image file `height` pixels high (never upscaled; at most
     /// `maxWidth` wide for panoramas), EXIF-rotated, in sRGB, metadata stripped.
     public static func thumbnail(ofFile path: String, height: Int, maxWidth: Int, format: Format, quality: Int) throws -> (bytes: Data, width: Int, height: Int) {
-        try initialize()
+        try ensureStarted()
         var thumbnail: UnsafeMutablePointer<VipsImage>?
         guard cirrus_vips_thumbnail_file(path, Int32(maxWidth), Int32(height), &thumbnail) == 0, let thumbnail else { throw lastError() }
         defer { cirrus_vips_unref(thumbnail) }

@@ -165,6 +165,13 @@ struct TreeTests {
             let trashed = try await h.mkdir(alice, "old")
             _ = try await h.send(.delete, "/v1/folders/\(trashed)", token: alice.token)
             let mine = try await h.mkdir(mallory, "mine")
+            let myFile = UUID(uuidString: try await h.upload(mallory, Array("mine".utf8), name: "m.txt", in: mine)["id"] as! String)!
+            _ = try await h.upload(alice, Array("secret, v2".utf8), name: "s.txt", replacing: file)
+            let aliceVersion = try h.json(try await h.send(.get, "/v1/files/\(file)/versions", token: alice.token), .ok)["versions"]
+                .flatMap { ($0 as? [[String: Any]])?.first?["id"] as? String } ?? "missing"
+            let aliceReservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "pending.txt", "folder_id": folder.uuidString, "size": 3],
+                                                               token: alice.token), .created)
+            let aliceUpload = aliceReservation["upload_id"] as! String
             let attempts: [(HTTPRequest.Method, String, [String: Any]?)] = [
                 (.get, "/v1/folders/\(folder)", nil), (.get, "/v1/folders/\(folder)/children", nil),
                 (.patch, "/v1/folders/\(folder)", ["name": "x"]), (.delete, "/v1/folders/\(folder)", nil),
@@ -174,6 +181,10 @@ struct TreeTests {
                 (.post, "/v1/trash/\(trashed)/restore", nil), (.delete, "/v1/trash/\(trashed)", nil),
                 (.get, "/internal/files/\(file)/content", nil),
                 (.post, "/internal/uploads", ["file_id": file.uuidString, "size": 1]),
+                (.get, "/internal/files/\(file)/thumbnails/200", nil),
+                (.post, "/v1/files/\(file)/links", ["variant": "original", "expires_in": 600]),
+                (.get, "/internal/files/\(myFile)/content?version=\(aliceVersion)", nil),
+                (.delete, "/internal/uploads/\(aliceUpload)", nil),
             ]
             for (method, uri, body) in attempts {
                 let response = try await h.send(method, uri, json: body, token: mallory.token)
@@ -187,10 +198,21 @@ struct TreeTests {
             #expect(moveInto.status == .unprocessableContent)
             let uploadInto = try await h.send(.post, "/internal/uploads", json: ["name": "x", "folder_id": folder.uuidString], token: mallory.token)
             #expect(uploadInto.status == .unprocessableContent)
+            let moveFileInto = try await h.send(.patch, "/v1/files/\(myFile)", json: ["parent_id": folder.uuidString], token: mallory.token)
+            #expect(moveFileInto.status == .unprocessableContent)
+            let copyInto = try await h.send(.post, "/v1/files/\(myFile)/copy", json: ["parent_id": folder.uuidString], token: mallory.token)
+            #expect(copyInto.status == .unprocessableContent)
+            // Mallory's own receipt cannot complete Alice's reservation.
+            let myReservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "r.txt", "folder_id": mine.uuidString, "size": 3],
+                                                            token: mallory.token), .created)
+            let myReceipt = try await h.putToBlob(myReservation, Array("abc".utf8))["receipt"]!
+            let steal = try await h.send(.post, "/internal/uploads/\(aliceUpload)/complete", json: ["receipt": myReceipt], token: mallory.token)
+            #expect(steal.status == .unprocessableContent || steal.status == .notFound, "\(steal.status)")
+            #expect(try await h.usage(alice).reserved == 3, "Alice's reservation is untouched")
             // Emptying Mallory's trash leaves Alice's alone; searching finds only one's own files.
             _ = try await h.send(.delete, "/v1/trash", token: mallory.token)
             #expect(h.names(try h.json(try await h.send(.get, "/v1/trash", token: alice.token), .ok)) == ["old"])
-            #expect(h.names(try h.json(try await h.send(.get, "/v1/files", token: mallory.token), .ok)).isEmpty)
+            #expect(h.names(try h.json(try await h.send(.get, "/v1/files?sort=name", token: mallory.token), .ok)) == ["m.txt"])
             #expect(try await h.send(.get, "/v1/files/\(file)", token: alice.token).status == .ok)
         }
     }

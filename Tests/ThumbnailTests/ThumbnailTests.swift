@@ -137,6 +137,21 @@ struct ThumbnailTests {
         }
     }
 
+    @Test func rendersNeverExceedTheConfiguredConcurrency() async throws {
+        try await Self.run { h in  // the harness runs with concurrency 2
+            let image = try Self.fixture("oriented.jpg")
+            var sources: [SourceRef] = []
+            for _ in 0..<6 { sources.append(try await h.original(image, owner: UUID())) }
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for source in sources { group.addTask { try await h.serve(source, size: 150).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .ok })
+            #expect(await h.app.coordinator.renderCount == 6, "six different images, six renders")
+            #expect((1...2).contains(h.app.coordinator.gauge.peak), "peak \(h.app.coordinator.gauge.peak)")
+        }
+    }
+
     @Test func concurrentRequestsForAMissingThumbnailRenderItOnce() async throws {
         try await Self.run { h in
             let source = try await h.original(try Self.fixture("oriented.jpg"))

@@ -4,6 +4,7 @@ import CirrusServiceKit
 import CirrusStorage
 import CirrusVips
 import Foundation
+import Synchronization
 import Logging
 import Metrics
 import NIOCore
@@ -54,6 +55,8 @@ actor RenderCoordinator {
     private let renderSeconds = Timer(label: "cirrus_thumbnail_render_seconds")
     /// Renders started (for tests and metrics).
     private(set) var renderCount = 0
+    /// libvips calls running now and the most ever at once (never above `concurrency`).
+    nonisolated let gauge = RenderGauge()
 
     init(settings: ThumbnailSettings, store: any ObjectStore, index: ThumbnailIndex, blobURL: String, signer: InternalGrantSigner,
          http: HTTPClient, scratch: String, logger: Logger) {
@@ -128,8 +131,10 @@ actor RenderCoordinator {
             let started = ContinuousClock.now
             let image: (bytes: Data, width: Int, height: Int)
             do {
-                image = try await pool.runIfActive {
-                    try Vips.thumbnail(ofFile: path, height: size, maxWidth: size * 4, format: settings.format, quality: settings.quality)
+                image = try await pool.runIfActive { [gauge] in
+                    gauge.enter()
+                    defer { gauge.leave() }
+                    return try Vips.thumbnail(ofFile: path, height: size, maxWidth: size * 4, format: settings.format, quality: settings.quality)
                 }
             } catch {
                 throw RenderFailure(reason: .undecodable, detail: "The image could not be decoded.")
@@ -190,6 +195,14 @@ actor RenderCoordinator {
         }
         return path
     }
+}
+
+/// Counts the renders running at once.
+final class RenderGauge: Sendable {
+    private let state = Mutex((running: 0, peak: 0))
+    func enter() { state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) } }
+    func leave() { state.withLock { $0.running -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
 }
 
 /// Where thumbnail keeps renditions: `thumbs/<file id>/<content hash>-<size>-<render>.<format>`.
