@@ -11,6 +11,7 @@ import HummingbirdTesting
 import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// Blob's internal HTTP API on both store backends: uploads with grants, checksums and limits,
@@ -239,6 +240,53 @@ struct BlobHTTPTests {
             #expect(try await Self.outboxEvents(h.client).isEmpty)
         }
         #expect(StorageError.insufficientStorage.problem.status.code == 507)
+    }
+
+    final class Tally: Sendable {
+        private let total = Mutex(0)
+        func add(_ bytes: Int) -> Int { total.withLock { $0 += bytes; return $0 } }
+    }
+
+    /// A local store whose disk fills up after `capacity` bytes of one write.
+    struct FillingStore: ObjectStore {
+        let inner: any ObjectStore
+        let capacity: Int
+
+        struct Writer: ObjectWriter {
+            let inner: any ObjectWriter
+            let capacity: Int
+            let written = Tally()
+            func write(_ buffer: ByteBuffer) async throws {
+                let total = written.add(buffer.readableBytes)
+                if total > capacity { throw StorageError.insufficientStorage }
+                try await inner.write(buffer)
+            }
+            func commit() async throws { try await inner.commit() }
+            func abort() async { await inner.abort() }
+        }
+
+        func makeWriter(key: String) async throws -> any ObjectWriter { Writer(inner: try await inner.makeWriter(key: key), capacity: capacity) }
+        func read(key: String, range: ByteRange?) async throws -> ObjectRead { try await inner.read(key: key, range: range) }
+        func head(key: String) async throws -> ObjectInfo? { try await inner.head(key: key) }
+        func delete(key: String) async throws { try await inner.delete(key: key) }
+        func list(prefix: String) async throws -> [ObjectInfo] { try await inner.list(prefix: prefix) }
+        func checkHealth() async throws { try await inner.checkHealth() }
+    }
+
+    @Test
+    func aFullStoreIs507AndKeepsNothing() async throws {
+        let local = try await TestStoreBackend.local.makeStore()
+        try await Self.run(store: FillingStore(inner: local, capacity: 300_000)) { h in
+            let response = try await h.upload(Array(repeating: 7, count: 1_000_000), owner: UUID())
+            #expect(response.status.code == 507)
+            #expect(response.headers[.contentType] == Problem.mediaType)
+            #expect(try await Self.outboxEvents(h.client).isEmpty)
+            let rows = try await h.client.query("SELECT count(*) FROM blobs", logger: TestDatabase.logger)
+            for try await count in rows.decode(Int.self) { #expect(count == 0) }
+            #expect(try await local.list(prefix: "").isEmpty, "no object, no temporary file left visible")
+            // Smaller content still fits.
+            #expect(try await h.upload(Array(repeating: 7, count: 1000), owner: UUID()).status == .created)
+        }
     }
 
     @Test
