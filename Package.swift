@@ -206,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "CirrusServiceKit"],
+            dependencies: ["Gateway", "CirrusServiceKit", "CirrusTestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/GatewayTests",
             swiftSettings: swiftSettings
         ),

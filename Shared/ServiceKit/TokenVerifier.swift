@@ -23,6 +23,11 @@ public final class TokenVerifier: Sendable {
     }
 
     private let state = NIOLockedValueBox(KeySet())
+    /// Tokens verified already, until they expire: a signature is checked once per token,
+    /// not once per request (EdDSA verification is ~135 µs; a lookup is well under 1 µs).
+    private let verified = NIOLockedValueBox([String: (identity: Identity, expires: Date, kid: String)]())
+    /// Bound on remembered tokens (one per active session; about 1 KiB each).
+    static let cacheLimit = 10_000
     private let loadKeys: @Sendable () async throws -> String
     private let logger: Logger
 
@@ -56,10 +61,26 @@ public final class TokenVerifier: Sendable {
         try await collection.add(jwksJSON: json)
         let kids = Set(try JSONDecoder().decode(JWKSKeyIDs.self, from: Data(json.utf8)).keys.compactMap(\.kid))
         state.withLockedValue { $0 = KeySet(collection: collection, kids: kids, loaded: .now) }
+        // A key that left the set (retired) takes its tokens' remembered verifications along.
+        verified.withLockedValue { cache in cache = cache.filter { kids.contains($0.value.kid) } }
     }
 
     /// The identity proven by `token`, or a 401 problem.
     public func verify(_ token: String) async throws -> Identity {
+        let now = Date()
+        if let hit = verified.withLockedValue({ $0[token] }), hit.expires > now { return hit.identity }
+        let (identity, expires, kid) = try await verifySignature(token)
+        verified.withLockedValue { cache in
+            if cache.count >= Self.cacheLimit {
+                cache = cache.filter { $0.value.expires > now }
+                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[token] = (identity, expires, kid)
+        }
+        return identity
+    }
+
+    private func verifySignature(_ token: String) async throws -> (Identity, Date, String) {
         // Our tokens always name their key. An unknown key id may have rotated in since we
         // last looked: fetch the JWKS again (at most once a second), then verify. The check is
         // ours because jwt-kit would quietly try a default key instead.
@@ -73,7 +94,7 @@ public final class TokenVerifier: Sendable {
         do {
             let claims = try await collection.verify(token, as: AccessClaims.self)
             guard let identity = claims.identity else { throw Self.unauthorized("The access token is malformed.") }
-            return identity
+            return (identity, claims.expiration.value, kid)
         } catch let error as ProblemError {
             throw error
         } catch {
