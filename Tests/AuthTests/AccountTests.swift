@@ -148,6 +148,11 @@ struct AccountTests {
             #expect(response.status == .noContent)
             #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
             #expect(try await client.send(.post, "/v1/auth/refresh", json: ["refresh_token": session.refresh]).status == .unauthorized)
+            // A browser with only the cookie sends no body: the cookie is cleared all the same.
+            let bare = try await client.send(.post, "/v1/auth/logout")
+            #expect(bare.status == .noContent)
+            #expect(bare.headers[.setCookie]?.contains("Max-Age=0") == true)
+            #expect(try await client.send(.post, "/v1/auth/logout", headers: [.contentType: "application/json"]).status == .noContent)
         }
     }
 

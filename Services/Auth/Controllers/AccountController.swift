@@ -214,7 +214,10 @@ struct AccountController: Sendable {
     }
 
     func logout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let input = try await request.decodeJSON(RefreshInput.self, context: context)
+        // A browser holding only the cookie may send no body at all.
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        let input = body.readableBytes == 0 ? RefreshInput(refreshToken: nil) : try await request.decodeJSON(RefreshInput.self, context: context)
         if let token = input.refreshToken, !token.isEmpty {
             let hash = RefreshTokens.hash(token)
             try await store.client.query("""

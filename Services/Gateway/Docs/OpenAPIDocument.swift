@@ -277,9 +277,9 @@ enum OpenAPIDocument {
         ],
         "operationId": "logout",
         "summary": "Log out",
-        "description": "Revokes the session family of the given refresh token and clears the `cirrus_access` cookie. Needs no access token; the body must be a JSON object (`{}` to only clear the cookie).",
+        "description": "Revokes the session family of the given refresh token and clears the `cirrus_access` cookie. Needs no access token; without a body (or with `{}`) it only clears the cookie.",
         "requestBody": {
-          "required": true,
+          "required": false,
           "content": {
             "application/json": {
               "schema": {
