@@ -278,7 +278,7 @@ let package = Package(
         .testTarget(
             name: "ThumbnailTests",
             dependencies: [
-                "Thumbnail", "Blob", "CirrusStorage", "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit",
+                "Thumbnail", "Blob", "CirrusStorage", "CirrusTestSupport", "CirrusContracts", "CirrusServiceKit", "CirrusKafka",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -32,13 +32,3 @@ enum GatewayApp {
         try await runtime.run(router: router)
     }
 }
-
-/// Owns the shared HTTP client's lifetime: shut down after the server stopped.
-struct HTTPClientService: Service {
-    let client: HTTPClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await client.shutdown()
-    }
-}

@@ -28,8 +28,11 @@ struct Entrypoint {
         do {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: MetadataMigrations.all, logger: logger)
             guard let postgres = runtime.postgres else { preconditionFailure("metadata has a database") }
-            let verifier = TokenVerifier.remote(jwksURL: authURL + "/v1/auth/jwks", logger: logger)
-            let app = MetadataApp(client: postgres, settings: settings, verifier: verifier, signer: signer, linkSigner: linkSigner, blobURL: blobURL, logger: logger)
+            let http = HTTPClientService()
+            runtime.addService(http)
+            let verifier = TokenVerifier.remote(jwksURL: authURL + "/v1/auth/jwks", client: http.client, logger: logger)
+            let app = MetadataApp(client: postgres, settings: settings, verifier: verifier, signer: signer, linkSigner: linkSigner, blobURL: blobURL,
+                                  http: http.client, logger: logger)
             runtime.addConsumer(handlers: app.events.handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
             let router = runtime.makeRouter()

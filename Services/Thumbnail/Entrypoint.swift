@@ -34,7 +34,10 @@ struct Entrypoint {
             let runtime = try ServiceRuntime(configuration: configuration, migrations: ThumbnailMigrations.all, logger: logger)
             runtime.readiness.add(ReadinessCheck("store") { try await store.checkHealth() })
             guard let postgres = runtime.postgres else { preconditionFailure("thumbnail has a database") }
-            let app = ThumbnailApp(client: postgres, store: store, settings: settings, signer: signer, blobURL: blobURL, scratch: scratch, logger: logger)
+            let http = HTTPClientService()
+            runtime.addService(http)
+            let app = ThumbnailApp(client: postgres, store: store, settings: settings, signer: signer, blobURL: blobURL, http: http.client,
+                                   scratch: scratch, logger: logger)
             runtime.addConsumer(handlers: app.handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: Evictor(app: app)))
             let router = runtime.makeRouter()

@@ -182,6 +182,38 @@ public struct S3ObjectStore: ObjectStore {
         return found
     }
 
+    /// A multipart upload started on the bucket and neither completed nor aborted (its parts
+    /// are stored, and billed, until it is aborted).
+    public struct MultipartUpload: Sendable, Hashable {
+        public var key: String
+        public var uploadID: String
+    }
+
+    /// The multipart uploads in progress under `prefix` (ListMultipartUploads), e.g. to check
+    /// that failed or aborted writes left none behind.
+    public func multipartUploadsInProgress(prefix: String = "") async throws -> [MultipartUpload] {
+        var found: [MultipartUpload] = []
+        var marker: (key: String, uploadID: String)?
+        repeat {
+            var query = [("uploads", "")]
+            if !prefix.isEmpty { query.append(("prefix", prefix)) }
+            if let marker { query += [("key-marker", marker.key), ("upload-id-marker", marker.uploadID)] }
+            let response = try await send(.GET, key: nil, query: query)
+            guard response.status.code == 200 else { throw await failure(response, "ListMultipartUploads") }
+            let xml = String(buffer: try await response.body.collect(upTo: 32 << 20))
+            for entry in S3XML.blocks("Upload", in: xml) {
+                guard let key = S3XML.value("Key", in: entry), let uploadID = S3XML.value("UploadId", in: entry) else { continue }
+                found.append(MultipartUpload(key: key, uploadID: uploadID))
+            }
+            marker = nil
+            if S3XML.value("IsTruncated", in: xml) == "true",
+               let key = S3XML.value("NextKeyMarker", in: xml), let uploadID = S3XML.value("NextUploadIdMarker", in: xml) {
+                marker = (key, uploadID)
+            }
+        } while marker != nil
+        return found
+    }
+
     public func checkHealth() async throws {
         let response = try await send(.HEAD, key: nil, timeout: .seconds(3))
         guard response.status.code == 200 else { throw StorageError.unavailable("bucket HEAD: HTTP \(response.status.code)") }

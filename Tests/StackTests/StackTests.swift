@@ -412,6 +412,8 @@ struct StackTests {
         let thumbLink = try object(try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 400, "expires_in": 300], headers: auth).body)
         let thumb = try await raw(.GET, gateway + "/v1/links/" + (thumbLink["token"] as! String))
         #expect(thumb.status == 200 && thumb.headers.first(name: "Content-Type") == "image/jpeg")
+        let thumbHead = try await raw(.HEAD, gateway + "/v1/links/" + (thumbLink["token"] as! String))
+        #expect(thumbHead.status == 200 && thumbHead.headers.first(name: "Content-Length") == String(thumb.body.readableBytes))
         // Tampered: 403; expired (signed with the deployment's key, in the past): 410.
         var tampered = Array(token)
         tampered[tampered.count / 2] = tampered[tampered.count / 2] == "A" ? "B" : "A"

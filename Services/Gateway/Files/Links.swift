@@ -54,7 +54,11 @@ struct LinkEndpoints: Sendable {
         case .thumbnail:
             guard let size = link.size else { throw ProblemError.notFound("file") }
             response = try await transfer.streamThumbnail(fileID: link.fileID, size: size, grant: grant, request: request, context: context)
-            if head { response.body = ResponseBody() }
+            if head {  // the headers of the GET (its length included), without the bytes
+                let length = response.headers[.contentLength]
+                response.body = ResponseBody()
+                response.headers[.contentLength] = length
+            }
         }
         if response.status == .ok || response.status == .partialContent || response.status == .notModified {
             response.headers[.cacheControl] = "private, max-age=\(min(remaining, 3600))"

@@ -1,0 +1,24 @@
+import AsyncHTTPClient
+import NIOCore
+import ServiceLifecycle
+
+/// The HTTP client a service uses to call the others: connections pooled, a short connect
+/// timeout (a service that is down fails a call in seconds, not after AsyncHTTPClient's
+/// default 90 s, so retries and dead-lettering stay prompt), a read timeout for stalls.
+/// Run it as a service of the runtime so it is shut down after the server stopped.
+public struct HTTPClientService: Service {
+    public let client: HTTPClient
+
+    public init(connectTimeout: TimeAmount = .seconds(3), readTimeout: TimeAmount = .seconds(60)) {
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: connectTimeout, read: readTimeout)))
+    }
+
+    public init(client: HTTPClient) {
+        self.client = client
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
