@@ -103,6 +103,10 @@ struct AccountEventTests {
             try await deliverFileDeletedToBlob(h)
             #expect(try await count(h, "SELECT count(*)::int FROM blob_refs WHERE owner_id = \(user.id)", on: h.blobDatabase) == 0)
             #expect(try await rows(h, of: user.id) == ["users": 0, "items": 0, "versions": 0, "uploads": 0])
+            // Their access token is still valid for a while: it cannot set up a new drive.
+            #expect(try await h.send(.get, "/v1/folders/root", token: user.token).status == .unauthorized)
+            #expect(try await h.send(.post, "/internal/uploads", json: ["name": "again.txt", "folder_id": user.root.uuidString, "size": 1], token: user.token).status != .created)
+            #expect(try await rows(h, of: user.id) == ["users": 0, "items": 0, "versions": 0, "uploads": 0])
         }
     }
 

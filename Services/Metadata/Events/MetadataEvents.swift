@@ -64,6 +64,7 @@ struct MetadataEvents: Sendable {
     func userDeleted(_ envelope: EventEnvelope<UserDeleted>) async throws {
         try await once(envelope) { connection in
             let user = envelope.payload.userID
+            try await connection.query("INSERT INTO deleted_users (id) VALUES (\(user)) ON CONFLICT DO NOTHING", logger: logger)
             guard let account = try await accounts.find(user, lock: true, on: connection) else { return }
             try await connection.query("DELETE FROM uploads WHERE owner_id = \(user)", logger: logger)
             try await drive.deleteSubtrees([account.rootID], owner: user, trace: envelope.trace, on: connection)

@@ -110,5 +110,10 @@ enum MetadataMigrations {
             """,
             "CREATE INDEX uploads_expiry ON uploads (expires_at)",
         ]),
+        // Users auth deleted: their still-valid access tokens (≤ 15 min) must not set up a new
+        // drive through the lazy creation of unknown users.
+        Migration("0002-metadata-deleted-users", [
+            "CREATE TABLE deleted_users (id UUID PRIMARY KEY, deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        ]),
     ]
 }

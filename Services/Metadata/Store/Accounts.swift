@@ -38,7 +38,8 @@ struct Accounts: Sendable {
     func ensureUser(_ userID: UUID, tierID: UUID, on connection: PostgresConnection) async throws -> Bool {
         let rootID = UUID()
         let rows = try await connection.query("""
-            INSERT INTO users (id, tier_id, root_id) VALUES (\(userID), \(tierID), \(rootID))
+            INSERT INTO users (id, tier_id, root_id) SELECT \(userID), \(tierID), \(rootID)
+            WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = \(userID))
             ON CONFLICT (id) DO NOTHING RETURNING 1
             """, logger: logger)
         var created = false
@@ -65,6 +66,9 @@ struct Accounts: Sendable {
         }
         try await ensureUser(identity.userID, tierID: identity.tierID, on: connection)
         guard let account = try await find(identity.userID, lock: lock, on: connection) else {
+            for try await _ in try await connection.query("SELECT 1 FROM deleted_users WHERE id = \(identity.userID)", logger: logger) {
+                throw TokenVerifier.unauthorized("This account no longer exists.")
+            }
             throw ProblemError.unavailable("Your account is still being set up; retry in a moment.", retryAfter: 1)
         }
         return account
