@@ -47,7 +47,9 @@ public struct ProblemError: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var problem = self.problem
-        problem.instance = request.uri.path
+        // Internal routes' answers travel on through the gateway: their paths (and the blob ids
+        // in them) are no business of the client.
+        problem.instance = request.uri.path.hasPrefix("/internal/") ? nil : request.uri.path
         let body = try ContractCoding.encoder().encode(problem)
         var headers = self.headers
         headers[.contentType] = Problem.mediaType

@@ -26,8 +26,10 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var description: String { "timed out waiting for \(what)" }
 }
 
-/// Poll `condition` until it holds or `timeout` passes.
-public func eventually(_ what: String, timeout: Duration = .seconds(30), interval: Duration = .milliseconds(50), _ condition: @Sendable () async throws -> Bool) async throws {
+/// Poll `condition` until it holds or `timeout` passes. The default is generous: when every
+/// suite starts at once on two cores, joining a consumer group on the local broker has taken
+/// ~50 s; a condition that holds returns at once whatever the bound.
+public func eventually(_ what: String, timeout: Duration = .seconds(90), interval: Duration = .milliseconds(50), _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }

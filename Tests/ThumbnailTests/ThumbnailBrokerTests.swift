@@ -21,7 +21,7 @@ import Testing
 ///
 /// The topics are shared with other runs, so the consumers pass over every event but the
 /// test's own (a fresh group starts at the earliest offset).
-@Suite("Thumbnail requests through the broker", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(2)))
+@Suite("Thumbnail requests through the broker", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(4)))
 struct ThumbnailBrokerTests {
     let kafka = KafkaClientConfiguration(brokers: TestEnvironment.kafkaBrokers, clientID: "thumbnail-tests")
     var topic: String { ThumbnailRequested.topic.rawValue }
@@ -92,7 +92,7 @@ struct ThumbnailBrokerTests {
             do {
                 try await withConsumers(app, for: event, deliveries: deliveries, letters: letters) { send in
                     try await send()
-                    try await eventually("the dead letter", timeout: .seconds(25)) { letters.count == 1 }
+                    try await eventually("the dead letter", timeout: .seconds(90)) { letters.count == 1 }
                 }
                 try await http.shutdown()
             } catch {
@@ -119,7 +119,7 @@ struct ThumbnailBrokerTests {
             let deliveries = Recorder<Date>(), letters = Recorder<KafkaMessage>()
             try await withConsumers(h.app, for: event, deliveries: deliveries, letters: letters) { send in
                 try await send()
-                try await eventually("the failure", timeout: .seconds(25)) { try await !failuresAnnounced(h.client).isEmpty }
+                try await eventually("the failure", timeout: .seconds(90)) { try await !failuresAnnounced(h.client).isEmpty }
                 try await Task.sleep(for: .milliseconds(500))  // room for a retry, were there one
             }
             #expect(deliveries.count == 1)
