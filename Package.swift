@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "cirrus-thumbnail", targets: ["Thumbnail"]),
         .executable(name: "cirrus-bench-auth", targets: ["AuthBench"]),
         .executable(name: "cirrus-bench-thumbnail", targets: ["ThumbnailBench"]),
+        .executable(name: "cirrus", targets: ["CLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -53,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         // MARK: - C libraries
@@ -160,6 +162,21 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
+
+        // MARK: - Command-line client (a client of the gateway: HTTP only, no service modules)
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - Benchmarks (bench/; run through the scripts there)
         .executableTarget(

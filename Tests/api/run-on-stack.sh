@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the schemathesis check of the public API (Tests/api/schemathesis.sh) against a
-# throw-away local stack: the five services from prebuilt binaries (CIRRUS_BIN_DIR, as
+# Runs the client test (Tests/cli/cli-test.sh, the `cirrus` binary end to end) and the
+# schemathesis check of the public API (Tests/api/schemathesis.sh) against a throw-away
+# local stack: the five services from prebuilt binaries (CIRRUS_BIN_DIR, as
 # infra/test builds them), their own PostgreSQL cluster and broker under a temporary
 # directory, on free loopback ports. A user on an "api-check" tier (every right, a high
 # request rate so the fuzzer measures the API and not the limiter) is created through the
@@ -60,6 +61,12 @@ post PATCH "/v1/admin/users/$user_id" "{\"tier_id\":\"$tier\"}" -H "Authorizatio
 user="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" | json 'd["access_token"]')"
 wait_for "the user's drive" 30 curl -fsS -o /dev/null "$API/v1/folders/root" -H "Authorization: Bearer $user"
 wait_for "the api-check tier in metadata" 30 bash -c "curl -fsS '$API/v1/images' -H 'Authorization: Bearer $user' | grep -q '\"allowed\":true'"
+
+if [[ -x "$CIRRUS_BIN_DIR/cirrus" && -z "${CIRRUS_SKIP_CLI_TEST:-}" ]]; then
+  # First, while the account routes' per-address budget is untouched by the fuzzer.
+  log "the cirrus client against $API"
+  CIRRUS_CLI="$CIRRUS_BIN_DIR/cirrus" CIRRUS_TEST_ADMIN="apiadmin:$password" "$CIRRUS_ROOT/Tests/cli/cli-test.sh" "$API" unused
+fi
 
 log "schemathesis against $API"
 "$CIRRUS_ROOT/Tests/api/schemathesis.sh" "$API" "$user" "$@"
