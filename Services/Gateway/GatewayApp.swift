@@ -9,8 +9,9 @@ enum GatewayApp {
     static func run(configuration: ServiceConfiguration, upstreams: Upstreams, settings: GatewaySettings, linkSigner: LinkSigner,
                     logger: Logger) async throws {
         let runtime = try ServiceRuntime(configuration: configuration, usesKafka: false, logger: logger)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2), read: .seconds(30))))
-        runtime.addService(HTTPClientService(client: http))
+        let httpService = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(30))
+        runtime.addService(httpService)
+        let http = httpService.client
         let router = runtime.makeRouter(context: GatewayRequestContext.self)
         let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
         // The edge, outermost first: the access log sees every answer, including refusals.

@@ -10,7 +10,12 @@ public struct HTTPClientService: Service {
     public let client: HTTPClient
 
     public init(connectTimeout: TimeAmount = .seconds(3), readTimeout: TimeAmount = .seconds(60)) {
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: connectTimeout, read: readTimeout)))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: connectTimeout, read: readTimeout))
+        // AHC bounds the wait for a pooled connection by the connect timeout too: with its
+        // default of 8 connections per host, a 9th concurrent call (say, a 9th upload streaming
+        // to blob) would fail as "unavailable" after a few seconds. The pool must not be the limit.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public init(client: HTTPClient) {

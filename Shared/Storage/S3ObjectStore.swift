@@ -36,11 +36,15 @@ public struct S3ObjectStore: ObjectStore {
     let signer: SigV4
 
     /// A process-wide client for stores: connection attempts are retried (as AHC recommends)
-    /// but only for 3 s, so an unreachable store is reported quickly as unavailable.
-    public static let sharedClient = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: .init(timeout: .init(connect: .seconds(3), read: .seconds(120)))
-    )
+    /// but only for 3 s, so an unreachable store is reported quickly as unavailable. AHC also
+    /// bounds the wait for a pooled connection by that timeout, so the pool must not be the
+    /// limit: its default of 8 connections per host made the 9th concurrent transfer fail as
+    /// "unavailable" after 3 s while 8 long uploads were running.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(3), read: .seconds(120)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public init(configuration: Configuration, client: HTTPClient = S3ObjectStore.sharedClient) {
         self.configuration = configuration

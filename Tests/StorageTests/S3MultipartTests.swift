@@ -7,7 +7,7 @@ import Testing
 /// S3 writes that are aborted or fail half-way leave no multipart upload in progress on the
 /// bucket (its parts would stay stored, and billed, until someone aborts it): checked with
 /// ListMultipartUploads against the S3 test server, faults injected by a proxy in between.
-@Suite("S3 multipart uploads", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
+@Suite("S3 multipart uploads", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(5)), .serialized)
 struct S3MultipartTests {
     /// The test stores' part size (`TestStoreBackend.s3`).
     static let part = 5 << 20
