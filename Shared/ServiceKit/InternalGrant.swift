@@ -81,13 +81,20 @@ public struct InternalGrantSigner: Sendable {
 
     /// `CIRRUS_INTERNAL_SECRET` (at least 32 characters) and optionally `CIRRUS_INTERNAL_SECRET_PREVIOUS`.
     public init(reader: ConfigReader) throws {
+        self.init(secrets: try Self.secrets(reader: reader))
+    }
+
+    /// The deployment's internal secrets, current first: `CIRRUS_INTERNAL_SECRET` (at least 32
+    /// characters) and, during a rotation, `CIRRUS_INTERNAL_SECRET_PREVIOUS`. Grants and
+    /// expiring links (`LinkSigner`) both derive their keys from these.
+    public static func secrets(reader: ConfigReader) throws -> [String] {
         let secret = try reader.requiredString("CIRRUS_INTERNAL_SECRET")
         guard secret.utf8.count >= 32 else {
             throw ConfigurationError(key: "CIRRUS_INTERNAL_SECRET", reason: "must be at least 32 characters")
         }
         var secrets = [secret]
         if let previous = reader.optionalString("CIRRUS_INTERNAL_SECRET_PREVIOUS"), !previous.isEmpty { secrets.append(previous) }
-        self.init(secrets: secrets)
+        return secrets
     }
 
     public func sign(_ grant: InternalGrant) -> String {

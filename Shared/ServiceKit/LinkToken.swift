@@ -57,13 +57,7 @@ public struct LinkSigner: Sendable {
 
     /// The same secrets as `InternalGrantSigner(reader:)`.
     public init(reader: ConfigReader) throws {
-        let secret = try reader.requiredString("CIRRUS_INTERNAL_SECRET")
-        guard secret.utf8.count >= 32 else {
-            throw ConfigurationError(key: "CIRRUS_INTERNAL_SECRET", reason: "must be at least 32 characters")
-        }
-        var secrets = [secret]
-        if let previous = reader.optionalString("CIRRUS_INTERNAL_SECRET_PREVIOUS"), !previous.isEmpty { secrets.append(previous) }
-        self.init(secrets: secrets)
+        self.init(secrets: try InternalGrantSigner.secrets(reader: reader))
     }
 
     public func sign(_ link: LinkToken) -> String {

@@ -1,3 +1,4 @@
+import CirrusContracts
 import CirrusServiceKit
 import Foundation
 import HTTPTypes
@@ -100,7 +101,7 @@ final class ByteCounter: Sendable {
 final class AccessLogSink: Sendable {
     struct Entry: Encodable {
         var log = "access"
-        var ts = ContractCodingDate.now()
+        var ts = ContractCoding.formatDate(Date())
         var method: String
         var route: String
         var status: Int
@@ -156,14 +157,6 @@ final class AccessLogSink: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
-}
-
-enum ContractCodingDate {
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
-    }
 }
 
 /// Headers that make browsers treat API answers as data, never as a page to render or frame.
