@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Reads the reports of the Cirrus benchmarks (their printed output) and prints one summary table.
+
+Used by bench/run; each argument is the output of one benchmark script. Missing ones are left out.
+"""
+import argparse
+import json
+import re
+import statistics
+
+
+def rows(text):
+    """Markdown table rows of a report, as lists of stripped cells."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
+
+
+def out(cells):
+    print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+def blob(text):
+    print("### Transfers (blob service, local disk) against the machine's raw limits")
+    print()
+    out(["size", "operation", "Cirrus MB/s", "raw MB/s", "ratio"])
+    out(["---"] * 5)
+    for r in rows(text):
+        if len(r) >= 5 and r[1] in ("upload", "download") and r[0].endswith("iB"):
+            out(r[:5])
+    peaks = re.findall(r"1 GiB (upload|download):\s+idle before [\d.]+ MiB, peak [\d.]+ MiB, peak − idle ([\d.]+) MiB", text)
+    if peaks:
+        worst = {}
+        for op, delta in peaks:
+            worst[op] = max(worst.get(op, 0.0), float(delta))
+        print()
+        print("blob RSS growth during 1 GiB transfers (peak − idle, worst run): "
+              + ", ".join(f"{op} {value:.1f} MiB" for op, value in sorted(worst.items())))
+    print()
+
+
+def metadata(text):
+    print("### Metadata requests through the gateway (folder of 100,000 items)")
+    print()
+    ratios = {r[0]: r for r in rows(text) if len(r) == 4 and re.match(r"^[\d.]+$", r[1])}
+    out(["operation", "req/s (median)", "p50 ms", "p99 ms", "req/s gateway ÷ direct", "non-2xx"])
+    out(["---"] * 6)
+    for r in rows(text):
+        if len(r) >= 10 and r[1] == "gateway":
+            out([r[0], r[2], r[4], r[6], ratios.get(r[0], ["", "–"])[1], r[8]])
+    print()
+
+
+def thumbnail(text):
+    print("### Thumbnails against vipsthumbnail (same images, same machine)")
+    print()
+    table = rows(text)
+    out(["image", "height", "Cirrus thumbnails/s", "vipsthumbnail/s", "throughput ratio", "latency ratio (p50)"])
+    out(["---"] * 6)
+    ratios = [r for r in table if len(r) == 4 and re.match(r"^\d+$", r[1]) and re.match(r"^[\d.]+$", r[2])]
+    for image, height, throughput, latency in ratios:
+        ours = next((r[3] for r in table if len(r) >= 9 and r[0] == image and r[1] == height
+                     and re.match(r"cirrus render, \d+ threads", r[2]) and not r[2].startswith("cirrus render, 1 ")), "–")
+        theirs = next((r[3] for r in table if len(r) >= 9 and r[0] == image and r[1] == height
+                       and re.match(r"vipsthumbnail, \d+ processes", r[2])), "–")
+        out([image, height, ours, theirs, throughput, latency])
+    polled = next((r for r in table if len(r) >= 3 and "201 → ready, polled" in r[0]), None)
+    if polled:
+        print()
+        print(f"upload (201) → thumbnails ready on the whole stack: p50 {polled[1]} ms, p95 {polled[2]} ms")
+    print()
+
+
+def auth(text):
+    print("### Auth (one core)")
+    print()
+    values = {}
+    for r in rows(text):
+        if len(r) == 3 and re.match(r"^[\d.]+$", r[1]):
+            values.setdefault(r[0], []).append(float(r[1]))
+    out(["measure", "per second (median of runs)", "runs"])
+    out(["---"] * 3)
+    for name, numbers in values.items():
+        out([name, f"{statistics.median(numbers):g}", len(numbers)])
+    print()
+
+
+def load(text):
+    print("### Mixed load (several users, loopback)")
+    print()
+    for line in text.splitlines():
+        if line.startswith("|") or line.startswith("load:"):
+            print(line)
+    print()
+
+
+def rss(path):
+    try:
+        with open(path) as f:
+            peak = json.load(f)
+    except (OSError, ValueError):
+        return
+    print("### Peak resident memory during the whole run (VmHWM of each process, largest)")
+    print()
+    out(["process", "peak MiB"])
+    out(["---"] * 2)
+    for name in sorted(peak):
+        out([name, f"{peak[name] / 1024:.1f}"])
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("blob", "metadata", "thumbnail", "auth", "load", "rss"):
+        parser.add_argument(f"--{name}")
+    args = parser.parse_args()
+    for name, render in (("blob", blob), ("metadata", metadata), ("thumbnail", thumbnail), ("auth", auth), ("load", load)):
+        path = getattr(args, name)
+        if path:
+            with open(path) as f:
+                render(f.read())
+    if args.rss:
+        rss(args.rss)
+
+
+if __name__ == "__main__":
+    main()
