@@ -6,7 +6,10 @@
 #      commands, image, health checks, documented CIRRUS_* keys and their values,
 #      depends_on conditions, published ports, restart and stop grace period;
 #   3. every ${VAR} the compose file interpolates is documented in .env.example and
-#      vice versa.
+#      vice versa, with the same default in both;
+#   4. every operator setting is passed through from the env file: with an env file holding
+#      only the secrets each service gets the documented default, and a value set in the env
+#      file reaches every service that reads it.
 # Prints one line per check and `compose: N passed, M failed`; exits non-zero on failure.
 # Needs docker-compose (Debian's v1 package; `docker compose` v2 works too) and PyYAML.
 set -euo pipefail
@@ -88,16 +91,43 @@ for secret in "${SECRETS[@]}"; do
   fi
 done
 
-python3 - "$TMP/config.yml" "$COMPOSE_FILE" "$ENV_EXAMPLE" "$ROOT" "$passed" "$failed" "${SECRETS[@]}" <<'PY'
+# Pass-through: an env file with only the secrets (every other key takes its default), and
+# one where every other key the services read is set to `override-<KEY>`.
+NOT_SERVICE_KEYS=" ${SECRETS[*]} CIRRUS_IMAGE CIRRUS_GATEWAY_BIND CIRRUS_GATEWAY_PORT "
+: >"$TMP/env.secrets"
+: >"$TMP/env.override"
+while IFS= read -r line; do
+  [[ "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
+  key="${BASH_REMATCH[1]}"
+  if [[ "$NOT_SERVICE_KEYS" == *" $key "* ]]; then
+    echo "$line" >>"$TMP/env.secrets"
+    echo "$line" >>"$TMP/env.override"
+  else
+    echo "$key=override-$key" >>"$TMP/env.override"
+  fi
+done <"$ENV_EXAMPLE"
+declare -A VARIANT_NAME=([secrets]="only the secrets" [override]="every other setting overridden")
+for variant in secrets override; do
+  if compose_config "$TMP/env.$variant" >"$TMP/config.$variant.yml" 2>"$TMP/config.err"; then
+    ok "docker-compose config renders with an env file of ${VARIANT_NAME[$variant]}"
+  else
+    bad "docker-compose config renders with an env file of ${VARIANT_NAME[$variant]}"
+    sed 's/^/       /' "$TMP/config.err"
+    summary_and_exit
+  fi
+done
+
+python3 - "$TMP/config.yml" "$COMPOSE_FILE" "$ENV_EXAMPLE" "$ROOT" "$TMP/config.secrets.yml" "$TMP/config.override.yml" \
+  "$passed" "$failed" "${SECRETS[@]}" <<'PY'
 import os
 import re
 import sys
 
 import yaml
 
-config_path, compose_path, env_example_path, root = sys.argv[1:5]
-passed, failed = int(sys.argv[5]), int(sys.argv[6])
-secrets = set(sys.argv[7:])
+config_path, compose_path, env_example_path, root, secrets_config_path, override_config_path = sys.argv[1:7]
+passed, failed = int(sys.argv[7]), int(sys.argv[8])
+secrets = set(sys.argv[9:])
 
 APP = ["gateway", "auth", "metadata", "blob", "thumbnail"]
 INFRA = ["kafka", "postgres", "minio"]
@@ -143,7 +173,7 @@ DOCUMENTED_KEYS = {
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": {"blob"},
     "CIRRUS_BLOB_GC_GRACE_SECONDS": {"blob"},
     "CIRRUS_INTERNAL_SECRET": {"metadata", "blob", "thumbnail", "gateway"},
-    "CIRRUS_INTERNAL_SECRET_PREVIOUS": set(),
+    "CIRRUS_INTERNAL_SECRET_PREVIOUS": {"metadata", "blob", "thumbnail", "gateway"},
     "CIRRUS_METADATA_MAX_VERSIONS": {"metadata"},
     "CIRRUS_THUMBNAIL_FORMAT": {"thumbnail"},
     "CIRRUS_THUMBNAIL_QUALITY": {"thumbnail"},
@@ -165,6 +195,98 @@ DOCUMENTED_KEYS = {
     "CIRRUS_GATEWAY_TRUSTED_PROXIES": {"gateway"},
 }
 SHUTDOWN_DEFAULT = 20
+
+# The ranges the services accept (ConfigReader.int/seconds/milliseconds in ServiceKit and the
+# *Settings.swift files); an empty value is unset and always accepted.
+INTEGER_RANGES = {
+    "CIRRUS_KAFKA_TOPIC_PARTITIONS": (1, 1000),
+    "CIRRUS_KAFKA_REPLICATION_FACTOR": (1, 10),
+    "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": (1, 600),
+    "CIRRUS_OUTBOX_POLL_INTERVAL_MS": (5, 60_000),
+    "CIRRUS_DATABASE_MAX_CONNECTIONS": (1, 500),
+    "CIRRUS_GATEWAY_DEFAULT_RPM": (1, 1_000_000),
+    "CIRRUS_GATEWAY_AUTH_RPM": (1, 1_000_000),
+    "CIRRUS_GATEWAY_ANONYMOUS_RPM": (1, 1_000_000),
+    "CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS": (30, 86_400),
+    "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": (300, 31_536_000),
+    "CIRRUS_AUTH_BCRYPT_COST": (4, 16),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS": (1, 1000),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": (1, 100_000),
+    "CIRRUS_AUTH_LOCKOUT_SECONDS": (1, 86_400),
+    "CIRRUS_METADATA_MAX_VERSIONS": (0, 1000),
+    "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": (60, 604_800),
+    "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": (1, 86_400),
+    "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": (1, 86_400),
+    "CIRRUS_BLOB_GC_INTERVAL_SECONDS": (1, 86_400),
+    "CIRRUS_BLOB_GC_GRACE_SECONDS": (0, 2_592_000),
+    "CIRRUS_THUMBNAIL_QUALITY": (1, 100),
+    "CIRRUS_THUMBNAIL_CONCURRENCY": (1, 64),
+    "CIRRUS_THUMBNAIL_MAX_PIXELS": (1, 2_000_000_000),
+    "CIRRUS_THUMBNAIL_MAX_SOURCE_BYTES": (1, 1 << 40),
+    "CIRRUS_THUMBNAIL_EVICT_AFTER_SECONDS": (60, 31_536_000),
+    "CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS": (1, 86_400),
+}
+BOOLEANS = {"1", "true", "yes", "on", "0", "false", "no", "off"}
+CHOICES = {
+    "CIRRUS_AUTH_COOKIE_SECURE": BOOLEANS,
+    "CIRRUS_S3_PATH_STYLE": BOOLEANS,
+    "CIRRUS_THUMBNAIL_FORMAT": {"jpeg", "webp"},
+}
+
+# How docker-compose.yml provides each documented key. Every key is in exactly one of:
+# - COMPOSE_SETS: fixed by the compose file by design (addresses, ports, store, shutdown);
+#   .env.example lists them in a comment only;
+# - secrets (the CIRRUS_* ones of SECRETS): `${KEY:?...}`, no default;
+# - PASS_THROUGH: `${KEY:-default}` for the services that read it (that also use it: the
+#   gateway only validates the Kafka and outbox keys, so compose does not pass them to it).
+#   The default is the service's own, except CIRRUS_AUTH_COOKIE_SECURE (true behind the TLS
+#   proxy compose recommends) and CIRRUS_PUBLIC_URL (the published port on localhost).
+#   "" means unset: the services treat an empty value like an absent one (ConfigReader).
+COMPOSE_SETS = {
+    "CIRRUS_HTTP_HOST", "CIRRUS_HTTP_PORT", "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS", "CIRRUS_KAFKA_BROKERS",
+    "CIRRUS_DATABASE_URL", "CIRRUS_STORAGE_BACKEND", "CIRRUS_STORAGE_PATH", "CIRRUS_S3_ENDPOINT",
+    "CIRRUS_S3_BUCKET", "CIRRUS_S3_PATH_STYLE", "CIRRUS_AUTH_URL", "CIRRUS_METADATA_URL",
+    "CIRRUS_BLOB_URL", "CIRRUS_THUMBNAIL_URL",
+}
+INTERNAL = {"gateway", "metadata", "blob", "thumbnail"}
+PASS_THROUGH = {
+    "CIRRUS_LOG_LEVEL": (ALL, "info"),
+    "CIRRUS_LOG_FORMAT": (ALL, "json"),
+    "CIRRUS_KAFKA_TOPIC_PARTITIONS": (DB_SERVICES, "3"),
+    "CIRRUS_KAFKA_REPLICATION_FACTOR": (DB_SERVICES, "1"),
+    "CIRRUS_DATABASE_MAX_CONNECTIONS": (DB_SERVICES, "10"),
+    "CIRRUS_OUTBOX_POLL_INTERVAL_MS": (DB_SERVICES, "100"),
+    "CIRRUS_S3_REGION": (STORE_SERVICES, "us-east-1"),
+    "CIRRUS_INTERNAL_SECRET_PREVIOUS": (INTERNAL, ""),
+    "CIRRUS_PUBLIC_URL": ({"gateway"}, "http://localhost:8080"),
+    "CIRRUS_GATEWAY_DEFAULT_RPM": ({"gateway"}, "600"),
+    "CIRRUS_GATEWAY_AUTH_RPM": ({"gateway"}, "30"),
+    "CIRRUS_GATEWAY_ANONYMOUS_RPM": ({"gateway"}, "600"),
+    "CIRRUS_GATEWAY_CORS_ORIGINS": ({"gateway"}, ""),
+    "CIRRUS_GATEWAY_TRUSTED_PROXIES": ({"gateway"}, ""),
+    "CIRRUS_GATEWAY_ACCESS_LOG": ({"gateway"}, "stdout"),
+    "CIRRUS_AUTH_COOKIE_SECURE": ({"auth"}, "true"),
+    "CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS": ({"auth"}, "900"),
+    "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": ({"auth"}, "2592000"),
+    "CIRRUS_AUTH_BCRYPT_COST": ({"auth"}, "11"),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS": ({"auth"}, "5"),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": ({"auth"}, "20"),
+    "CIRRUS_AUTH_LOCKOUT_SECONDS": ({"auth"}, "900"),
+    "CIRRUS_METADATA_MAX_VERSIONS": ({"metadata"}, "10"),
+    "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": ({"metadata"}, "3600"),
+    "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": ({"metadata"}, "300"),
+    "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": ({"metadata"}, "60"),
+    "CIRRUS_BLOB_GC_INTERVAL_SECONDS": ({"blob"}, "60"),
+    "CIRRUS_BLOB_GC_GRACE_SECONDS": ({"blob"}, "3600"),
+    "CIRRUS_THUMBNAIL_FORMAT": ({"thumbnail"}, "jpeg"),
+    "CIRRUS_THUMBNAIL_QUALITY": ({"thumbnail"}, "80"),
+    "CIRRUS_THUMBNAIL_CONCURRENCY": ({"thumbnail"}, ""),
+    "CIRRUS_THUMBNAIL_MAX_PIXELS": ({"thumbnail"}, "100000000"),
+    "CIRRUS_THUMBNAIL_MAX_SOURCE_BYTES": ({"thumbnail"}, "268435456"),
+    "CIRRUS_THUMBNAIL_EVICT_AFTER_SECONDS": ({"thumbnail"}, "604800"),
+    "CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS": ({"thumbnail"}, "3600"),
+    "CIRRUS_THUMBNAIL_SCRATCH_PATH": ({"thumbnail"}, ""),
+}
 
 
 def check(condition, what, detail=""):
@@ -203,9 +325,12 @@ def seconds(value):
     return sum(float(n) * units[u] for n, u in parts)
 
 
-with open(config_path) as f:
-    config = yaml.safe_load(f)
-services = (config or {}).get("services") or {}
+def load_services(path):
+    with open(path) as f:
+        return (yaml.safe_load(f) or {}).get("services") or {}
+
+
+services = load_services(config_path)
 check(bool(services), "resolved configuration has services")
 
 # --- services present, commands, image ---------------------------------------------------
@@ -261,10 +386,12 @@ for name in APP:
         problems.append(f"bad CIRRUS_LOG_LEVEL {env.get('CIRRUS_LOG_LEVEL')!r}")
     if env.get("CIRRUS_LOG_FORMAT", "json") not in {"json", "text"}:
         problems.append(f"bad CIRRUS_LOG_FORMAT {env.get('CIRRUS_LOG_FORMAT')!r}")
-    for key in ("CIRRUS_KAFKA_TOPIC_PARTITIONS", "CIRRUS_KAFKA_REPLICATION_FACTOR", "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS",
-                "CIRRUS_OUTBOX_POLL_INTERVAL_MS", "CIRRUS_DATABASE_MAX_CONNECTIONS"):
-        if key in env and not (env[key].isdigit() and int(env[key]) > 0):
-            problems.append(f"{key} must be a positive integer, got {env[key]!r}")
+    for key, (low, high) in INTEGER_RANGES.items():
+        if env.get(key) and not (env[key].isdigit() and low <= int(env[key]) <= high):
+            problems.append(f"{key} must be an integer in {low}...{high}, got {env[key]!r}")
+    for key, allowed in CHOICES.items():
+        if env.get(key) and (env[key].lower() if allowed is BOOLEANS else env[key]) not in allowed:
+            problems.append(f"{key} must be one of {sorted(allowed)}, got {env[key]!r}")
     if name in DB_SERVICES:
         url = env.get("CIRRUS_DATABASE_URL", "")
         m = re.fullmatch(r"postgres(?:ql)?://([^:@/]+)(?::([^@/]*))?@([^:/]+)(?::(\d+))?/([^/?]+)", url)
@@ -335,16 +462,49 @@ for name in APP:
         grace = 0
     check(grace > shutdown, f"{name}: stop_grace_period ({s.get('stop_grace_period', '10s')}) exceeds the {shutdown} s shutdown timeout")
 
+# --- pass-through of operator settings ----------------------------------------------------
+secret_keys = {k for k in secrets if k in DOCUMENTED_KEYS}
+for key in sorted(DOCUMENTED_KEYS):
+    kinds = [kind for kind, keys in (("set by compose", COMPOSE_SETS), ("secret", secret_keys), ("passed through", PASS_THROUGH))
+             if key in keys]
+    check(len(kinds) == 1, f"{key}: is exactly one of set by compose, secret, passed through", f"{kinds or 'none'}")
+stray = sorted(set(PASS_THROUGH) - set(DOCUMENTED_KEYS))
+check(not stray, "every passed-through key is a documented key", f"not in DOCUMENTED_KEYS: {stray}")
+with open(compose_path) as f:
+    compose_raw = f.read()
+defaults_services = load_services(secrets_config_path)
+override_services = load_services(override_config_path)
+for key, (readers, default) in sorted(PASS_THROUGH.items()):
+    readers = readers & DOCUMENTED_KEYS.get(key, set())
+    forms = set(re.findall(rf"\$\{{{key}(?:(:?[-?])([^}}]*))?\}}", compose_raw))
+    check(forms == {(":-", default)}, f"{key}: written as ${{{key}:-{default}}} in docker-compose.yml", f"found {sorted(forms)}")
+    problems = []
+    for name in sorted(readers):
+        if key not in environment(services.get(name) or {}):
+            problems.append(f"{name} does not get it")
+            continue
+        got_default = environment(defaults_services.get(name) or {}).get(key)
+        if got_default != default:
+            problems.append(f"{name} gets {got_default!r} without it in the env file, not {default!r}")
+        got_override = environment(override_services.get(name) or {}).get(key)
+        if got_override != f"override-{key}":
+            problems.append(f"{name} gets {got_override!r}, not the env file's value")
+    check(bool(readers) and not problems,
+          f"{key}: passed from the env file to {', '.join(sorted(readers))} (default {default!r})", "; ".join(problems))
+
 # --- interpolation vs .env.example ------------------------------------------------------------
 with open(compose_path) as f:
     raw = f.read()
 used = {}  # name -> set of forms ("default", "required", "plain")
-for m in re.finditer(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)", raw):
+defaults_in_compose = {}  # name -> set of defaults written after :- or -
+for m in re.finditer(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", raw):
     if m.group(0) == "$$":
         continue  # escaped: reaches the container as a literal $
-    name = m.group(1) or m.group(3)
+    name = m.group(1) or m.group(4)
     op = m.group(2) or ""
     used.setdefault(name, set()).add("default" if "-" in op else "required" if "?" in op else "plain")
+    if "-" in op:
+        defaults_in_compose.setdefault(name, set()).add(m.group(3))
 
 documented = {}
 comment_before = {}
@@ -366,8 +526,18 @@ stale = sorted(set(documented) - set(used))
 check(not stale, "every key in .env.example is used by docker-compose.yml", f"unused {stale}")
 uncommented = sorted(k for k, has in comment_before.items() if not has)
 check(not uncommented, "every key in .env.example has a comment", f"no comment: {uncommented}")
-empty = sorted(k for k, v in documented.items() if v == "")
-check(not empty, "every key in .env.example has a value", f"empty: {empty}")
+empty = sorted(k for k, v in documented.items() if v == "" and defaults_in_compose.get(k) != {""})
+check(not empty, "every key in .env.example has a value, or is empty where compose's default is empty (unset)",
+      f"empty: {empty}")
+different = sorted(f"{k}: .env.example {documented[k]!r}, compose {sorted(defaults_in_compose[k])}"
+                   for k in documented if k in defaults_in_compose and defaults_in_compose[k] != {documented[k]})
+check(not different, "every default in docker-compose.yml equals the value in .env.example (one default per key)",
+      "; ".join(different))
+with open(env_example_path) as f:
+    example_text = f.read()
+unmentioned = sorted(k for k in DOCUMENTED_KEYS if not re.search(rf"\b{k}\b", example_text))
+check(not unmentioned, f"every documented key ({len(DOCUMENTED_KEYS)}) is described in .env.example (set or in a comment)",
+      f"not mentioned: {unmentioned}")
 defaulted = sorted(name for name in secrets if "default" in used.get(name, set()))
 check(not defaulted, "no secret has a default in docker-compose.yml (only in .env.example)", f"defaulted: {defaulted}")
 check(secrets <= set(used), "every secret is interpolated from the env file", f"not used: {sorted(secrets - set(used))}")
