@@ -22,9 +22,11 @@ static inline int cirrus_vips_webpsave_buffer(VipsImage *in, void **buf, size_t 
 }
 
 /// Thumbnail an image file: shrink-on-load (a large JPEG is never fully decoded), EXIF
-/// auto-rotation, first page/frame only, fitting `width` x `height`, never upscaled.
+/// auto-rotation, first page/frame only, fitting `width` x `height`, never upscaled. A
+/// truncated or damaged file is an error (libvips would otherwise only warn and render what
+/// it could read, grey where the data ended).
 static inline int cirrus_vips_thumbnail_file(const char *path, int width, int height, VipsImage **out) {
-    return vips_thumbnail(path, out, width, "height", height, "size", VIPS_SIZE_DOWN, NULL);
+    return vips_thumbnail(path, out, width, "height", height, "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
 }
 
 /// Read only an image file's header: its size in pixels. 0 on success.

@@ -10,8 +10,12 @@ extension Request {
         var request = self
         do {
             return try await request.collectBody(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw ProblemError(.contentTooLarge, detail: "The request body is larger than \(limit) bytes.")
+        } catch let error as ProblemError {
+            throw error
+        } catch {
+            throw ClientBody<RequestBody>.problem  // ended before its Content-Length, bad chunking
         }
     }
 

@@ -86,12 +86,19 @@ public final class ServiceRuntime: Sendable {
         return router
     }
 
+    /// How long a connection may send nothing (no request part) before the server closes it.
+    public static let idleTimeout: TimeAmount = .seconds(75)
+
     /// Run until SIGTERM/SIGINT. Throws if start-up fails (the process then exits non-zero).
     public func run<Responder: HTTPResponderBuilder>(router: Responder) async throws
     where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+            // A connection that sends nothing for this long is closed: request headers never finished
+            // (slow-loris), a body stalled, or an idle keep-alive. Above the 60 s for which this
+            // code's HTTP clients keep idle pooled connections, so a server never closes one a
+            // client is about to reuse. A response being written is not cut.
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: Self.idleTimeout)),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),
             onServerRunning: { [logger, configuration] channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "service": "\(configuration.service)"])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the client test (Tests/cli/cli-test.sh, the `cirrus` binary end to end) and the
-# schemathesis check of the public API (Tests/api/schemathesis.sh) against a throw-away
+# Runs the client test (Tests/cli/cli-test.sh, the `cirrus` binary end to end), the user
+# journeys (Tests/journey/journey.py: API + CLI, tiers, GC, a 1 GiB round trip), the bad-input
+# check (Tests/api/bad-input.py: oversize, malformed and slow requests, bad names, broken
+# images) and the schemathesis check of the public API (Tests/api/schemathesis.sh) against a throw-away
 # local stack: the five services from prebuilt binaries (CIRRUS_BIN_DIR, as
 # infra/test builds them), their own PostgreSQL cluster and broker under a temporary
 # directory, on free loopback ports. A user on an "api-check" tier (every right, a high
@@ -8,6 +10,10 @@
 # admin API. Everything is stopped and removed on exit, also on failure.
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
+# Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_BAD_INPUT=1 /
+# CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the journey's 1 GiB round trip
+# while iterating; CIRRUS_BAD_INPUT_ARGS adds options to bad-input.py (e.g. "--skip slow").
+# A failing bad-input check does not stop schemathesis; the exit status says if either failed.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../infra/lib" && pwd)/common.sh"
 : "${CIRRUS_BIN_DIR:?set CIRRUS_BIN_DIR to the directory with the cirrus-* binaries}"
@@ -40,6 +46,9 @@ for _ in $(seq 1 50); do
   [[ $ok == 1 ]] && break
 done
 PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
+# The journey test watches purged content leave the stores: collect every few seconds, after a
+# grace well above the time between an object's write and its index row.
+export CIRRUS_BLOB_GC_INTERVAL_SECONDS="${CIRRUS_BLOB_GC_INTERVAL_SECONDS:-3}" CIRRUS_BLOB_GC_GRACE_SECONDS="${CIRRUS_BLOB_GC_GRACE_SECONDS:-20}"
 run_stack --detach
 API="http://127.0.0.1:$GATEWAY_PORT"
 
@@ -68,5 +77,30 @@ if [[ -x "$CIRRUS_BIN_DIR/cirrus" && -z "${CIRRUS_SKIP_CLI_TEST:-}" ]]; then
   CIRRUS_CLI="$CIRRUS_BIN_DIR/cirrus" CIRRUS_TEST_ADMIN="apiadmin:$password" "$CIRRUS_ROOT/Tests/cli/cli-test.sh" "$API" unused
 fi
 
-log "schemathesis against $API"
-"$CIRRUS_ROOT/Tests/api/schemathesis.sh" "$API" "$user" "$@"
+if [[ -z "${CIRRUS_SKIP_JOURNEY:-}" ]]; then
+  # A user's whole journeys through the API and the CLI (it reads the stores to see the
+  # blob collector's work, hence the short collection settings above).
+  log "the user journeys against $API"
+  "$CIRRUS_VENV/bin/python" "$CIRRUS_ROOT/Tests/journey/journey.py" "$API" --admin "apiadmin:$password" \
+    --cli "$CIRRUS_BIN_DIR/cirrus" --data "$STACK/data" ${CIRRUS_JOURNEY_BIG_MIB:+--big-mib "$CIRRUS_JOURNEY_BIG_MIB"}
+fi
+
+# Then bad input (Tests/api/bad-input.py): oversize and malformed requests, bad names, broken
+# images, slow clients; every service's /readyz must stay 200 and nothing may be half-written.
+status=0
+# A fresh token when the login budget allows: the steps above can outlast an access token's 15 minutes.
+if fresh="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" 2>/dev/null | json 'd["access_token"]' 2>/dev/null)"; then user="$fresh"; fi
+if [[ -z "${CIRRUS_SKIP_BAD_INPUT:-}" ]]; then
+  log "bad input against $API"
+  services=()
+  for s in auth:1 metadata:2 blob:3 thumbnail:4; do services+=(--service "${s%%:*}=http://127.0.0.1:$((GATEWAY_PORT + ${s##*:}))"); done
+  python3 "$CIRRUS_ROOT/Tests/api/bad-input.py" "$API" "$user" "${services[@]}" --logs "$STACK/logs" \
+    --empty-dir "$STACK/data/blob/tmp" --empty-dir "$STACK/data/thumbnail/tmp" --empty-dir "$STACK/data/thumbnail-scratch" \
+    ${CIRRUS_BAD_INPUT_ARGS:-} || status=$?
+fi
+
+if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then
+  log "schemathesis against $API"
+  "$CIRRUS_ROOT/Tests/api/schemathesis.sh" "$API" "$user" "$@" || status=$?
+fi
+exit "$status"

@@ -71,7 +71,7 @@ struct BlobController: Sendable {
         let objectKey = BlobObjects.key(uploadID: UUID())
         let content: UploadedContent
         do {
-            content = try await UploadPipeline.run(body: request.body, into: try await store.makeWriter(key: objectKey),
+            content = try await UploadPipeline.run(body: ClientBody(request.body), into: try await store.makeWriter(key: objectKey),
                                                    limit: limit, expectedSHA256: expected)
         } catch UploadError.tooLarge(let limit) {
             throw Self.tooLarge(limit)

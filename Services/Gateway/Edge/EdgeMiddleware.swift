@@ -62,6 +62,9 @@ struct AccessLogMiddleware: RouterMiddleware {
         } catch let error as ProblemError {
             line(error.status.code, nil, false)
             throw error
+        } catch let error as HTTPResponseError {
+            line(error.status.code, nil, false)  // Hummingbird's own (no such route: 404…)
+            throw error
         } catch {
             line(500, nil, false)
             throw error

@@ -44,30 +44,68 @@ struct FileTransfer: Sendable {
         guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
         let contentLength = request.headers[.contentLength].flatMap(Int64.init)
         let checksum = request.headers[Self.checksumHeader]
-        if let type = request.headers[.contentType], let boundary = MultipartReader<RequestBody>.boundary(contentType: type) {
-            let reader = MultipartReader(source: request.body, boundary: boundary)
+        let body = ClientBody(request.body)
+        if let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/") {
+            guard let boundary = MultipartReader<ClientBody<RequestBody>>.boundary(contentType: type) else {
+                guard type.lowercased().hasPrefix("multipart/form-data") else {
+                    throw ProblemError(.unsupportedMediaType, detail: "Send the file as multipart/form-data or as the raw request body.")
+                }
+                throw ProblemError(.badRequest, detail: "The multipart/form-data content type needs a boundary parameter of 1 to 70 characters.")
+            }
+            let reader = MultipartReader(source: body, boundary: boundary)
             var fields: [String: String] = [:]
             do {
                 while let part = try await reader.nextPart() {
                     if part.name == "file" {
                         let name = fields["name"] ?? part.filename
+                        // Whatever follows the file is read before the file is kept: a second file part is refused.
+                        let rest: @Sendable () async throws -> Void = {
+                            while let extra = try await reader.nextPart() {
+                                if extra.name == "file" { throw ProblemError.validation(field: "file", "must be sent once: this body holds more than one file part") }
+                                _ = try await reader.readText()
+                            }
+                        }
                         return try await transfer(token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
-                                                  declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader), request: request)
+                                                  declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader),
+                                                  clientBody: body, beforeCompleting: rest, request: request)
                     }
-                    if let name = part.name { fields[name] = try await reader.readText() } else { _ = try await reader.readText() }
+                    do {
+                        if let name = part.name { fields[name] = try await reader.readText() } else { _ = try await reader.readText() }
+                    } catch MultipartReader<ClientBody<RequestBody>>.Failure.notUTF8 {
+                        throw ProblemError.validation(field: part.name ?? "name", "must be valid UTF-8")
+                    }
                 }
-            } catch let failure as MultipartReader<RequestBody>.Failure {
-                if case .malformed(let why) = failure { throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why).") }
+            } catch let failure as MultipartReader<ClientBody<RequestBody>>.Failure {
+                switch failure {
+                case .malformed(let why): throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why).")
+                case .notUTF8: throw ProblemError.validation(field: "name", "must be valid UTF-8 (the file part's filename)")
+                }
             }
             throw ProblemError.validation(field: "file", "is required: send the content as a part named \"file\" after the folder_id and name fields")
         }
         let query = request.uri.queryParameters
+        if let raw = Self.rawQueryValue(request.uri.query, "name"), raw.removingPercentEncoding == nil {
+            throw ProblemError.validation(field: "name", "must be valid UTF-8 (percent-encoded)")
+        }
         return try await transfer(token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
-                                  name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: request.body, request: request)
+                                  name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: body,
+                                  clientBody: body, beforeCompleting: nil, request: request)
+    }
+
+    /// A query parameter's value as sent (still percent-encoded), or nil. Hummingbird's decoded
+    /// parameters replace bytes that are not UTF-8 with U+FFFD; this lets them be refused instead.
+    static func rawQueryValue(_ query: String?, _ key: String) -> Substring? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let pieces = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if pieces.first == Substring(key) { return pieces.count > 1 ? pieces[1] : "" }
+        }
+        return nil
     }
 
     private func transfer<Body: AsyncSequence & Sendable>(token: String, context: GatewayRequestContext, replacing: UUID?, folderID: String?, name: String?,
-                                                          declaredSize: Int64?, checksum: String?, body: Body, request: Request) async throws -> Response
+                                                          declaredSize: Int64?, checksum: String?, body: Body, clientBody: ClientBody<RequestBody>,
+                                                          beforeCompleting: (@Sendable () async throws -> Void)?, request: Request) async throws -> Response
     where Body.Element == ByteBuffer {
         // 1. Reserve.
         var reserve: [String: Any] = [:]
@@ -97,9 +135,10 @@ struct FileTransfer: Sendable {
             stored = (Int(response.status.code), try await response.body.collect(upTo: 1 << 20), response.headers)
         } catch {
             await cancel(uploadID, token: token, context: context)
-            if error is ProblemError { throw error }
             // The client's body broke off or was malformed: their request, not our storage.
-            if case .malformed(let why)? = error as? MultipartReader<RequestBody>.Failure {
+            if let problem = clientBody.failed { throw problem }
+            if error is ProblemError { throw error }
+            if case .malformed(let why)? = error as? MultipartReader<ClientBody<RequestBody>>.Failure {
                 throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why). Nothing was kept.")
             }
             context.logger.warning("upload to blob failed", metadata: ["error": "\(error)"])
@@ -108,6 +147,21 @@ struct FileTransfer: Sendable {
         guard stored.status == 201, let receipt = (try? JSONSerialization.jsonObject(with: Data(buffer: stored.body)) as? [String: Any])?["receipt"] as? String else {
             await cancel(uploadID, token: token, context: context)
             return Self.relay(status: stored.status, headers: stored.headers, body: stored.body)
+        }
+        if let beforeCompleting {
+            do {
+                try await beforeCompleting()
+            } catch {
+                // Stored but never completed: blob's file.uploaded finds no reservation and the
+                // content is released (docs/metadata.md), like any upload that lost its reservation.
+                await cancel(uploadID, token: token, context: context)
+                if let problem = clientBody.failed { throw problem }
+                switch error as? MultipartReader<ClientBody<RequestBody>>.Failure {
+                case .malformed(let why)?: throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why). Nothing was kept.")
+                case .notUTF8?: throw ProblemError(.badRequest, detail: "The multipart body is malformed: a part after the file is not UTF-8. Nothing was kept.")
+                case nil: throw error
+                }
+            }
         }
         // 3. Complete.
         let completed = try await callMetadata(.POST, "/internal/uploads/\(uploadID)/complete", token: token, json: ["receipt": receipt], context: context)

@@ -17,6 +17,8 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
 
     enum Failure: Error, Equatable {
         case malformed(String)
+        /// A part's headers (its file name) or a field's value are not UTF-8.
+        case notUTF8
     }
 
     private var source: Source.AsyncIterator
@@ -101,7 +103,9 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
                 guard try await fill() else { throw Failure.malformed("truncated part headers") }
             }
         }
-        let text = buffer.readString(length: headerEnd!) ?? ""
+        guard let bytes = buffer.readBytes(length: headerEnd!), let text = String(validating: bytes, as: UTF8.self) else {
+            throw Failure.notUTF8
+        }
         buffer.moveReaderIndex(forwardBy: 4)
         var part = Part()
         for line in text.components(separatedBy: "\r\n") where !line.isEmpty {
@@ -161,7 +165,8 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
             guard collected.readableBytes + chunk.readableBytes <= limit else { throw Failure.malformed("a form field is too long") }
             collected.writeBuffer(&chunk)
         }
-        return String(buffer: collected)
+        guard let text = String(validating: collected.readableBytesView, as: UTF8.self) else { throw Failure.notUTF8 }
+        return text
     }
 
     static func parameter(_ name: String, in header: String) -> String? {
