@@ -128,8 +128,25 @@ struct ThumbnailApp: Sendable {
             let keys = try await index.claimStale(olderThan: settings.evictAfter)
             for key in keys { try? await store.delete(key: key) }
             evicted += keys.count
-            if keys.count < 500 { return evicted }
+            if keys.count < 500 { break }
         }
+        return evicted + (try await sweepOrphans())
+    }
+
+    /// Objects no row names, older than one eviction interval: a render killed between writing
+    /// its object and indexing it. Younger ones may be renders in flight, left for a later pass.
+    func sweepOrphans() async throws -> Int {
+        let cutoff = Date().timeIntervalSince1970 - Double(settings.evictionInterval.components.seconds)
+        let old = try await store.list(prefix: "thumbs/").filter { $0.lastModified <= cutoff }.map(\.key)
+        var deleted = 0
+        for batch in stride(from: 0, to: old.count, by: 1000).map({ Array(old[$0..<min($0 + 1000, old.count)]) }) {
+            let known = try await index.knownObjectKeys(among: batch)
+            for key in batch where !known.contains(key) {
+                if (try? await store.delete(key: key)) != nil { deleted += 1 }
+            }
+        }
+        if deleted > 0 { logger.info("unindexed thumbnail objects deleted", metadata: ["objects": "\(deleted)"]) }
+        return deleted
     }
 }
 

@@ -28,6 +28,9 @@ public final class KafkaConsumer: Service, Sendable {
         public var topics: [String]
         /// Handler attempts before a message is dead-lettered.
         public var maxAttempts: Int = 5
+        /// One handler attempt may take this long, then it counts as failed (and is retried):
+        /// below librdkafka's max.poll.interval (300 s), past which the member leaves its group.
+        public var handlerTimeout: Duration = .seconds(120)
         public var initialBackoff: Duration = .milliseconds(200)
         public var maxBackoff: Duration = .seconds(10)
         /// Short so a restarted or crashed member is noticed quickly (librdkafka's 45 s
@@ -123,7 +126,8 @@ public final class KafkaConsumer: Service, Sendable {
         while true {
             attempt += 1
             do {
-                try await handler(message)
+                let handler = self.handler
+                try await withDeadline(configuration.handlerTimeout) { try await handler(message) }
                 consumed.increment()
                 storeOffset(of: message, client: client)
                 return

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import PostgresNIO
 
 extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-Id")!
@@ -56,6 +57,11 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.warning("object store unavailable", metadata: ["error": "\(why)"])
             }
             return try error.problem.response(from: request, context: context)
+        } catch let error where PSQLError.databaseUnavailable(error) {
+            // The database restarting, refusing connections or out of them: retry later, like
+            // any dependency that is down (nothing was written: the transaction did not commit).
+            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return try ProblemError.unavailable("The service's database is unavailable; try again shortly.").response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors (404 for unknown routes, 400 for bad bodies, 413…).
             let problem = ProblemError(error.status, detail: Self.publicDetail(for: error))

@@ -24,6 +24,9 @@ public struct OutboxRelay: Service {
         /// minutes or hours; this only bounds the table), then deleted in the same cleanup.
         public var inboxRetention: Duration = .seconds(14 * 86_400)
         public var errorBackoff: Duration = .seconds(1)
+        /// One pass (a batch published and marked) may take this long, then it counts as failed
+        /// and the loop starts over on another connection (`withDeadline`).
+        public var passTimeout: Duration = .seconds(60)
 
         public init() {}
     }
@@ -54,7 +57,7 @@ public struct OutboxRelay: Service {
             var lastCleanup = ContinuousClock.now
             while !Task.isCancelled {
                 do {
-                    let count = try await relayBatch()
+                    let count = try await withDeadline(configuration.passTimeout) { try await self.relayBatch() }
                     if ContinuousClock.now - lastCleanup > .seconds(600) {
                         try await deletePublished()
                         lastCleanup = .now

@@ -212,7 +212,13 @@ final class LocalObjectWriter: ObjectWriter {
                 guard fsync(fd) == 0 else { throw LocalObjectStore.error(errno, "fsync") }
                 file.close()
                 let directory = (finalPath as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                } catch {
+                    // Foundation's error for EROFS, ENOSPC…: the store's trouble, in its terms.
+                    let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code
+                    throw LocalObjectStore.error(code.map(Int32.init) ?? EIO, "mkdir")
+                }
                 guard rename(tempPath, finalPath) == 0 else { throw LocalObjectStore.error(errno, "rename") }
                 // Make the rename itself durable.
                 let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

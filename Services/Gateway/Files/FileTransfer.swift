@@ -134,6 +134,7 @@ struct FileTransfer: Sendable {
             let response = try await client.execute(put, timeout: transferTimeout)
             stored = (Int(response.status.code), try await response.body.collect(upTo: 1 << 20), response.headers)
         } catch {
+            await clientBody.detach()  // blob may have answered before reading it all: stop feeding it first
             await cancel(uploadID, token: token, context: context)
             // The client's body broke off or was malformed: their request, not our storage.
             if let problem = clientBody.failed { throw problem }
@@ -145,6 +146,7 @@ struct FileTransfer: Sendable {
             throw ProblemError.unavailable("The storage service is unavailable; nothing was kept.")
         }
         guard stored.status == 201, let receipt = (try? JSONSerialization.jsonObject(with: Data(buffer: stored.body)) as? [String: Any])?["receipt"] as? String else {
+            await clientBody.detach()  // blob may have answered before reading it all: stop feeding it first
             await cancel(uploadID, token: token, context: context)
             return Self.relay(status: stored.status, headers: stored.headers, body: stored.body)
         }

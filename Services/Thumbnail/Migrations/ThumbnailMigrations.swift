@@ -34,5 +34,12 @@ enum ThumbnailMigrations {
             )
             """,
         ]),
+        // Contents whose file.deleted was handled (blob_id NULL: every content of the file): a
+        // render that finishes afterwards must not index its rendition again. Kept 7 days.
+        Migration("0002-thumbnail-tombstones", [
+            "CREATE TABLE thumbnail_tombstones (file_id UUID NOT NULL, blob_id TEXT, deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            "CREATE INDEX thumbnail_tombstones_file ON thumbnail_tombstones (file_id)",
+            "CREATE INDEX thumbnail_tombstones_age ON thumbnail_tombstones (deleted_at)",
+        ]),
     ]
 }

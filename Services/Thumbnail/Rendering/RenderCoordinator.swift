@@ -151,9 +151,21 @@ actor RenderCoordinator {
                 throw error
             }
             let rendition = Rendition(size: size, width: image.width, height: image.height, bytes: Int64(image.bytes.count), format: settings.format.rawValue, objectKey: key)
-            // A rendition it replaces (another replica rendered the same one) goes now.
-            if let replaced = try await index.record(source, rendition), replaced != key { try? await store.delete(key: replaced) }
-            result[size] = rendition
+            let recorded: ThumbnailIndex.Recorded
+            do {
+                recorded = try await index.record(source, rendition)
+            } catch {
+                try? await store.delete(key: key)  // unindexed bytes would never be collected
+                throw error
+            }
+            switch recorded {
+            case .fileDeleted:
+                try? await store.delete(key: key)  // deleted while it rendered: nothing to keep
+            case .recorded(let replaced):
+                // A rendition it replaces (another replica rendered the same one) goes now.
+                if let replaced, replaced != key { try? await store.delete(key: replaced) }
+                result[size] = rendition
+            }
         }
         return result
     }

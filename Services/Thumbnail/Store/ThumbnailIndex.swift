@@ -21,10 +21,40 @@ struct ThumbnailIndex: Sendable {
         return result
     }
 
-    /// Index a stored rendition; returns the object key of the one it replaced, if any.
-    @discardableResult
-    func record(_ source: SourceRef, _ rendition: Rendition) async throws -> String? {
-        let rows = try await client.query("""
+    enum Recorded: Equatable {
+        /// Indexed; the object key of the rendition it replaced, if any.
+        case recorded(replaced: String?)
+        /// The file (or this content) was deleted meanwhile: not indexed, the caller deletes the object.
+        case fileDeleted
+    }
+
+    /// Which of `keys` a rendition row names.
+    func knownObjectKeys(among keys: [String]) async throws -> Set<String> {
+        var known: Set<String> = []
+        let rows = try await client.query("SELECT object_key FROM thumbnails WHERE object_key = ANY(\(keys))", logger: logger)
+        for try await key in rows.decode(String.self) { known.insert(key) }
+        return known
+    }
+
+    /// Serialises a file's renditions being indexed with their removal (`remove`).
+    static func lockFile(_ fileID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(fileID.uuidString.lowercased()), 7305))", logger: logger)
+    }
+
+    /// Index a stored rendition, unless its file was deleted while it rendered.
+    func record(_ source: SourceRef, _ rendition: Rendition) async throws -> Recorded {
+        try await client.transaction(logger: logger) { connection in
+            try await Self.lockFile(source.fileID, on: connection, logger: logger)
+            let gone = try await connection.query("""
+                SELECT 1 FROM thumbnail_tombstones WHERE file_id = \(source.fileID) AND (blob_id IS NULL OR blob_id = \(source.blobID)) LIMIT 1
+                """, logger: logger)
+            for try await _ in gone.decode(Int.self) { return .fileDeleted }
+            return .recorded(replaced: try await insert(source, rendition, on: connection))
+        }
+    }
+
+    private func insert(_ source: SourceRef, _ rendition: Rendition, on connection: PostgresConnection) async throws -> String? {
+        let rows = try await connection.query("""
             WITH previous AS (
                 SELECT object_key FROM thumbnails WHERE file_id = \(source.fileID) AND blob_id = \(source.blobID) AND size = \(rendition.size)
             )
@@ -68,6 +98,7 @@ struct ThumbnailIndex: Sendable {
     /// Remove a file's renditions (all, or those of some contents); returns their object keys
     /// to delete after commit.
     func remove(fileID: UUID, blobIDs: [String]?, on connection: PostgresConnection) async throws -> [String] {
+        try await Self.lockFile(fileID, on: connection, logger: logger)
         let rows = if let blobIDs {
             try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) AND blob_id = ANY(\(blobIDs)) RETURNING object_key", logger: logger)
         } else {
@@ -76,6 +107,12 @@ struct ThumbnailIndex: Sendable {
         var keys: [String] = []
         for try await key in rows.decode(String.self) { keys.append(key) }
         try await connection.query("DELETE FROM thumbnail_failures WHERE file_id = \(fileID)", logger: logger)
+        if let blobIDs {
+            try await connection.query("INSERT INTO thumbnail_tombstones (file_id, blob_id) SELECT \(fileID), unnest(\(blobIDs)::text[])", logger: logger)
+        } else {
+            try await connection.query("INSERT INTO thumbnail_tombstones (file_id, blob_id) VALUES (\(fileID), NULL)", logger: logger)
+        }
+        try await connection.query("DELETE FROM thumbnail_tombstones WHERE deleted_at < now() - interval '7 days'", logger: logger)
         return keys
     }
 
