@@ -34,8 +34,9 @@ enum ThumbnailMigrations {
             )
             """,
         ]),
-        // Contents whose file.deleted was handled (blob_id NULL: every content of the file): a
-        // render that finishes afterwards must not index its rendition again. Kept 7 days.
+        // Files whose file.deleted (the whole file) was handled: a render that finishes
+        // afterwards must not index its rendition again. Kept 7 days. (blob_id is reserved
+        // for a per-content tombstone; rows have it NULL.)
         Migration("0002-thumbnail-tombstones", [
             "CREATE TABLE thumbnail_tombstones (file_id UUID NOT NULL, blob_id TEXT, deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())",
             "CREATE INDEX thumbnail_tombstones_file ON thumbnail_tombstones (file_id)",

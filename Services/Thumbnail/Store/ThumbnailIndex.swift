@@ -46,7 +46,7 @@ struct ThumbnailIndex: Sendable {
         try await client.transaction(logger: logger) { connection in
             try await Self.lockFile(source.fileID, on: connection, logger: logger)
             let gone = try await connection.query("""
-                SELECT 1 FROM thumbnail_tombstones WHERE file_id = \(source.fileID) AND (blob_id IS NULL OR blob_id = \(source.blobID)) LIMIT 1
+                SELECT 1 FROM thumbnail_tombstones WHERE file_id = \(source.fileID) LIMIT 1
                 """, logger: logger)
             for try await _ in gone.decode(Int.self) { return .fileDeleted }
             return .recorded(replaced: try await insert(source, rendition, on: connection))
@@ -107,9 +107,9 @@ struct ThumbnailIndex: Sendable {
         var keys: [String] = []
         for try await key in rows.decode(String.self) { keys.append(key) }
         try await connection.query("DELETE FROM thumbnail_failures WHERE file_id = \(fileID)", logger: logger)
-        if let blobIDs {
-            try await connection.query("INSERT INTO thumbnail_tombstones (file_id, blob_id) SELECT \(fileID), unnest(\(blobIDs)::text[])", logger: logger)
-        } else {
+        // Only a whole file's deletion leaves a tombstone: pruned versions name contents the
+        // current version may share (the same bytes uploaded again), which must still render.
+        if blobIDs == nil {
             try await connection.query("INSERT INTO thumbnail_tombstones (file_id, blob_id) VALUES (\(fileID), NULL)", logger: logger)
         }
         try await connection.query("DELETE FROM thumbnail_tombstones WHERE deleted_at < now() - interval '7 days'", logger: logger)
