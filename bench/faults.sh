@@ -158,13 +158,7 @@ tier="$(post POST /v1/admin/tiers '{"name":"faults","thumbnail_sizes":[200,400],
 users_json="["
 for i in $(seq 1 "$USERS"); do
   u="load$i"
-  post POST /v1/auth/register "{\"username\":\"$u\",\"email\":\"$u@example.com\",\"password\":\"$password\"}" >/dev/null
-  tok="$(post POST /v1/auth/login "{\"login\":\"$u\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-  uid="$(curl -fsS "$API/v1/me" -H "Authorization: Bearer $tok" | json 'd["id"]')"
-  post PATCH "/v1/admin/users/$uid" "{\"tier_id\":\"$tier\"}" -H "Authorization: Bearer $admin" >/dev/null
-  tok="$(post POST /v1/auth/login "{\"login\":\"$u\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-  wait_for "$u's drive" 30 curl -fsS -o /dev/null "$API/v1/folders/root" -H "Authorization: Bearer $tok"
-  wait_for "$u's tier in metadata" 30 bash -c "curl -fsS '$API/v1/images' -H 'Authorization: Bearer $tok' | grep -q '\"allowed\":true'"
+  stack_user_on_tier "$API" "$admin" "$tier" "$u" "$password" >/dev/null || die "could not set up $u"
   [[ $i -gt 1 ]] && users_json+=","
   users_json+="{\"username\":\"$u\",\"password\":\"$password\"}"
 done

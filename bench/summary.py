@@ -84,15 +84,6 @@ def auth(text):
     print()
 
 
-def load(text):
-    print("### Mixed load (several users, loopback)")
-    print()
-    for line in text.splitlines():
-        if line.startswith("|") or line.startswith("load:"):
-            print(line)
-    print()
-
-
 def rss(path):
     try:
         with open(path) as f:
@@ -110,10 +101,10 @@ def rss(path):
 
 def main():
     parser = argparse.ArgumentParser()
-    for name in ("blob", "metadata", "thumbnail", "auth", "load", "rss"):
+    for name in ("blob", "metadata", "thumbnail", "auth", "rss"):
         parser.add_argument(f"--{name}")
     args = parser.parse_args()
-    for name, render in (("blob", blob), ("metadata", metadata), ("thumbnail", thumbnail), ("auth", auth), ("load", load)):
+    for name, render in (("blob", blob), ("metadata", metadata), ("thumbnail", thumbnail), ("auth", auth)):
         path = getattr(args, name)
         if path:
             with open(path) as f:

@@ -62,14 +62,7 @@ admin="$(post POST /v1/auth/login "{\"login\":\"apiadmin\",\"password\":\"$passw
 tier="$(post POST /v1/admin/tiers '{"name":"api-check","thumbnail_sizes":[200,400],"original_links":true,"expiring_links":true,
   "link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":10737418240,"max_upload_bytes":104857600,"requests_per_minute":1000000}' \
   -H "Authorization: Bearer $admin" | json 'd["id"]')"
-post POST /v1/auth/register "{\"username\":\"apicheck\",\"email\":\"apicheck@example.com\",\"password\":\"$password\"}" >/dev/null
-user="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-user_id="$(curl -fsS "$API/v1/me" -H "Authorization: Bearer $user" | json 'd["id"]')"
-post PATCH "/v1/admin/users/$user_id" "{\"tier_id\":\"$tier\"}" -H "Authorization: Bearer $admin" >/dev/null
-# A fresh token carries the tier's rate; metadata learns the tier from auth's events.
-user="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-wait_for "the user's drive" 30 curl -fsS -o /dev/null "$API/v1/folders/root" -H "Authorization: Bearer $user"
-wait_for "the api-check tier in metadata" 30 bash -c "curl -fsS '$API/v1/images' -H 'Authorization: Bearer $user' | grep -q '\"allowed\":true'"
+user="$(stack_user_on_tier "$API" "$admin" "$tier" apicheck "$password")" || die "could not set up the api-check user"
 
 if [[ -x "$CIRRUS_BIN_DIR/cirrus" && -z "${CIRRUS_SKIP_CLI_TEST:-}" ]]; then
   # First, while the account routes' per-address budget is untouched by the fuzzer.

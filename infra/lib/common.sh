@@ -140,3 +140,24 @@ broker_start() {
 
 # random_secret: 32 hex characters from the kernel's CSPRNG.
 random_secret() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# stack_user_on_tier API ADMIN_TOKEN TIER_ID USERNAME PASSWORD: registers USERNAME through the
+# gateway at API, moves it to the tier (admin API), waits until metadata has created its drive
+# and learnt the tier, and prints a fresh access token (tokens carry their tier's request rate).
+# Used by the throw-away stacks of Tests/api/run-on-stack.sh and bench/faults.sh.
+stack_user_on_tier() {
+  local api="$1" admin="$2" tier="$3" user="$4" password="$5" token id
+  local json='import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'
+  curl -fsS -X POST "$api/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"$password\"}" >/dev/null || return 1
+  token="$(curl -fsS -X POST "$api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"login\":\"$user\",\"password\":\"$password\"}" | python3 -c "$json" access_token)" || return 1
+  id="$(curl -fsS "$api/v1/me" -H "Authorization: Bearer $token" | python3 -c "$json" id)" || return 1
+  curl -fsS -X PATCH "$api/v1/admin/users/$id" -H 'Content-Type: application/json' -H "Authorization: Bearer $admin" \
+    -d "{\"tier_id\":\"$tier\"}" >/dev/null || return 1
+  token="$(curl -fsS -X POST "$api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"login\":\"$user\",\"password\":\"$password\"}" | python3 -c "$json" access_token)" || return 1
+  wait_for "$user's drive" 30 curl -fsS -o /dev/null "$api/v1/folders/root" -H "Authorization: Bearer $token" || return 1
+  wait_for "$user's tier in metadata" 30 bash -c "curl -fsS '$api/v1/images' -H 'Authorization: Bearer $token' | grep -q '\"allowed\":true'" || return 1
+  echo "$token"
+}
