@@ -1419,6 +1419,16 @@ enum OpenAPIDocument {
               }
             }
           },
+          "415": {
+            "description": "A `multipart/*` type other than `multipart/form-data`: send the file as form data or as the raw body.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
           "422": {
             "description": "Invalid or missing `folder_id`, `name` or `file`, a malformed `X-Content-SHA256`, or content that does not match it (`type` `https://cirrus.dev/problems/checksum-mismatch`).",
             "content": {
@@ -2082,6 +2092,16 @@ enum OpenAPIDocument {
           },
           "413": {
             "description": "Larger than the tier's largest upload (checked from `Content-Length` at once, otherwise while streaming); nothing was kept.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "A `multipart/*` type other than `multipart/form-data`: send the file as form data or as the raw body.",
             "content": {
               "application/problem+json": {
                 "schema": {
