@@ -12,13 +12,19 @@ enum GatewayApp {
         let httpService = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         runtime.addService(httpService)
         let http = httpService.client
-        let router = runtime.makeRouter(context: GatewayRequestContext.self)
         let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
-        // The edge, outermost first: the access log sees every answer, including refusals.
-        router.add(middleware: AccessLogMiddleware(sink: try AccessLogSink(setting: settings.accessLog)))
-        router.add(middleware: SecurityHeadersMiddleware(strictTransport: settings.publicURL.hasPrefix("https://")))
-        router.add(middleware: CORSMiddleware(origins: settings.corsOrigins))
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
+        let sink = try AccessLogSink(setting: settings.accessLog)
+        // The edge, outermost first, in front of every route (the operational ones included):
+        // the access log sees every answer, including refusals; every answer gets the
+        // security headers.
+        let router = runtime.makeRouter(context: GatewayRequestContext.self, publicEdge: true) { router in
+            router.add(middleware: AccessLogMiddleware(sink: sink))
+            router.add(middleware: SecurityHeadersMiddleware(strictTransport: settings.publicURL.hasPrefix("https://")))
+            router.add(middleware: CORSMiddleware(origins: settings.corsOrigins))
+            router.add(middleware: PathGuardMiddleware())
+            router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
+            router.add(middleware: CookieCSRFMiddleware(publicURL: settings.publicURL, corsOrigins: settings.corsOrigins))
+        }
         StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
         DocsController().register(on: router)
         let auth = UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth")
@@ -30,6 +36,7 @@ enum GatewayApp {
         let transfer = FileTransfer(client: http, upstreams: upstreams, verifier: verifier)
         transfer.register(on: router)
         LinkEndpoints(metadata: metadata, transfer: transfer, signer: linkSigner, publicURL: settings.publicURL).register(on: router)
-        try await runtime.run(router: router)
+        // Paths are made canonical before the router resolves them (see CanonicalPath).
+        try await runtime.run(router: CanonicalPathRouter(router: router))
     }
 }

@@ -9,8 +9,12 @@ import Synchronization
 struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
-    /// Set by the edge when a trusted proxy names the client (`X-Forwarded-For`).
-    var forwardedClient: String?
+    /// Set by the edge when a trusted proxy names the client (`X-Forwarded-For`); kept in the
+    /// shared `edge` state so the access log, further out, records it too.
+    var forwardedClient: String? {
+        get { edge.forwardedClient }
+        nonmutating set { edge.forwardedClient = newValue }
+    }
     /// Shared by every middleware of one request (contexts are copied inward, this is not).
     let edge = EdgeState()
 
@@ -23,9 +27,16 @@ struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     var clientAddress: String { forwardedClient ?? remoteAddress?.ipAddress ?? "unknown" }
 }
 
-/// What the edge middlewares learn about one request: the verified caller, if any.
+/// What the edge middlewares learn about one request: the verified caller and the client a
+/// trusted proxy names, if any.
 final class EdgeState: Sendable {
     private let user = Mutex<String?>(nil)
+    private let forwarded = Mutex<String?>(nil)
+
+    var forwardedClient: String? {
+        get { forwarded.withLock { $0 } }
+        set { forwarded.withLock { $0 = newValue } }
+    }
 
     var userID: String? {
         get { user.withLock { $0 } }

@@ -8,6 +8,7 @@ public enum Topic: String, CaseIterable, Codable, Sendable {
     case userRegistered = "user.registered"
     case userTierChanged = "user.tier_changed"
     case userDeleted = "user.deleted"
+    case userStatusChanged = "user.status_changed"
     case tierUpdated = "tier.updated"
 
     /// Where a consumer parks a message it could not process: `<topic>.dlq`.

@@ -58,6 +58,23 @@ public struct UserDeleted: EventPayload {
     enum CodingKeys: String, CodingKey { case userID = "user_id" }
 }
 
+/// Auth: an admin disabled a user, or enabled them again. Key: user id. Metadata stops (and
+/// restarts) the user's links on it.
+public struct UserStatusChanged: EventPayload {
+    public static var topic: Topic { .userStatusChanged }
+    public var userID: UUID
+    public var disabled: Bool
+
+    public init(userID: UUID, disabled: Bool) {
+        self.userID = userID
+        self.disabled = disabled
+    }
+
+    public var partitionKey: String { userID.uuidString.lowercased() }
+
+    enum CodingKeys: String, CodingKey { case userID = "user_id", disabled }
+}
+
 /// Auth: a tier's permissions changed, or it was deleted. Key: tier id.
 public struct TierUpdated: EventPayload {
     public static var topic: Topic { .tierUpdated }

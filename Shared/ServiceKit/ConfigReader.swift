@@ -14,11 +14,55 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 
 /// Typed access to configuration from environment variables (`CIRRUS_*`).
 /// Every key a service reads is documented in README.md and `.env.example`.
+///
+/// Any `CIRRUS_*` key may instead be given as `<KEY>_FILE`, the path of a file holding the
+/// value (Docker and Kubernetes secrets); one trailing newline is dropped. Setting both, or
+/// naming a file that cannot be read, is an error for that key.
 public struct ConfigReader: Sendable {
     public let values: [String: String]
+    /// Keys whose `_FILE` variant could not be used, with the reason.
+    let fileProblems: [String: String]
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.values = environment
+        var values = environment
+        var problems: [String: String] = [:]
+        for (name, path) in environment where name.hasPrefix("CIRRUS_") && name.hasSuffix("_FILE") && !path.isEmpty {
+            let key = String(name.dropLast(5))
+            if let direct = environment[key], !direct.isEmpty {
+                problems[key] = "is set both directly and as \(name): set one"
+                continue
+            }
+            guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+                problems[key] = "\(name) names a file that cannot be read"
+                continue
+            }
+            if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
+            values[key] = text
+        }
+        self.values = values
+        self.fileProblems = problems
+    }
+
+    /// Throws when `key`'s `_FILE` variant could not be used.
+    func checkFile(_ key: String) throws {
+        if let problem = fileProblems[key] { throw ConfigurationError(key: key, reason: problem) }
+    }
+
+    /// A secret (optional): refused when it still holds a placeholder such as those in
+    /// `.env.example`, and, when `keyLike` (a key Cirrus signs or compares with), when it is
+    /// shorter than `minLength` or easy to guess (`SecretPolicy`).
+    public func secret(_ key: String, minLength: Int = 1, keyLike: Bool = true) throws -> String? {
+        try checkFile(key)
+        guard let value = optionalString(key) else { return nil }
+        let problem = keyLike ? SecretPolicy.weaknessProblem(value, minLength: minLength) : SecretPolicy.placeholderProblem(value)
+        if let problem { throw ConfigurationError(key: key, reason: problem) }
+        return value
+    }
+
+    /// `secret`, required.
+    public func requiredSecret(_ key: String, minLength: Int = 1, keyLike: Bool = true) throws -> String {
+        guard let value = try secret(key, minLength: minLength, keyLike: keyLike) else { throw ConfigurationError(key: key, reason: "is required") }
+        return value
     }
 
     public func string(_ key: String, default value: String) -> String {
@@ -30,6 +74,7 @@ public struct ConfigReader: Sendable {
     }
 
     public func requiredString(_ key: String) throws -> String {
+        try checkFile(key)
         guard let value = optionalString(key) else { throw ConfigurationError(key: key, reason: "is required") }
         return value
     }

@@ -85,15 +85,12 @@ public struct InternalGrantSigner: Sendable {
     }
 
     /// The deployment's internal secrets, current first: `CIRRUS_INTERNAL_SECRET` (at least 32
-    /// characters) and, during a rotation, `CIRRUS_INTERNAL_SECRET_PREVIOUS`. Grants and
+    /// characters, not a placeholder, not easy to guess: `SecretPolicy`) and, during a rotation, `CIRRUS_INTERNAL_SECRET_PREVIOUS`. Grants and
     /// expiring links (`LinkSigner`) both derive their keys from these.
     public static func secrets(reader: ConfigReader) throws -> [String] {
-        let secret = try reader.requiredString("CIRRUS_INTERNAL_SECRET")
-        guard secret.utf8.count >= 32 else {
-            throw ConfigurationError(key: "CIRRUS_INTERNAL_SECRET", reason: "must be at least 32 characters")
-        }
+        let secret = try reader.requiredSecret("CIRRUS_INTERNAL_SECRET", minLength: 32)
         var secrets = [secret]
-        if let previous = reader.optionalString("CIRRUS_INTERNAL_SECRET_PREVIOUS"), !previous.isEmpty { secrets.append(previous) }
+        if let previous = try reader.secret("CIRRUS_INTERNAL_SECRET_PREVIOUS", minLength: 32) { secrets.append(previous) }
         return secrets
     }
 

@@ -2,10 +2,12 @@ import Crypto
 import Foundation
 import HTTPTypes
 
-/// What an expiring link lets anyone holding it read: one variant of one file, until a time.
-/// Metadata issues links (it owns the file and the caller's tier); the gateway checks the
-/// signature and the expiry of every link request without touching a database, then asks
-/// metadata whether the file still exists.
+/// What an expiring link lets anyone holding it read: one variant of one version of one
+/// file, until a time. Metadata issues links (it owns the file and the caller's tier); the
+/// gateway checks the signature and the expiry of every link request without touching a
+/// database, then asks metadata whether that version is still the file's current one and its
+/// owner still active. The payload is readable by whoever holds the link, so it names only
+/// the file (no owner, no content address).
 public struct LinkToken: Codable, Sendable, Equatable {
     public enum Variant: String, Codable, Sendable {
         case original
@@ -13,22 +15,23 @@ public struct LinkToken: Codable, Sendable, Equatable {
     }
 
     public var fileID: UUID
-    public var ownerID: UUID
+    /// The file's content version the link was made for: replacing the content ends the link.
+    public var version: Int
     public var variant: Variant
     /// The thumbnail height; nil for the original.
     public var size: Int?
     /// Seconds since 1970.
     public var expiresAt: Int64
 
-    public init(fileID: UUID, ownerID: UUID, variant: Variant, size: Int?, expiresAt: Int64) {
+    public init(fileID: UUID, version: Int, variant: Variant, size: Int?, expiresAt: Int64) {
         self.fileID = fileID
-        self.ownerID = ownerID
+        self.version = version
         self.variant = variant
         self.size = size
         self.expiresAt = expiresAt
     }
 
-    enum CodingKeys: String, CodingKey { case fileID = "f", ownerID = "o", variant = "v", size = "s", expiresAt = "e" }
+    enum CodingKeys: String, CodingKey { case fileID = "f", version = "n", variant = "v", size = "s", expiresAt = "e" }
 }
 
 /// Signs and verifies link tokens with HMAC-SHA256. The link keys are derived (HKDF-SHA256,

@@ -18,6 +18,10 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
     public var database: DatabaseConfiguration?
     public var shutdownTimeout: Duration
     public var outboxPollInterval: Duration
+    /// `CIRRUS_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
+    /// Unset, the internal services serve it openly on their (internal) port and the gateway
+    /// does not serve it at all (its port is the public one).
+    public var metricsToken: String?
 
     public enum LogFormat: String, Sendable { case json, text }
 
@@ -42,11 +46,13 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
         topicReplicationFactor = Int32(try reader.int("CIRRUS_KAFKA_REPLICATION_FACTOR", default: 1, range: 1...10))
         shutdownTimeout = try reader.seconds("CIRRUS_SHUTDOWN_TIMEOUT_SECONDS", default: .seconds(20), range: 1...600)
         outboxPollInterval = try reader.milliseconds("CIRRUS_OUTBOX_POLL_INTERVAL_MS", default: .milliseconds(100), range: 5...60_000)
+        metricsToken = try reader.secret("CIRRUS_METRICS_TOKEN", minLength: 16)
         if usesDatabase {
-            database = try DatabaseConfiguration(
-                url: reader.requiredString("CIRRUS_DATABASE_URL"),
-                maxConnections: reader.int("CIRRUS_DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500)
-            )
+            let url = try reader.requiredString("CIRRUS_DATABASE_URL")
+            database = try DatabaseConfiguration(url: url, maxConnections: reader.int("CIRRUS_DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500))
+            if let password = database?.password, let problem = SecretPolicy.placeholderProblem(password) {
+                throw ConfigurationError(key: "CIRRUS_DATABASE_URL", reason: "its password \(problem)")
+            }
         } else {
             database = nil
         }

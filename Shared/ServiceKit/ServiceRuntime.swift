@@ -77,12 +77,22 @@ public final class ServiceRuntime: Sendable {
 
     /// A router with the kit's middleware (request id, problem+json errors, metrics) and
     /// the operational routes.
-    public func makeRouter<Context: RequestContext>(context: Context.Type = BasicRequestContext.self) -> Router<Context> {
+    /// - Parameter publicEdge: true for the gateway, whose port is the public one: `/metrics`
+    ///   is then served only with `CIRRUS_METRICS_TOKEN` set.
+    /// - Parameter edge: adds middleware that must apply to the operational routes too (the
+    ///   gateway's security headers, access log, rate limits).
+    public func makeRouter() -> Router<BasicRequestContext> {
+        makeRouter(context: BasicRequestContext.self) { _ in }
+    }
+
+    public func makeRouter<Context: RequestContext>(context: Context.Type, publicEdge: Bool = false,
+                                                    edge: (Router<Context>) throws -> Void = { _ in }) rethrows -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.addOperationalRoutes(readiness: readiness)
+        try edge(router)
+        router.addOperationalRoutes(readiness: readiness, metrics: .forService(token: configuration.metricsToken, publicPort: publicEdge))
         return router
     }
 

@@ -22,7 +22,7 @@ public enum StoreConfiguration {
                 region: reader.string("CIRRUS_S3_REGION", default: "us-east-1"),
                 bucket: try reader.requiredString("CIRRUS_S3_BUCKET"),
                 accessKeyID: try reader.requiredString("CIRRUS_S3_ACCESS_KEY_ID"),
-                secretAccessKey: try reader.requiredString("CIRRUS_S3_SECRET_ACCESS_KEY"),
+                secretAccessKey: try reader.requiredSecret("CIRRUS_S3_SECRET_ACCESS_KEY", keyLike: false),
                 pathStyle: try reader.bool("CIRRUS_S3_PATH_STYLE", default: true)
             )
             return S3ObjectStore(configuration: configuration)

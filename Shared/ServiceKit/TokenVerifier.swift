@@ -15,6 +15,11 @@ import NIOHTTP1
 public final class TokenVerifier: Sendable {
     /// Name of the HttpOnly cookie browsers carry the access token in.
     public static let cookieName = "cirrus_access"
+    /// Its name over HTTPS (`CIRRUS_AUTH_COOKIE_SECURE`): browsers keep a `__Host-` cookie only
+    /// if it is `Secure`, for `Path=/` and without `Domain`, so no other host can set it.
+    public static let secureCookieName = "__Host-cirrus_access"
+    /// Both names; the `__Host-` one wins when a request carries both.
+    public static let cookieNames: Set<String> = [secureCookieName, cookieName]
 
     private struct KeySet {
         var collection = JWTKeyCollection()
@@ -125,13 +130,17 @@ public final class TokenVerifier: Sendable {
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
             return nil
         }
+        var plain: String?
         for cookieHeader in request.headers[values: .cookie] {
             for pair in cookieHeader.split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == cookieName { return String(kv[1]) }
+                guard kv.count == 2 else { continue }
+                let name = kv[0].trimmingCharacters(in: .whitespaces)
+                if name == secureCookieName { return String(kv[1]) }
+                if name == cookieName, plain == nil { plain = String(kv[1]) }
             }
         }
-        return nil
+        return plain
     }
 
     public static func unauthorized(_ detail: String) -> ProblemError {

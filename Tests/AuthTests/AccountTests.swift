@@ -113,6 +113,77 @@ struct AccountTests {
         }
     }
 
+    /// Five wrong passwords lock the attacker's address out of the account, not the owner; the
+    /// username and the e-mail address are one account; a flood from many addresses hits the
+    /// account's own ceiling.
+    @Test func lockoutIsPerAccountAndAddressWithACeilingPerAccount() async throws {
+        var settings = AuthHarness.settings()
+        settings.maxFailuresPerAccountEverywhere = 12
+        try await AuthHarness.run(settings: settings) { _, client in
+            try await client.register("ada")
+            func login(_ login: String, _ password: String, from address: String) async throws -> TestResponse {
+                try await client.send(.post, "/v1/auth/login", json: ["login": login, "password": password],
+                                      headers: [HTTPField.Name("X-Cirrus-Client-Address")!: address])
+            }
+            for _ in 0..<5 { #expect(try await login("ada", "Wrong-password-1", from: "203.0.113.1").status == .unauthorized) }
+            let locked = try await login("ada", AuthHarness.password, from: "203.0.113.1")
+            #expect(locked.status == .tooManyRequests)
+            #expect((1...30).contains(Int(locked.headers[.retryAfter] ?? "") ?? 0), "the first lock is the 30 s backoff")
+            // The owner, elsewhere, is not locked out.
+            #expect(try await login("ada", AuthHarness.password, from: "198.51.100.2").status == .ok)
+            // Username and e-mail count together: 3 + 2 failures lock the pair.
+            for _ in 0..<3 { #expect(try await login("ada", "Wrong-password-1", from: "203.0.113.3").status == .unauthorized) }
+            for _ in 0..<2 { #expect(try await login("ADA@example.com", "Wrong-password-1", from: "203.0.113.3").status == .unauthorized) }
+            #expect(try await login("ada@example.com", AuthHarness.password, from: "203.0.113.3").status == .tooManyRequests)
+            // 10 failures so far; two more from new addresses reach the account's ceiling of 12: locked for everyone.
+            #expect(try await login("ada", "Wrong-password-1", from: "203.0.113.4").status == .unauthorized)
+            #expect(try await login("ada", "Wrong-password-1", from: "203.0.113.5").status == .unauthorized)
+            #expect(try await login("ada", AuthHarness.password, from: "198.51.100.2").status == .tooManyRequests)
+        }
+    }
+
+    @Test func registrationsAndBootstrapGuessesAreThrottledPerAddress() async throws {
+        var settings = AuthHarness.settings()
+        settings.registrationsPerAddressPerHour = 3
+        try await AuthHarness.run(settings: settings) { _, client in
+            let from: HTTPFields = [HTTPField.Name("X-Cirrus-Client-Address")!: "203.0.113.9"]
+            for index in 0..<3 {
+                let response = try await client.send(.post, "/v1/auth/register", json: ["username": "mass\(index)", "email": "mass\(index)@example.com",
+                                                                                       "password": AuthHarness.password], headers: from)
+                #expect(response.status == .created)
+            }
+            let refused = try await client.send(.post, "/v1/auth/register", json: ["username": "mass3", "email": "mass3@example.com",
+                                                                                  "password": AuthHarness.password], headers: from)
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.headers[.retryAfter] != nil)
+            // Nothing was kept: the name is still free, from another address.
+            try await client.register("mass3")
+            // Ten wrong bootstrap secrets lock the address out of the bootstrap route.
+            var guess = from
+            guess[HTTPField.Name("X-Bootstrap-Secret")!] = "not-the-secret-0123456789"
+            let body: [String: Any] = ["username": "root", "email": "root@example.com", "password": AuthHarness.password]
+            for _ in 0..<10 { #expect(try await client.send(.post, "/v1/auth/bootstrap-admin", json: body, headers: guess).status == .forbidden) }
+            guess[HTTPField.Name("X-Bootstrap-Secret")!] = AuthHarness.bootstrapSecret
+            #expect(try await client.send(.post, "/v1/auth/bootstrap-admin", json: body, headers: guess).status == .tooManyRequests)
+        }
+    }
+
+    @Test func overHTTPSTheCookieIsHostPrefixed() async throws {
+        var settings = AuthHarness.settings()
+        settings.secureCookie = true
+        try await AuthHarness.run(settings: settings) { _, client in
+            try await client.register("hedy")
+            let response = try await client.send(.post, "/v1/auth/login", json: ["login": "hedy", "password": AuthHarness.password])
+            let cookie = try #require(response.headers[.setCookie])
+            #expect(cookie.hasPrefix("__Host-cirrus_access="))
+            #expect(cookie.contains("; Secure") && cookie.contains("Path=/") && !cookie.lowercased().contains("domain="))
+            let token = String(cookie.dropFirst("__Host-cirrus_access=".count).prefix { $0 != ";" })
+            #expect(try await client.send(.get, "/v1/me", headers: [.cookie: "__Host-cirrus_access=\(token)"]).status == .ok)
+            // The prefixed cookie wins over a planted plain one.
+            #expect(try await client.send(.get, "/v1/me", headers: [.cookie: "cirrus_access=planted; __Host-cirrus_access=\(token)"]).status == .ok)
+        }
+    }
+
     @Test func refreshRotatesAndReuseRevokesTheFamily() async throws {
         try await AuthHarness.run { _, client in
             try await client.register("rita")

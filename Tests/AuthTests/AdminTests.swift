@@ -152,7 +152,8 @@ struct AdminTests {
             #expect(try await client.send(.delete, "/v1/admin/users/\(adminID)", token: admin).status == .conflict)
 
             #expect(try await client.send(.delete, "/v1/admin/users/\(dave)", token: admin).status == .noContent)
-            #expect(try await outboxTypes(harness).suffix(2) == ["user.tier_changed", "user.deleted"])
+            // Disabling is announced (metadata stops the user's links), then the deletion.
+            #expect(try await outboxTypes(harness).suffix(3) == ["user.tier_changed", "user.status_changed", "user.deleted"])
         }
     }
 

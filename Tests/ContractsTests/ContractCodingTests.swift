@@ -47,7 +47,7 @@ struct ContractCodingTests {
     @Test func topicsAreTheEventTypes() {
         #expect(Topic.allCases.map(\.rawValue) == [
             "file.uploaded", "thumbnail.requested", "thumbnail.generated", "thumbnail.failed", "file.deleted",
-            "user.registered", "user.tier_changed", "user.deleted", "tier.updated",
+            "user.registered", "user.tier_changed", "user.deleted", "user.status_changed", "tier.updated",
         ])
         #expect(FileUploaded.eventType == "file.uploaded")
         #expect(ThumbnailRequested.topic == .thumbnailRequested)

@@ -36,6 +36,7 @@ struct GoldenFixtureTests {
         #expect(try decoder.decode(EventEnvelope<UserRegistered>.self, from: Self.fixture("user.registered.v1.json")) == Samples.userRegistered)
         #expect(try decoder.decode(EventEnvelope<UserTierChanged>.self, from: Self.fixture("user.tier_changed.v1.json")) == Samples.userTierChanged)
         #expect(try decoder.decode(EventEnvelope<UserDeleted>.self, from: Self.fixture("user.deleted.v1.json")) == Samples.userDeleted)
+        #expect(try decoder.decode(EventEnvelope<UserStatusChanged>.self, from: Self.fixture("user.status_changed.v1.json")) == Samples.userStatusChanged)
         #expect(try decoder.decode(EventEnvelope<TierUpdated>.self, from: Self.fixture("tier.updated.v1.json")) == Samples.tierUpdated)
     }
 

@@ -32,6 +32,7 @@ enum Samples {
     static let userRegistered = envelope(UserRegistered(userID: ownerID, username: "ada", role: "user", tier: tier), producer: "auth")
     static let userTierChanged = envelope(UserTierChanged(userID: ownerID, previousTierID: nil, tier: tier), producer: "auth")
     static let userDeleted = envelope(UserDeleted(userID: ownerID), producer: "auth")
+    static let userStatusChanged = envelope(UserStatusChanged(userID: ownerID, disabled: true), producer: "auth")
     static let tierUpdated = envelope(TierUpdated(tier: tier, deleted: false), producer: "auth")
 
     /// One fixture file name per topic, `<type>.v1.json`.
@@ -45,7 +46,8 @@ enum Samples {
         }
         return [
             try entry(fileUploaded), try entry(thumbnailRequested), try entry(thumbnailGenerated), try entry(thumbnailFailed),
-            try entry(fileDeleted), try entry(userRegistered), try entry(userTierChanged), try entry(userDeleted), try entry(tierUpdated),
+            try entry(fileDeleted), try entry(userRegistered), try entry(userTierChanged), try entry(userDeleted), try entry(userStatusChanged),
+            try entry(tierUpdated),
         ]
     }
 }

@@ -77,14 +77,14 @@ struct EdgeTests {
     @Test func linksVerifyUnderTheCurrentAndThePreviousSecretOnly() throws {
         let old = "old-deployment-secret-0123456789abcdefgh"
         let new = "new-deployment-secret-0123456789abcdefgh"
-        let link = LinkToken(fileID: UUID(), ownerID: UUID(), variant: .thumbnail, size: 200, expiresAt: Int64(Date().timeIntervalSince1970) + 60)
+        let link = LinkToken(fileID: UUID(), version: 1, variant: .thumbnail, size: 200, expiresAt: Int64(Date().timeIntervalSince1970) + 60)
         let signedBefore = LinkSigner(secrets: [old]).sign(link)
         let rotated = LinkSigner(secrets: [new, old])
         #expect(try rotated.verify(signedBefore) == link)
         #expect(try rotated.verify(rotated.sign(link)) == link)
         #expect(throws: LinkSigner.Failure.invalid) { try LinkSigner(secrets: [new]).verify(signedBefore) }
         // Links and internal grants never share a key.
-        let grant = InternalGrantSigner(secrets: [new]).sign(InternalGrant(purpose: .read, ownerID: link.ownerID, blobID: "x"))
+        let grant = InternalGrantSigner(secrets: [new]).sign(InternalGrant(purpose: .read, ownerID: UUID(), blobID: "x"))
         #expect(throws: LinkSigner.Failure.invalid) { try rotated.verify(grant) }
         #expect(throws: LinkSigner.Failure.expired(link)) { try rotated.verify(rotated.sign(link), now: Date().addingTimeInterval(61)) }
         // Any changed byte fails, in any part.
@@ -96,5 +96,44 @@ struct EdgeTests {
             bytes[position] = "ABCD".contains(bytes[position]) ? "w" : "A"
             #expect(throws: LinkSigner.Failure.invalid) { try rotated.verify(String(bytes)) }
         }
+    }
+    @Test func pathsAreMadeCanonicalOrRefused() {
+        #expect(CanonicalPath.check("/v1/auth/register") == .canonical)
+        #expect(CanonicalPath.check("/") == .canonical)
+        #expect(CanonicalPath.check("/v1/auth/register/") == .rewrite("/v1/auth/register"))
+        #expect(CanonicalPath.check("//v1/auth/register") == .rewrite("/v1/auth/register"))
+        #expect(CanonicalPath.check("/v1/auth//register?x=1//") == .rewrite("/v1/auth/register?x=1//"))
+        #expect(CanonicalPath.check("//") == .rewrite("/"))
+        for refused in ["/v1/auth/./register", "/v1/auth/../auth/register", "/v1/auth/%2e%2E/auth/register", "/v1/auth/.%2E",
+                        "/v1/auth%2Fregister", "/v1/auth%5cregister", "/v1/files/a%00b", "/v1\\auth", "v1/auth/register", "*"] {
+            guard case .refuse = CanonicalPath.check(refused) else {
+                Issue.record("\(refused) was not refused")
+                continue
+            }
+        }
+        // A percent sign that hides nothing is left to the routes (a name, an id).
+        #expect(CanonicalPath.check("/v1/files/%41bc") == .canonical)
+        #expect(CanonicalPath.check("/v1/links/a.b.c") == .canonical)
+    }
+
+    @Test func cookieWritesNeedJSONOrTheSameOrigin() throws {
+        let csrf = CookieCSRFMiddleware(publicURL: "https://drive.example.com:443", corsOrigins: ["https://app.example.com", "*"])
+        #expect(csrf.ownOrigin == "https://drive.example.com")
+        #expect(csrf.isAllowed(origin: "https://drive.example.com"))
+        #expect(csrf.isAllowed(origin: "https://DRIVE.example.com:443"))
+        #expect(csrf.isAllowed(origin: "https://app.example.com"))
+        #expect(!csrf.isAllowed(origin: "https://evil.example"))
+        #expect(!csrf.isAllowed(origin: "null"))
+        #expect(CookieCSRFMiddleware.isJSON("application/json; charset=utf-8"))
+        #expect(CookieCSRFMiddleware.isJSON("application/merge-patch+json"))
+        #expect(!CookieCSRFMiddleware.isJSON("text/plain"))
+        #expect(!CookieCSRFMiddleware.isJSON(nil))
+        #expect(!CookieCSRFMiddleware.isJSON("multipart/form-data; boundary=x"))
+    }
+
+    @Test func logsNeverHoldLinkTokens() {
+        #expect(LogSafePath.label("/internal/links/abc.def.ghi") == "/internal/links/{token}")
+        #expect(LogSafePath.label("/v1/links/abc.def.ghi?download=1") == "/v1/links/{token}")
+        #expect(LogSafePath.label("/v1/files/\(UUID().uuidString)/links") == "/v1/files/{id}/links")
     }
 }

@@ -81,7 +81,7 @@ struct LinkTests {
             let user = try await h.newUser(tier: Self.enterprise)
             let image = try await h.upload(user, FileTests.png, name: "a.png")
             let fileID = UUID(uuidString: image["id"] as! String)!
-            let good = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, ownerID: user.id, variant: .original, size: nil,
+            let good = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 1, variant: .original, size: nil,
                                                                   expiresAt: Int64(Date().timeIntervalSince1970) + 600))
             #expect(try await h.send(.get, "/internal/links/\(good)", token: nil).status == .ok)
             // Flip one character of the payload; sign with a key this deployment does not have.
@@ -89,16 +89,43 @@ struct LinkTests {
             parts[1] = String(parts[1].dropLast()) + (parts[1].hasSuffix("A") ? "B" : "A")
             #expect(try await h.send(.get, "/internal/links/\(parts.joined(separator: "."))", token: nil).status == .forbidden)
             let foreign = LinkSigner(secrets: ["another-deployment-secret-0123456789abcdef"]).sign(
-                LinkToken(fileID: fileID, ownerID: user.id, variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) + 600))
+                LinkToken(fileID: fileID, version: 1, variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) + 600))
             #expect(try await h.send(.get, "/internal/links/\(foreign)", token: nil).status == .forbidden)
             #expect(try await h.send(.get, "/internal/links/garbage", token: nil).status == .forbidden)
-            // Someone else's id inside a genuine link still needs the owner to match.
-            let mismatched = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, ownerID: UUID(), variant: .original, size: nil,
+            // A genuine link to a version the file does not have (any more) finds nothing.
+            let mismatched = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 2, variant: .original, size: nil,
                                                                         expiresAt: Int64(Date().timeIntervalSince1970) + 600))
             #expect(try await h.send(.get, "/internal/links/\(mismatched)", token: nil).status == .notFound)
-            let expired = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, ownerID: user.id, variant: .original, size: nil,
+            let expired = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 1, variant: .original, size: nil,
                                                                      expiresAt: Int64(Date().timeIntervalSince1970) - 1))
             #expect(try await h.send(.get, "/internal/links/\(expired)", token: nil).status == .gone)
+        }
+    }
+
+    @Test func linksEndWithTheirVersionAndTheirOwnersAccount() async throws {
+        try await MetadataHarness.run { h in
+            let user = try await h.newUser(tier: Self.enterprise)
+            let image = try await h.upload(user, FileTests.png, name: "a.png")
+            let fileID = UUID(uuidString: image["id"] as! String)!
+            func link(_ variant: String) async throws -> String {
+                var body: [String: Any] = ["variant": variant, "expires_in": 600]
+                if variant == "thumbnail" { body["size"] = 200 }
+                return try h.json(try await h.send(.post, "/v1/files/\(fileID)/links", json: body, token: user.token), .created)["token"] as! String
+            }
+            let original = try await link("original"), thumbnail = try await link("thumbnail")
+            // The payload (readable by anyone holding the link) does not name the owner.
+            let payload = try #require(Base64URL.decode(original.split(separator: ".")[1]))
+            #expect(!String(decoding: payload, as: UTF8.self).lowercased().contains(user.id.uuidString.lowercased()))
+            for token in [original, thumbnail] { #expect(try await h.send(.get, "/internal/links/\(token)", token: nil).status == .ok) }
+            // The owner disabled: every link stops; enabled again: they work again.
+            try await h.app.events.userStatusChanged(EventEnvelope(producer: "auth", payload: UserStatusChanged(userID: user.id, disabled: true)))
+            for token in [original, thumbnail] { #expect(try await h.send(.get, "/internal/links/\(token)", token: nil).status == .notFound) }
+            try await h.app.events.userStatusChanged(EventEnvelope(producer: "auth", payload: UserStatusChanged(userID: user.id, disabled: false)))
+            for token in [original, thumbnail] { #expect(try await h.send(.get, "/internal/links/\(token)", token: nil).status == .ok) }
+            // New content: links made for the old one end; a new link works.
+            _ = try await h.upload(user, FileTests.png + [7], name: "a.png", replacing: fileID)
+            for token in [original, thumbnail] { #expect(try await h.send(.get, "/internal/links/\(token)", token: nil).status == .notFound) }
+            #expect(try await h.send(.get, "/internal/links/\(try await link("original"))", token: nil).status == .ok)
         }
     }
 

@@ -1,4 +1,5 @@
 import CirrusServiceKit
+import Foundation
 import Testing
 
 @Suite("Configuration")
@@ -57,5 +58,69 @@ struct ConfigurationTests {
     @Test func errorsNameTheKeyButNotTheValue() {
         let error = ConfigurationError(key: "CIRRUS_DATABASE_URL", reason: "must look like postgres://…")
         #expect(error.description.contains("CIRRUS_DATABASE_URL"))
+    }
+}
+
+@Suite("Secrets")
+struct SecretTests {
+    static let strong = "9c1f4e7a2b8d0635f1e2a4c7b9d3e5f08a6c2e4b1d7f9a3c"
+
+    @Test func placeholdersFromEnvExampleAreRefusedByName() throws {
+        for placeholder in ["change-me-internal-secret-at-least-32-chars", "CHANGE-ME-bootstrap-secret", "changeme0123456789abcdefghijklmnop"] {
+            let reader = ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET": placeholder])
+            do {
+                _ = try InternalGrantSigner.secrets(reader: reader)
+                Issue.record("accepted \(placeholder)")
+            } catch let error as ConfigurationError {
+                #expect(error.key == "CIRRUS_INTERNAL_SECRET")
+                #expect(!error.description.contains(placeholder), "the value never appears in the error")
+            }
+        }
+    }
+
+    @Test func weakKeysAreRefusedAndRandomOnesAccepted() throws {
+        for weak in [String(repeating: "a", count: 40), "abcdefghijklmnopqrstuvwxyzabcdefghij", "0123456789012345678901234567890123",
+                     "secretsecretsecretsecretsecretsecret", "short-0123456789"] {
+            #expect(SecretPolicy.weaknessProblem(weak, minLength: 32) != nil, "\(weak)")
+        }
+        #expect(SecretPolicy.weaknessProblem(Self.strong, minLength: 32) == nil)
+        #expect(SecretPolicy.weaknessProblem("stack-test-internal-secret-0123456789abcdef", minLength: 32) == nil)
+        // Every secret infra/run makes (16 random bytes as hex) passes.
+        for _ in 0..<200 {
+            let hex = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            #expect(SecretPolicy.weaknessProblem(hex, minLength: 16) == nil, "\(hex)")
+        }
+        // Passwords of other systems (database, S3) are only checked for placeholders.
+        #expect(SecretPolicy.placeholderProblem("test") == nil)
+        #expect(SecretPolicy.placeholderProblem("change-me-s3-secret") != nil)
+        let url = "postgres://cirrus:change-me-cirrus-db@postgres:5432/metadata"
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "metadata", usesDatabase: true, reader: ConfigReader(environment: ["CIRRUS_DATABASE_URL": url]))
+        }
+    }
+
+    @Test func everyKeyMayComeFromAFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cirrus-secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("internal-secret")
+        try Data((Self.strong + "\n").utf8).write(to: file)
+        let fromFile = ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path])
+        #expect(try InternalGrantSigner.secrets(reader: fromFile) == [Self.strong], "one trailing newline dropped")
+        // Both set: refused; an unreadable file: refused; neither names the value.
+        let both = ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path, "CIRRUS_INTERNAL_SECRET": Self.strong])
+        #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: both) }
+        let missing = ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": folder.appendingPathComponent("nope").path])
+        #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: missing) }
+        // A placeholder in a file is as bad as one in the environment.
+        try Data("change-me-internal-secret-at-least-32-chars".utf8).write(to: file)
+        #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path])) }
+    }
+
+    @Test func metricsAreHiddenOnThePublicPortUnlessATokenIsSet() {
+        #expect(MetricsExposure.forService(token: nil, publicPort: true) == .hidden)
+        #expect(MetricsExposure.forService(token: nil, publicPort: false) == .open)
+        let exposure = MetricsExposure.forService(token: "metrics-token-0123456789", publicPort: true)
+        #expect(exposure == .token("metrics-token-0123456789"))
     }
 }

@@ -44,6 +44,7 @@ struct StackTests {
 
     static let bootstrapSecret = "stack-test-bootstrap-secret-42"
     static let internalSecret = "stack-test-internal-secret-0123456789abcdef"
+    static let metricsToken = "stack-test-metrics-token-9f8e7d6c5b"
 
     /// Creates one database per service, starts the five, runs `body`, stops and cleans up.
     func withStack(_ body: ([String: ServiceProcess]) async throws -> Void) async throws {
@@ -71,6 +72,7 @@ struct StackTests {
                     "CIRRUS_AUTH_BCRYPT_COST": "4",
                     "CIRRUS_INTERNAL_SECRET": Self.internalSecret,
                     "CIRRUS_GATEWAY_CORS_ORIGINS": "https://app.example.com",
+                    "CIRRUS_METRICS_TOKEN": Self.metricsToken,
                 ]
                 if service != "gateway" {
                     env["CIRRUS_DATABASE_URL"] = "\(admin.urlPrefix)/\(suffix)_\(service)"
@@ -136,7 +138,10 @@ struct StackTests {
             for process in processes.values {
                 let base = "http://127.0.0.1:\(process.port)"
                 #expect(try await get(base + "/healthz").status == 200, "\(process.name) /healthz")
-                let metrics = try await get(base + "/metrics")
+                // With CIRRUS_METRICS_TOKEN set, every service (the gateway too) serves /metrics to its holder only.
+                #expect(try await get(base + "/metrics").status == 401, "\(process.name) /metrics without the token")
+                #expect(try await send(.GET, base + "/metrics", headers: [("Authorization", "Bearer wrong-token-0123456789")]).status == 401)
+                let metrics = try await send(.GET, base + "/metrics", headers: [("Authorization", "Bearer \(Self.metricsToken)")])
                 #expect(metrics.status == 200, "\(process.name) /metrics")
             }
             try await accountsWorkThroughTheGateway(gateway)
@@ -418,7 +423,7 @@ struct StackTests {
         var tampered = Array(token)
         tampered[tampered.count / 2] = tampered[tampered.count / 2] == "A" ? "B" : "A"
         #expect(try await raw(.GET, gateway + "/v1/links/" + String(tampered)).status == 403)
-        let expired = LinkSigner(secrets: [Self.internalSecret]).sign(LinkToken(fileID: UUID(uuidString: imageID)!, ownerID: UUID(uuidString: me["id"] as! String)!,
+        let expired = LinkSigner(secrets: [Self.internalSecret]).sign(LinkToken(fileID: UUID(uuidString: imageID)!, version: 1,
                                                                               variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) - 5))
         #expect(try await raw(.GET, gateway + "/v1/links/" + expired).status == 410)
         // The gallery now offers the original and both sizes (a fresh token carries the new rate).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the client test (Tests/cli/cli-test.sh, the `cirrus` binary end to end), the user
-# journeys (Tests/journey/journey.py: API + CLI, tiers, GC, a 1 GiB round trip), the bad-input
-# check (Tests/api/bad-input.py: oversize, malformed and slow requests, bad names, broken
+# journeys (Tests/journey/journey.py: API + CLI, tiers, GC, a 1 GiB round trip), the attacker
+# checks (Tests/api/security.py: rate-limit dodges, CSRF, lockout, links, secrets, headers), the
+# bad-input check (Tests/api/bad-input.py: oversize, malformed and slow requests, bad names, broken
 # images) and the schemathesis check of the public API (Tests/api/schemathesis.sh) against a throw-away
 # local stack: the five services from prebuilt binaries (CIRRUS_BIN_DIR, as
 # infra/test builds them), their own PostgreSQL cluster and broker under a temporary
@@ -10,10 +11,11 @@
 # admin API. Everything is stopped and removed on exit, also on failure.
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
-# Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_BAD_INPUT=1 /
-# CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the journey's 1 GiB round trip
-# while iterating; CIRRUS_BAD_INPUT_ARGS adds options to bad-input.py (e.g. "--skip slow").
-# A failing bad-input check does not stop schemathesis; the exit status says if either failed.
+# Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
+# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
+# journey's 1 GiB round trip while iterating; CIRRUS_BAD_INPUT_ARGS / CIRRUS_SECURITY_ARGS add
+# options to bad-input.py (e.g. "--skip slow") / security.py (e.g. "--skip secrets").
+# A failing security or bad-input check does not stop schemathesis; the exit status says if any failed.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../infra/lib" && pwd)/common.sh"
 : "${CIRRUS_BIN_DIR:?set CIRRUS_BIN_DIR to the directory with the cirrus-* binaries}"
@@ -49,6 +51,10 @@ PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
 # The journey test watches purged content leave the stores: collect every few seconds, after a
 # grace well above the time between an object's write and its index row.
 export CIRRUS_BLOB_GC_INTERVAL_SECONDS="${CIRRUS_BLOB_GC_INTERVAL_SECONDS:-3}" CIRRUS_BLOB_GC_GRACE_SECONDS="${CIRRUS_BLOB_GC_GRACE_SECONDS:-20}"
+# The security check poses as many clients (X-Forwarded-For: 203.0.113.x, 198.51.100.x), each
+# with its own per-address budget and lockout; the others still count as 127.0.0.1. infra/run
+# starts the services with this environment, so the gateway sees the setting.
+export CIRRUS_GATEWAY_TRUSTED_PROXIES="${CIRRUS_GATEWAY_TRUSTED_PROXIES:-127.0.0.1}"
 run_stack --detach
 API="http://127.0.0.1:$GATEWAY_PORT"
 
@@ -78,15 +84,26 @@ if [[ -z "${CIRRUS_SKIP_JOURNEY:-}" ]]; then
     --cli "$CIRRUS_BIN_DIR/cirrus" --data "$STACK/data" ${CIRRUS_JOURNEY_BIG_MIB:+--big-mib "$CIRRUS_JOURNEY_BIG_MIB"}
 fi
 
+status=0
+services=()
+for s in auth:1 metadata:2 blob:3 thumbnail:4; do services+=(--service "${s%%:*}=http://127.0.0.1:$((GATEWAY_PORT + ${s##*:}))"); done
+
+# The attacker's view (Tests/api/security.py): path tricks against the account routes' limit,
+# the multipart preamble bound, status caching and /metrics, cookie-only writes (CSRF), login
+# lockout per account and address, link tokens (owner id, replaced content, disabled and
+# deleted owners), security headers, and the gateway's refusal of weak internal secrets.
+if [[ -z "${CIRRUS_SKIP_SECURITY:-}" ]]; then
+  log "security checks against $API"
+  python3 "$CIRRUS_ROOT/Tests/api/security.py" "$API" --admin "apiadmin:$password" --tier "$tier" "${services[@]}" \
+    --logs "$STACK/logs" --bin-dir "$CIRRUS_BIN_DIR" ${CIRRUS_SECURITY_ARGS:-} || status=$?
+fi
+
 # Then bad input (Tests/api/bad-input.py): oversize and malformed requests, bad names, broken
 # images, slow clients; every service's /readyz must stay 200 and nothing may be half-written.
-status=0
 # A fresh token when the login budget allows: the steps above can outlast an access token's 15 minutes.
 if fresh="$(post POST /v1/auth/login "{\"login\":\"apicheck\",\"password\":\"$password\"}" 2>/dev/null | json 'd["access_token"]' 2>/dev/null)"; then user="$fresh"; fi
 if [[ -z "${CIRRUS_SKIP_BAD_INPUT:-}" ]]; then
   log "bad input against $API"
-  services=()
-  for s in auth:1 metadata:2 blob:3 thumbnail:4; do services+=(--service "${s%%:*}=http://127.0.0.1:$((GATEWAY_PORT + ${s##*:}))"); done
   python3 "$CIRRUS_ROOT/Tests/api/bad-input.py" "$API" "$user" "${services[@]}" --logs "$STACK/logs" \
     --empty-dir "$STACK/data/blob/tmp" --empty-dir "$STACK/data/thumbnail/tmp" --empty-dir "$STACK/data/thumbnail-scratch" \
     ${CIRRUS_BAD_INPUT_ARGS:-} || status=$?

@@ -69,6 +69,12 @@ struct AccountController: Sendable {
 
     func register(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let input = try Self.validate(try await request.decodeJSON(RegisterInput.self, context: context))
+        let address = Self.clientAddress(request)
+        if let seconds = try await throttle.lockedFor([LoginThrottle.registrationKey(address)]) {
+            throw ProblemError(.tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                               detail: "Too many registrations from this address. Try again later.", headers: [.retryAfter: "\(seconds)"])
+        }
+        try await throttle.recordRegistration(address: address)
         let user = try await createUser(username: input.username, email: input.email, password: input.password, role: .user)
         return try Response.json(user, status: .created)
     }
@@ -121,17 +127,18 @@ struct AccountController: Sendable {
         // No account's password holds a NUL (registration refuses it; bcrypt would cut there).
         guard !password.utf8.contains(0) else { throw ProblemError(.unauthorized, detail: "The login or password is wrong.") }
         let address = Self.clientAddress(request)
-        let throttleKeys = [LoginThrottle.accountKey(login), LoginThrottle.addressKey(address)]
-        if let seconds = try await throttle.lockedFor(throttleKeys) {
+        let found = try await store.credentials(login: login)
+        // One account whether it is named by username or e-mail: its id (or, for no account, the login).
+        let account = found.map { $0.0.id.uuidString.lowercased() } ?? "login:" + login.lowercased()
+        if let seconds = try await throttle.lockedFor(LoginThrottle.loginKeys(account: account, address: address)) {
             throw ProblemError(.tooManyRequests, detail: "Too many failed logins. Try again later.", headers: [.retryAfter: "\(seconds)"])
         }
-        let found = try await store.credentials(login: login)
         let valid = try await passwords.verify(password, against: found?.1)
         guard valid, let user = found?.0, !user.disabled else {
-            try await throttle.recordFailure(account: login, address: address)
+            try await throttle.recordFailure(account: account, address: address)
             throw ProblemError(.unauthorized, detail: "The login or password is wrong.")
         }
-        try await throttle.recordSuccess(account: login)
+        try await throttle.recordSuccess(account: account, address: address)
         let tokens = try await issueTokens(for: user, family: UUID())
         return try tokenResponse(tokens)
     }
@@ -158,8 +165,13 @@ struct AccountController: Sendable {
         return TokenResponse(accessToken: access, refreshToken: refresh, expiresIn: Int(settings.accessTokenTTL.components.seconds))
     }
 
+    /// Over HTTPS (`CIRRUS_AUTH_COOKIE_SECURE`) the cookie is `__Host-` prefixed: browsers then
+    /// accept it only with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot
+    /// plant or overwrite it.
+    var cookieName: String { settings.secureCookie ? TokenVerifier.secureCookieName : TokenVerifier.cookieName }
+
     func tokenResponse(_ tokens: TokenResponse) throws -> Response {
-        var cookie = "\(TokenVerifier.cookieName)=\(tokens.accessToken); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(tokens.expiresIn)"
+        var cookie = "\(cookieName)=\(tokens.accessToken); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(tokens.expiresIn)"
         if settings.secureCookie { cookie += "; Secure" }
         return try Response.json(tokens, headers: [.setCookie: cookie, .cacheControl: "no-store"])
     }
@@ -225,7 +237,7 @@ struct AccountController: Sendable {
                 WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = \(hash)) AND revoked_at IS NULL
                 """, logger: logger)
         }
-        var cookie = "\(TokenVerifier.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        var cookie = "\(cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
         if settings.secureCookie { cookie += "; Secure" }
         return Response(status: .noContent, headers: [.setCookie: cookie])
     }

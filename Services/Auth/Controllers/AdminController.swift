@@ -66,9 +66,16 @@ struct AdminController: Sendable {
     func bootstrap(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard let secret = settings.bootstrapSecret else { throw ProblemError.notFound() }
         let given = request.headers[HTTPField.Name("X-Bootstrap-Secret")!] ?? ""
+        let address = AccountController.clientAddress(request)
+        if let seconds = try await accounts.throttle.lockedFor([LoginThrottle.bootstrapKey(address)]) {
+            throw ProblemError(.tooManyRequests, detail: "Too many wrong bootstrap secrets. Try again later.", headers: [.retryAfter: "\(seconds)"])
+        }
         // Compare digests: constant time whatever the lengths.
         let matches = Array(SHA256.hash(data: Data(given.utf8))) == Array(SHA256.hash(data: Data(secret.utf8)))
-        guard matches, !given.isEmpty else { throw ProblemError(.forbidden, detail: "The bootstrap secret is missing or wrong.") }
+        guard matches, !given.isEmpty else {
+            try await accounts.throttle.recordBootstrapFailure(address: address)
+            throw ProblemError(.forbidden, detail: "The bootstrap secret is missing or wrong.")
+        }
         let input = try AccountController.validate(try await request.decodeJSON(AccountController.RegisterInput.self, context: context))
         let user = try await accounts.createUser(username: input.username, email: input.email, password: input.password, role: .admin, requireNoAdmin: true)
         logger.notice("first admin created", metadata: ["user_id": "\(user.id)"])
@@ -197,6 +204,7 @@ struct AdminController: Sendable {
             try await connection.query("SELECT pg_advisory_xact_lock(7305007021)", logger: logger)
             guard var user = try await store.user(id: id, on: connection) else { throw ProblemError.notFound("user") }
             let previousTier = user.tierID
+            let wasDisabled = user.disabled
             if let tierID = patch.tierID {
                 guard try await store.tier(id: tierID, on: connection) != nil else {
                     throw ProblemError.validation(field: "tier_id", "no such tier")
@@ -218,6 +226,9 @@ struct AdminController: Sendable {
             guard let tier = try await store.tier(id: user.tierID, on: connection) else { throw ProblemError.notFound("tier") }
             if user.tierID != previousTier {
                 try await store.emit(UserTierChanged(userID: id, previousTierID: previousTier, tier: tier.permissions), on: connection)
+            }
+            if user.disabled != wasDisabled {
+                try await store.emit(UserStatusChanged(userID: id, disabled: user.disabled), on: connection)
             }
             return UserResponse(user: user, tier: tier.permissions)
         }

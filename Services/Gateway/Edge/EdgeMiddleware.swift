@@ -15,27 +15,8 @@ extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
 }
 
-/// A path with its ids and tokens replaced by placeholders: the access log's `route`
-/// (bounded cardinality, and a link's token never lands in a log).
-func routeLabel(_ path: String) -> String {
-    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-    var out: [Substring] = []
-    for (index, segment) in segments.enumerated() {
-        let previous = index > 0 ? segments[index - 1] : ""
-        if previous == "links" && index == 3 && segments.count == 4 {
-            out.append("{token}")
-        } else if UUID(uuidString: String(segment)) != nil {
-            out.append("{id}")
-        } else if previous == "thumbnails", !segment.isEmpty, segment.allSatisfy(\.isNumber) {
-            out.append("{size}")
-        } else if segment.utf8.count > 64 {
-            out.append("{value}")
-        } else {
-            out.append(segment)
-        }
-    }
-    return out.joined(separator: "/")
-}
+/// The access log's `route`: the path with ids and tokens replaced (`LogSafePath`).
+func routeLabel(_ path: String) -> String { LogSafePath.label(path) }
 
 /// One line per request, apart from the application log: method, route, status, bytes
 /// sent, duration (until the last byte was written), user id, request id, client address.
@@ -49,7 +30,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         let route = routeLabel(request.uri.path)
         let requestID = context.logger[metadataKey: "request_id"].map { "\($0)" }
-        let line: @Sendable (Int, Int?, Bool) -> Void = { [edge = context.edge, client = context.clientAddress] status, bytes, aborted in
+        let line: @Sendable (Int, Int?, Bool) -> Void = { [edge = context.edge, context] status, bytes, aborted in
+            let client = context.clientAddress  // at the end: the rate limiter may have learnt it from a trusted proxy
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             sink.write(AccessLogSink.Entry(method: request.method.rawValue, route: route, status: status, bytes: bytes,
@@ -62,7 +44,7 @@ struct AccessLogMiddleware: RouterMiddleware {
         } catch let error as ProblemError {
             line(error.status.code, nil, false)
             throw error
-        } catch let error as HTTPResponseError {
+        } catch let error as any HTTPResponseError {
             line(error.status.code, nil, false)  // Hummingbird's own (no such route: 404…)
             throw error
         } catch {
@@ -162,20 +144,18 @@ final class AccessLogSink: Sendable {
     }()
 }
 
-/// Headers that make browsers treat API answers as data, never as a page to render or frame.
+/// Headers that make browsers treat API answers as data, never as a page to render or frame,
+/// on every answer: errors are turned into their problem responses here (as the kit's
+/// `ErrorMiddleware` would, further out), so the router's own 404s, a refused path and an
+/// unexpected 500 carry the headers too.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let strictTransport: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            var response = try await next(request, context)
-            apply(to: &response.headers)
-            return response
-        } catch var error as ProblemError {
-            apply(to: &error.headers)
-            throw error
-        }
+        var response = try await ErrorMiddleware<Context>().handle(request, context: context, next: next)
+        apply(to: &response.headers)
+        return response
     }
 
     func apply(to headers: inout HTTPFields) {
@@ -250,7 +230,14 @@ struct RateLimitMiddleware: RouterMiddleware {
     let verifier: TokenVerifier
 
     static let accountRoutes: Set<String> = ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/bootstrap-admin"]
-    static let unlimited: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/status", "/v1/auth/jwks"]
+    static let unlimited: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/auth/jwks"]
+
+    /// The route a request resolved to (the router resolves before any middleware runs), or,
+    /// for a path no route has, the path itself (already canonical: `CanonicalPathRouter`).
+    /// Limits are keyed on this, never on the path as sent.
+    static func route(of request: Request, context: Context) -> String {
+        context.endpointPath ?? request.uri.path
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -259,7 +246,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if let client = hops.last(where: { !settings.trustedProxies.contains($0) }) ?? hops.first { context.forwardedClient = String(client.prefix(64)) }
         }
-        let path = request.uri.path
+        let path = Self.route(of: request, context: context)
         if Self.unlimited.contains(path) { return try await next(request, context) }
         let key: String, limit: Int
         if Self.accountRoutes.contains(path) {

@@ -39,6 +39,17 @@ struct FileTransfer: Sendable {
 
     // MARK: - Upload
 
+    /// Form fields an upload may carry besides the file part (`folder_id`, `name`, `sha256`
+    /// and a few a browser form may add), and their total size: the gateway holds them in
+    /// memory, so both are bounded. Beyond either: 413 naming the limit.
+    static let maxFormFields = 16
+    static let maxFormBytes = 64 * 1024
+
+    static func preambleTooLarge(_ limit: String) -> ProblemError {
+        ProblemError(.contentTooLarge, detail: "The multipart body has too many or too large form fields: \(limit).",
+                     errors: [FieldError(field: "multipart", message: "may hold \(limit) besides the file part")])
+    }
+
     func upload(_ request: Request, _ context: GatewayRequestContext, replacing: UUID?) async throws -> Response {
         _ = try await verifier.authenticate(request)
         guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
@@ -54,14 +65,23 @@ struct FileTransfer: Sendable {
             }
             let reader = MultipartReader(source: body, boundary: boundary)
             var fields: [String: String] = [:]
+            var fieldCount = 0, fieldBytes = 0
             do {
                 while let part = try await reader.nextPart() {
+                    if part.name != "file" {
+                        // The form fields are kept in memory until the file part: bounded in number and size.
+                        fieldCount += 1
+                        guard fieldCount <= Self.maxFormFields else { throw Self.preambleTooLarge("at most \(Self.maxFormFields) form fields") }
+                    }
                     if part.name == "file" {
                         let name = fields["name"] ?? part.filename
                         // Whatever follows the file is read before the file is kept: a second file part is refused.
-                        let rest: @Sendable () async throws -> Void = {
+                        let rest: @Sendable () async throws -> Void = { [fieldCount] in
+                            var count = fieldCount
                             while let extra = try await reader.nextPart() {
                                 if extra.name == "file" { throw ProblemError.validation(field: "file", "must be sent once: this body holds more than one file part") }
+                                count += 1
+                                guard count <= Self.maxFormFields else { throw Self.preambleTooLarge("at most \(Self.maxFormFields) form fields") }
                                 _ = try await reader.readText()
                             }
                         }
@@ -70,7 +90,10 @@ struct FileTransfer: Sendable {
                                                   clientBody: body, beforeCompleting: rest, request: request)
                     }
                     do {
-                        if let name = part.name { fields[name] = try await reader.readText() } else { _ = try await reader.readText() }
+                        let value = try await reader.readText()
+                        fieldBytes += value.utf8.count + (part.name?.utf8.count ?? 0) + (part.filename?.utf8.count ?? 0)
+                        guard fieldBytes <= Self.maxFormBytes else { throw Self.preambleTooLarge("at most \(Self.maxFormBytes / 1024) KiB of form fields") }
+                        if let name = part.name { fields[name] = value }
                     } catch MultipartReader<ClientBody<RequestBody>>.Failure.notUTF8 {
                         throw ProblemError.validation(field: part.name ?? "name", "must be valid UTF-8")
                     }

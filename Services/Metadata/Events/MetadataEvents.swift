@@ -19,6 +19,7 @@ struct MetadataEvents: Sendable {
         handlers.on(UserRegistered.self) { try await userRegistered($0) }
         handlers.on(UserTierChanged.self) { try await userTierChanged($0) }
         handlers.on(UserDeleted.self) { try await userDeleted($0) }
+        handlers.on(UserStatusChanged.self) { try await userStatusChanged($0) }
         handlers.on(TierUpdated.self) { try await tierUpdated($0) }
         handlers.on(FileUploaded.self) { try await fileUploaded($0) }
         handlers.on(ThumbnailGenerated.self) { try await thumbnailGenerated($0) }
@@ -57,6 +58,13 @@ struct MetadataEvents: Sendable {
                 _ = try await thumbnails.requestMissing(tierID: envelope.payload.tier.id, userID: nil, reason: .tierChanged,
                                                         trace: envelope.trace, on: connection)
             }
+        }
+    }
+
+    /// A disabled user's links stop (`Drive.linkOwner`); enabled again, they work again.
+    func userStatusChanged(_ envelope: EventEnvelope<UserStatusChanged>) async throws {
+        try await once(envelope) { connection in
+            try await connection.query("UPDATE users SET disabled = \(envelope.payload.disabled) WHERE id = \(envelope.payload.userID)", logger: logger)
         }
     }
 

@@ -10,7 +10,8 @@ import Hummingbird
 /// owner's tier); the gateway verifies a link's signature and expiry on its own, then calls
 /// `GET /internal/links/{token}`, which re-verifies it and turns it into a read grant for blob
 /// or thumbnail while the file still exists. A link stays valid until it expires, also if the
-/// owner's tier changes later; putting the file in the trash ends it at once (404).
+/// owner's tier changes later; putting the file in the trash, replacing its content, or the
+/// owner being disabled or deleted ends it at once (404).
 struct LinksController: Sendable {
     let drive: Drive
     let listing: Listing
@@ -167,23 +168,27 @@ struct LinksController: Sendable {
             }
         }
         if !errors.isEmpty { throw ProblemError.validation(errors) }
-        return LinkToken(fileID: file.id, ownerID: identity.userID, variant: variant, size: variant == .thumbnail ? input.size : nil,
+        return LinkToken(fileID: file.id, version: file.version, variant: variant, size: variant == .thumbnail ? input.size : nil,
                          expiresAt: Int64(now.timeIntervalSince1970) + Int64(input.expiresIn ?? 0))
     }
 
-    /// A verified link → what the gateway needs to stream it, while the file exists.
+    /// A verified link → what the gateway needs to stream it, while the file exists with the
+    /// content version the link was made for, and its owner is active.
     func resolve(_ link: LinkToken) async throws -> Response {
+        let owner = try await drive.linkOwner(of: link.fileID)
         switch link.variant {
         case .original:
-            let content = try await drive.content(of: link.fileID, version: nil, owner: link.ownerID)
-            guard content.item.state == "ready" else { throw ProblemError.notFound("file") }
-            let grant = grants.sign(InternalGrant(purpose: .read, ownerID: link.ownerID, blobID: content.blobID, lifetime: .seconds(300)))
+            let content = try await drive.content(of: link.fileID, version: nil, owner: owner)
+            guard content.item.state == "ready", content.item.version == link.version else { throw ProblemError.notFound("file") }
+            let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: content.blobID, lifetime: .seconds(300)))
             return try Response.json(DriveController.ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
                                                                   contentType: content.contentType, sha256: content.sha256, grant: grant))
         case .thumbnail:
-            let file = try await drive.item(link.fileID, owner: link.ownerID, kind: .file)
-            guard let size = link.size, file.isImage, let blobID = file.blobID, let contentType = file.contentType else { throw ProblemError.notFound("file") }
-            let grant = grants.sign(InternalGrant(purpose: .read, ownerID: link.ownerID, fileID: file.id, blobID: blobID, size: Int64(size),
+            let file = try await drive.item(link.fileID, owner: owner, kind: .file)
+            guard let size = link.size, file.version == link.version, file.isImage, let blobID = file.blobID, let contentType = file.contentType else {
+                throw ProblemError.notFound("file")
+            }
+            let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, fileID: file.id, blobID: blobID, size: Int64(size),
                                                   contentType: contentType, lifetime: .seconds(300)))
             return try Response.json(["grant": grant, "file_id": file.id.uuidString.lowercased(), "name": file.name])
         }

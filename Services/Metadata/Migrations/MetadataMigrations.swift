@@ -115,5 +115,9 @@ enum MetadataMigrations {
         Migration("0002-metadata-deleted-users", [
             "CREATE TABLE deleted_users (id UUID PRIMARY KEY, deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         ]),
+        // Users auth disabled (`user.status_changed`): their links stop.
+        Migration("0003-metadata-disabled-users", [
+            "ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false",
+        ]),
     ]
 }

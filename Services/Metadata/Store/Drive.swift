@@ -33,6 +33,17 @@ struct Drive: Sendable {
         try await client.withConnection { try await item(id, owner: owner, kind: kind, on: $0) }
     }
 
+    /// The owner of file `id`, for a link to it: only while the owner is an active user (a
+    /// disabled or deleted owner's links stop). 404 otherwise.
+    func linkOwner(of id: UUID) async throws -> UUID {
+        let rows = try await client.query("""
+            SELECT i.owner_id FROM items i JOIN users u ON u.id = i.owner_id
+            WHERE i.id = \(id) AND i.kind = 'file' AND NOT u.disabled
+            """, logger: logger)
+        for try await owner in rows.decode(UUID.self) { return owner }
+        throw ProblemError.notFound("file")
+    }
+
     func root(of identity: Identity) async throws -> Item {
         try await client.withConnection { connection in
             let account = try await accounts.account(for: identity, on: connection)
