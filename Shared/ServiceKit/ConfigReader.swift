@@ -43,6 +43,12 @@ public struct ConfigReader: Sendable {
         self.fileProblems = problems
     }
 
+    /// Throws for the first `_FILE` variant, of any key, that could not be used (both set, or
+    /// an unreadable file): every service checks this before reading its configuration.
+    public func checkFiles() throws {
+        if let key = fileProblems.keys.sorted().first { try checkFile(key) }
+    }
+
     /// Throws when `key`'s `_FILE` variant could not be used.
     func checkFile(_ key: String) throws {
         if let problem = fileProblems[key] { throw ConfigurationError(key: key, reason: problem) }

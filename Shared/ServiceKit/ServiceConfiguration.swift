@@ -29,6 +29,7 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
     public static let defaultPorts = ["gateway": 8080, "auth": 8081, "metadata": 8082, "blob": 8083, "thumbnail": 8084]
 
     public init(service: String, usesDatabase: Bool, reader: ConfigReader = ConfigReader()) throws {
+        try reader.checkFiles()
         self.service = service
         httpHost = reader.string("CIRRUS_HTTP_HOST", default: "127.0.0.1")
         httpPort = try reader.int("CIRRUS_HTTP_PORT", default: Self.defaultPorts[service] ?? 8080, range: 0...65535)

@@ -112,6 +112,16 @@ struct SecretTests {
         #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: both) }
         let missing = ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": folder.appendingPathComponent("nope").path])
         #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: missing) }
+        // Any key, not only secrets: a service refuses to start on a broken _FILE.
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "gateway", usesDatabase: false,
+                                     reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": folder.appendingPathComponent("nope").path]))
+        }
+        let levelFile = folder.appendingPathComponent("level")
+        try Data("debug\n".utf8).write(to: levelFile)
+        let configured = try ServiceConfiguration(service: "gateway", usesDatabase: false,
+                                                  reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": levelFile.path]))
+        #expect("\(configured.logLevel)" == "debug")
         // A placeholder in a file is as bad as one in the environment.
         try Data("change-me-internal-secret-at-least-32-chars".utf8).write(to: file)
         #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path])) }

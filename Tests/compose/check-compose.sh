@@ -9,7 +9,11 @@
 #      vice versa, with the same default in both;
 #   4. every operator setting is passed through from the env file: with an env file holding
 #      only the secrets each service gets the documented default, and a value set in the env
-#      file reaches every service that reads it.
+#      file reaches every service that reads it;
+#   5. the secrets of .env.example reach the services as placeholders they refuse at start
+#      (the marks of Shared/ServiceKit/SecretPolicy.swift), so an unchanged copy cannot run;
+#   6. the override of docs/operations.md that gives secrets as files (compose `secrets:`,
+#      read through <KEY>_FILE) merges with the compose file and wires each file right.
 # Prints one line per check and `compose: N passed, M failed`; exits non-zero on failure.
 # Needs docker-compose (Debian's v1 package; `docker compose` v2 works too) and PyYAML.
 set -euo pipefail
@@ -17,6 +21,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 COMPOSE_FILE="$ROOT/docker-compose.yml"
 ENV_EXAMPLE="$ROOT/.env.example"
+OPERATIONS_DOC="$ROOT/docs/operations.md"
+# Further compose files (-f) for compose_config, after docker-compose.yml.
+EXTRA_COMPOSE_FILES=()
 
 passed=0
 failed=0
@@ -52,6 +59,8 @@ compose_config() { # env-file, extra config args...
   local env_file="$1"; shift
   local vars=(PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8)
   local args=(-f "$COMPOSE_FILE")
+  local extra
+  for extra in ${EXTRA_COMPOSE_FILES[@]+"${EXTRA_COMPOSE_FILES[@]}"}; do args+=(-f "$extra"); done
   if grep -q -- '--env-file' <<<"$COMPOSE_HELP"; then
     args+=(--env-file "$env_file")
   else
@@ -117,17 +126,40 @@ for variant in secrets override; do
   fi
 done
 
+# Secrets from files: the yaml block of docs/operations.md that follows the marker comment
+# `<!-- check-compose: secrets example` is a docker-compose.override.yml; render it on top of
+# docker-compose.yml (the secret files need not exist for `config`). Its wiring is checked below.
+: >"$TMP/config.files.yml"
+if [[ ! -f "$OPERATIONS_DOC" ]]; then
+  bad "docs/operations.md exists (it holds the secrets-from-files example)"
+elif ! awk '/<!-- check-compose: secrets example/ {marked = 1; next}
+            marked && /^```yaml/ {inside = 1; next}
+            inside && /^```/ {exit}
+            inside {print}' "$OPERATIONS_DOC" >"$TMP/secrets-override.yml" || [[ ! -s "$TMP/secrets-override.yml" ]]; then
+  bad "docs/operations.md has the secrets-from-files example after its check-compose marker"
+else
+  EXTRA_COMPOSE_FILES=("$TMP/secrets-override.yml")
+  if compose_config "$TMP/env" >"$TMP/config.files.yml" 2>"$TMP/config.err"; then
+    ok "docker-compose config renders with the secrets-from-files override of docs/operations.md"
+  else
+    bad "docker-compose config renders with the secrets-from-files override of docs/operations.md"
+    sed 's/^/       /' "$TMP/config.err"
+    : >"$TMP/config.files.yml"
+  fi
+  EXTRA_COMPOSE_FILES=()
+fi
+
 python3 - "$TMP/config.yml" "$COMPOSE_FILE" "$ENV_EXAMPLE" "$ROOT" "$TMP/config.secrets.yml" "$TMP/config.override.yml" \
-  "$passed" "$failed" "${SECRETS[@]}" <<'PY'
+  "$TMP/config.files.yml" "$passed" "$failed" "${SECRETS[@]}" <<'PY'
 import os
 import re
 import sys
 
 import yaml
 
-config_path, compose_path, env_example_path, root, secrets_config_path, override_config_path = sys.argv[1:7]
-passed, failed = int(sys.argv[7]), int(sys.argv[8])
-secrets = set(sys.argv[9:])
+config_path, compose_path, env_example_path, root, secrets_config_path, override_config_path, files_config_path = sys.argv[1:8]
+passed, failed = int(sys.argv[8]), int(sys.argv[9])
+secrets = set(sys.argv[10:])
 
 APP = ["gateway", "auth", "metadata", "blob", "thumbnail"]
 INFRA = ["kafka", "postgres", "minio"]
@@ -148,6 +180,7 @@ DOCUMENTED_KEYS = {
     "CIRRUS_KAFKA_REPLICATION_FACTOR": ALL,
     "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": ALL,
     "CIRRUS_OUTBOX_POLL_INTERVAL_MS": ALL,
+    "CIRRUS_METRICS_TOKEN": ALL,
     "CIRRUS_DATABASE_URL": DB_SERVICES,
     "CIRRUS_DATABASE_MAX_CONNECTIONS": DB_SERVICES,
     "CIRRUS_STORAGE_BACKEND": STORE_SERVICES,
@@ -168,8 +201,11 @@ DOCUMENTED_KEYS = {
     "CIRRUS_AUTH_BOOTSTRAP_SECRET": {"auth"},
     "CIRRUS_AUTH_COOKIE_SECURE": {"auth"},
     "CIRRUS_AUTH_MAX_FAILED_LOGINS": {"auth"},
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": {"auth"},
     "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": {"auth"},
+    "CIRRUS_AUTH_LOGIN_BACKOFF_SECONDS": {"auth"},
     "CIRRUS_AUTH_LOCKOUT_SECONDS": {"auth"},
+    "CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR": {"auth"},
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": {"blob"},
     "CIRRUS_BLOB_GC_GRACE_SECONDS": {"blob"},
     "CIRRUS_INTERNAL_SECRET": {"metadata", "blob", "thumbnail", "gateway"},
@@ -211,8 +247,11 @@ INTEGER_RANGES = {
     "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": (300, 31_536_000),
     "CIRRUS_AUTH_BCRYPT_COST": (4, 16),
     "CIRRUS_AUTH_MAX_FAILED_LOGINS": (1, 1000),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": (1, 1_000_000),
     "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": (1, 100_000),
+    "CIRRUS_AUTH_LOGIN_BACKOFF_SECONDS": (1, 86_400),
     "CIRRUS_AUTH_LOCKOUT_SECONDS": (1, 86_400),
+    "CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR": (1, 1_000_000),
     "CIRRUS_METADATA_MAX_VERSIONS": (0, 1000),
     "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": (60, 604_800),
     "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": (1, 86_400),
@@ -256,6 +295,7 @@ PASS_THROUGH = {
     "CIRRUS_KAFKA_REPLICATION_FACTOR": (DB_SERVICES, "1"),
     "CIRRUS_DATABASE_MAX_CONNECTIONS": (DB_SERVICES, "10"),
     "CIRRUS_OUTBOX_POLL_INTERVAL_MS": (DB_SERVICES, "100"),
+    "CIRRUS_METRICS_TOKEN": (ALL, ""),
     "CIRRUS_S3_REGION": (STORE_SERVICES, "us-east-1"),
     "CIRRUS_INTERNAL_SECRET_PREVIOUS": (INTERNAL, ""),
     "CIRRUS_PUBLIC_URL": ({"gateway"}, "http://localhost:8080"),
@@ -270,8 +310,11 @@ PASS_THROUGH = {
     "CIRRUS_AUTH_REFRESH_TOKEN_TTL_SECONDS": ({"auth"}, "2592000"),
     "CIRRUS_AUTH_BCRYPT_COST": ({"auth"}, "11"),
     "CIRRUS_AUTH_MAX_FAILED_LOGINS": ({"auth"}, "5"),
+    "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": ({"auth"}, "100"),
     "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS": ({"auth"}, "20"),
+    "CIRRUS_AUTH_LOGIN_BACKOFF_SECONDS": ({"auth"}, "30"),
     "CIRRUS_AUTH_LOCKOUT_SECONDS": ({"auth"}, "900"),
+    "CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR": ({"auth"}, "60"),
     "CIRRUS_METADATA_MAX_VERSIONS": ({"metadata"}, "10"),
     "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": ({"metadata"}, "3600"),
     "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": ({"metadata"}, "300"),
@@ -541,6 +584,89 @@ check(not unmentioned, f"every documented key ({len(DOCUMENTED_KEYS)}) is descri
 defaulted = sorted(name for name in secrets if "default" in used.get(name, set()))
 check(not defaulted, "no secret has a default in docker-compose.yml (only in .env.example)", f"defaulted: {defaulted}")
 check(secrets <= set(used), "every secret is interpolated from the env file", f"not used: {sorted(secrets - set(used))}")
+
+# --- placeholders in .env.example are refused by the services -------------------------------
+# Copying .env.example unchanged must not start a deployment whose secrets everyone knows: every
+# secret a service checks (Shared/ServiceKit/SecretPolicy.swift) holds a placeholder there, as the
+# services receive it, so they exit 2 naming the key until the operator generates real ones.
+policy_path = os.path.join(root, "Shared", "ServiceKit", "SecretPolicy.swift")
+marks = []
+if os.path.isfile(policy_path):
+    with open(policy_path) as f:
+        m = re.search(r"placeholderMarks\s*=\s*\[([^\]]*)\]", f.read())
+    marks = re.findall(r'"([^"]+)"', m.group(1)) if m else []
+check(bool(marks), "the placeholder marks are read from SecretPolicy.swift", f"none found in {policy_path}")
+
+
+def placeholder(value):
+    return any(mark in value.lower() for mark in marks)
+
+
+def database_password(url):
+    m = re.fullmatch(r"postgres(?:ql)?://[^:@/]+:([^@/]*)@.*", url or "")
+    return m.group(1) if m else ""
+
+
+# key -> (services that check it, how the value they get is found)
+CHECKED_SECRETS = {
+    "CIRRUS_INTERNAL_SECRET": (INTERNAL, lambda env: env.get("CIRRUS_INTERNAL_SECRET", "")),
+    "CIRRUS_AUTH_BOOTSTRAP_SECRET": ({"auth"}, lambda env: env.get("CIRRUS_AUTH_BOOTSTRAP_SECRET", "")),
+    "CIRRUS_S3_SECRET_ACCESS_KEY": (STORE_SERVICES, lambda env: env.get("CIRRUS_S3_SECRET_ACCESS_KEY", "")),
+    "CIRRUS_DATABASE_URL (password, from CIRRUS_DB_PASSWORD)": (DB_SERVICES, lambda env: database_password(env.get("CIRRUS_DATABASE_URL"))),
+}
+for key, (readers, value_of) in CHECKED_SECRETS.items():
+    accepted = sorted(n for n in readers if not placeholder(value_of(environment(services[n]))))
+    check(marks and not accepted, f"{key}: .env.example's value is a placeholder the services refuse "
+          f"({', '.join(sorted(readers))})", f"not a placeholder for {accepted}")
+for key in ("CIRRUS_INTERNAL_SECRET_PREVIOUS", "CIRRUS_METRICS_TOKEN"):
+    check(documented.get(key) == "", f"{key}: optional secret, empty in .env.example", f"value {documented.get(key)!r}")
+check("openssl rand" in example_text, ".env.example says how to generate the secrets (openssl rand)")
+
+# --- secrets from files (docs/operations.md's override) ---------------------------------------
+# Each <KEY>_FILE a service gets must name a documented key that service reads, point where
+# a secret declared at the top level is mounted into that service (/run/secrets/<name>),
+# and leave <KEY> itself empty (set both ways, the service refuses to start). The example
+# must move at least the internal secret (gateway, metadata, blob, thumbnail), the bootstrap
+# secret (auth) and the metrics token (all five) into files.
+with open(files_config_path) as f:
+    files_config = yaml.safe_load(f) or {}
+if files_config:
+    declared = set((files_config.get("secrets") or {}).keys())
+    file_services = files_config.get("services") or {}
+    expected_from_files = {name: {"CIRRUS_METRICS_TOKEN"} for name in APP}
+    for name in INTERNAL:
+        expected_from_files[name].add("CIRRUS_INTERNAL_SECRET")
+    expected_from_files["auth"].add("CIRRUS_AUTH_BOOTSTRAP_SECRET")
+    for name in APP:
+        service = file_services.get(name) or {}
+        env = environment(service)
+        mounted = {(s if isinstance(s, str) else s.get("source")): (None if isinstance(s, str) else s.get("target"))
+                   for s in service.get("secrets") or []}
+        problems = []
+        from_files = set()
+        for var, path in sorted(env.items()):
+            if not (var.startswith("CIRRUS_") and var.endswith("_FILE")):
+                continue
+            key = var[:-5]
+            from_files.add(key)
+            if name not in DOCUMENTED_KEYS.get(key, set()):
+                problems.append(f"{var}: {key} is not a key {name} reads")
+            if env.get(key, ""):
+                problems.append(f"{key} is set too (both ways: the service refuses to start)")
+            # Where compose mounts each secret: /run/secrets/<target or name>, or an absolute target.
+            by_path = {(target if (target or "").startswith("/") else f"/run/secrets/{target or source}"): source
+                       for source, target in mounted.items()}
+            if path not in by_path:
+                problems.append(f"{var}: no secret mounted at {path!r}")
+            elif by_path[path] not in declared:
+                problems.append(f"{var}: secret {by_path[path]!r} is not declared under the top-level secrets:")
+        missing = sorted(expected_from_files[name] - from_files)
+        if missing:
+            problems.append(f"not from files: {missing}")
+        check(not problems, f"secrets-from-files override: {name} reads {', '.join(sorted(from_files)) or 'nothing'} "
+              f"from mounted secrets", "; ".join(problems))
+else:
+    check(False, "secrets-from-files override: rendered configuration to check", "see the failure above")
 
 print(f"compose: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

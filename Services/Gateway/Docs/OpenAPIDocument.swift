@@ -14,7 +14,7 @@ enum OpenAPIDocument {
     "title": "Cirrus API",
     "version": "1.0.0",
     "summary": "Self-hostable cloud drive: accounts, folders, files, thumbnails, expiring links.",
-    "description": "The public HTTP API of Cirrus, served by the gateway.\n\n- JSON uses snake_case; dates are RFC 3339 in UTC with milliseconds (`2026-11-22T18:30:00.123Z`); ids are UUIDs.\n- Authenticate with `Authorization: Bearer <access_token>` from `POST /v1/auth/login`, or with the `cirrus_access` cookie that login sets.\n- Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, `instance` and, for invalid input, `errors: [{field, message}]` naming every offending field.\n- Requests are rate-limited: per user at their tier's `requests_per_minute` (carried in the access token), per client address on register, login, refresh and bootstrap, and per client address for anonymous requests (expiring links, invalid tokens). Limited answers carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`; over the limit the answer is 429 with `Retry-After`. Health, readiness, metrics, status, JWKS and the documentation are not limited.\n- Every response carries `X-Request-Id` (the caller's, when it sends a reasonable one).\n- Another user's item behaves exactly like an id that does not exist (404)."
+    "description": "The public HTTP API of Cirrus, served by the gateway.\n\n- JSON uses snake_case; dates are RFC 3339 in UTC with milliseconds (`2026-11-22T18:30:00.123Z`); ids are UUIDs.\n- Authenticate with `Authorization: Bearer <access_token>` from `POST /v1/auth/login`, or with the `cirrus_access` cookie that login sets.\n- Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, `instance` and, for invalid input, `errors: [{field, message}]` naming every offending field.\n- Requests are rate-limited: per user at their tier's `requests_per_minute` (carried in the access token), per client address on register, login, refresh and bootstrap, and per client address for anonymous requests (expiring links, invalid tokens). Limited answers carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`; over the limit the answer is 429 with `Retry-After`. Health, readiness, metrics, JWKS and the documentation are not limited; `/v1/status` is limited like anonymous requests. Limits are kept per route: a path is made canonical first (`//v1/auth/register` and `/v1/auth/register/` are `/v1/auth/register`), and paths with `.`/`..` segments or percent-encoded `/`, `\\` or NUL are refused with 400.\n- Every response carries `X-Request-Id` and the security headers (`X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, a `Content-Security-Policy` of `default-src 'none'`, `Referrer-Policy: no-referrer`, `Cache-Control`) (the caller's, when it sends a reasonable one).\n- Another user's item behaves exactly like an id that does not exist (404)."
   },
   "servers": [
     {
@@ -135,7 +135,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "login",
         "summary": "Log in",
-        "description": "Username or e-mail address plus password. Returns an access and a refresh token and also sets the `cirrus_access` HttpOnly cookie, so browsers work without headers. Failed logins are counted per account and per client address; past the limit the key is locked (429).",
+        "description": "Username or e-mail address plus password. Returns an access and a refresh token and also sets the `cirrus_access` HttpOnly cookie (`__Host-cirrus_access` over HTTPS), so browsers work without headers. Failed logins are counted per account and client address (5, then that address waits with a doubling backoff; the owner elsewhere is not locked out), per account from everywhere (a high ceiling) and per client address; a username and its e-mail address are one account. While locked: 429 with `Retry-After`. Login must be JSON and same-site: a request with another content type, `Sec-Fetch-Site: cross-site`/`same-site` or a foreign `Origin` is refused with 403 (login CSRF).",
         "requestBody": {
           "required": true,
           "content": {
@@ -174,6 +174,16 @@ enum OpenAPIDocument {
           },
           "401": {
             "description": "The login or password is wrong (or the account is disabled).",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "Refused as a cross-site login (not JSON, or sent from another site).",
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -654,6 +664,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -761,6 +774,9 @@ enum OpenAPIDocument {
         "responses": {
           "204": {
             "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -973,6 +989,9 @@ enum OpenAPIDocument {
           "204": {
             "description": "Deleted."
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1123,6 +1142,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1212,6 +1234,9 @@ enum OpenAPIDocument {
           "204": {
             "description": "Moved to the trash."
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1293,6 +1318,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1318,7 +1346,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "uploadFile",
         "summary": "Upload a file",
-        "description": "The bytes stream to storage (never buffered whole); the file becomes visible once they are stored and checked. The content type is sniffed from the bytes. Images get thumbnails of the tier's sizes.",
+        "description": "The bytes stream to storage (never buffered whole); the file becomes visible once they are stored and checked. The content type is sniffed from the bytes. Images get thumbnails of the tier's sizes. A multipart body may carry at most 16 form fields besides the file part, 64 KiB of them in all (413 naming `multipart` beyond that).",
         "parameters": [
           {
             "name": "folder_id",
@@ -1538,6 +1566,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1625,6 +1656,9 @@ enum OpenAPIDocument {
           "204": {
             "description": "Moved to the trash."
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1663,6 +1697,9 @@ enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -1855,6 +1892,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1971,6 +2011,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "description": "No valid access token.",
             "headers": {
@@ -2026,7 +2069,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "replaceContent",
         "summary": "Replace a file's content",
-        "description": "Same body forms as an upload (the multipart `folder_id` and `name` fields are ignored). The previous content is kept as a version.",
+        "description": "Same body forms as an upload (the multipart `folder_id` and `name` fields are ignored). The previous content is kept as a version. A multipart body may carry at most 16 form fields besides the file part, 64 KiB of them in all (413 naming `multipart` beyond that).",
         "parameters": [
           {
             "$ref": "#/components/parameters/ContentSHA256"
@@ -2201,6 +2244,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -2255,7 +2301,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "createLink",
         "summary": "Create an expiring link",
-        "description": "A signed link to the original or to a thumbnail that anyone can open until it expires. Only on tiers with expiring links; links to the original only on tiers with original links. The link keeps working until it expires (also if the tier changes); moving the file to the trash ends it.",
+        "description": "A signed link to the original or to a thumbnail that anyone can open until it expires. Only on tiers with expiring links; links to the original only on tiers with original links. The link keeps working until it expires (also if the tier changes) for the content the file has now: moving the file to the trash, replacing its content, or its owner being disabled or deleted ends it (404). The token names the file, its content version, the variant and the expiry; it does not name the owner.",
         "requestBody": {
           "required": true,
           "content": {
@@ -2350,7 +2396,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "openLink",
         "summary": "Open an expiring link",
-        "description": "No authentication: the signed token is the permission. Originals honour `Range`, `If-None-Match` and `If-Range`; thumbnails `If-None-Match`. Rate-limited per client address.",
+        "description": "No authentication: the signed token is the permission, for the file's content version it was made for, while the owner's account is active (404 otherwise; 410 once expired). Originals honour `Range`, `If-None-Match` and `If-Range`; thumbnails `If-None-Match`. Rate-limited per client address.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Range"
@@ -2438,6 +2484,9 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/Cache-Control"
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "403": {
             "description": "The token was altered or never issued here (`type` `https://cirrus.dev/problems/link-invalid`).",
@@ -2578,6 +2627,9 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/ETag"
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "403": {
             "description": "The token was altered or never issued here."
@@ -2785,6 +2837,9 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -2826,6 +2881,9 @@ enum OpenAPIDocument {
         "responses": {
           "204": {
             "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -2915,7 +2973,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "metrics",
         "summary": "Prometheus metrics",
-        "description": "Text exposition format 0.0.4.",
+        "description": "Text exposition format 0.0.4. Not served on the gateway's public port unless the operator sets `CIRRUS_METRICS_TOKEN` (404 then); with a token configured, only `Authorization: Bearer <token>` reads it (401 otherwise).",
         "responses": {
           "200": {
             "description": "The metrics.",
@@ -2923,6 +2981,26 @@ enum OpenAPIDocument {
               "text/plain": {
                 "schema": {
                   "type": "string"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "A metrics token is configured and the request does not carry it.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "Metrics are not served on this port (no `CIRRUS_METRICS_TOKEN`).",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
                 }
               }
             }
@@ -2938,7 +3016,7 @@ enum OpenAPIDocument {
         ],
         "operationId": "status",
         "summary": "Readiness of every service",
-        "description": "Asks all five services concurrently; a service that does not answer is reported not ready.",
+        "description": "Asks all five services concurrently; a service that does not answer is reported not ready. One report serves every caller for 2 seconds; rate-limited per client address like anonymous requests.",
         "responses": {
           "200": {
             "description": "Everything is ready.",
@@ -2954,6 +3032,9 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/Cache-Control"
               }
             }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "503": {
             "description": "Something is not ready.",
@@ -3075,7 +3156,7 @@ enum OpenAPIDocument {
         "type": "apiKey",
         "in": "cookie",
         "name": "cirrus_access",
-        "description": "The HttpOnly cookie login sets (same access token). The `Authorization` header wins when both are sent."
+        "description": "The HttpOnly cookie login sets (same access token); named `__Host-cirrus_access` when the deployment serves HTTPS (`CIRRUS_AUTH_COOKIE_SECURE`). The `Authorization` header wins when both are sent. A state-changing request (POST, PUT, PATCH, DELETE) authenticated by the cookie alone must send `Content-Type: application/json`, or `Sec-Fetch-Site: same-origin`, or an `Origin` that is the API's own or a configured CORS origin; otherwise it is refused with 403 (cross-site request forgery)."
       }
     },
     "schemas": {
@@ -4465,7 +4546,7 @@ enum OpenAPIDocument {
     },
     "responses": {
       "BadRequest": {
-        "description": "The body is not valid JSON, or not a JSON object.",
+        "description": "The body is not valid JSON, or not a JSON object; or the request path has a `.` or `..` segment or a percent-encoded `/`, `\\` or NUL (refused at the edge for every route).",
         "content": {
           "application/problem+json": {
             "schema": {
