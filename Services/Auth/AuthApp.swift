@@ -31,6 +31,10 @@ struct AuthApp: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         accounts.register(on: router)
         admin.register(on: router)
+        // The tier catalogue for the other services (internal port only; nothing secret in it).
+        router.get("/internal/tiers") { [store] _, _ in
+            try Response.json(TierCatalogue(items: try await store.tiers().map(\.permissions)), headers: [.cacheControl: "no-store"])
+        }
     }
 
     /// Start-up: make sure a signing key exists and the verifier knows it.

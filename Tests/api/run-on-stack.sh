@@ -10,6 +10,9 @@
 # request rate so the fuzzer measures the API and not the limiter) is created through the
 # admin API. Everything is stopped and removed on exit, also on failure.
 #
+# First of all, on the fresh stack: a new user's first request the moment /v1/status is ready
+# (Tests/api/cold-start.py; CIRRUS_SKIP_COLD_START=1 skips it).
+#
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
 # Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
 # CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
@@ -58,6 +61,14 @@ export CIRRUS_GATEWAY_TRUSTED_PROXIES="${CIRRUS_GATEWAY_TRUSTED_PROXIES:-127.0.0
 run_stack --detach
 API="http://127.0.0.1:$GATEWAY_PORT"
 
+# First, on the stack that has just started: a new user's first steps work the moment
+# /v1/status is ready (Tests/api/cold-start.py). A failure does not stop the rest.
+cold_status=0
+if [[ -z "${CIRRUS_SKIP_COLD_START:-}" ]]; then
+  log "a new user's first request on the cold stack at $API"
+  python3 "$CIRRUS_ROOT/Tests/api/cold-start.py" "$API" || cold_status=$?
+fi
+
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 
@@ -84,7 +95,7 @@ if [[ -z "${CIRRUS_SKIP_JOURNEY:-}" ]]; then
     --cli "$CIRRUS_BIN_DIR/cirrus" --data "$STACK/data" ${CIRRUS_JOURNEY_BIG_MIB:+--big-mib "$CIRRUS_JOURNEY_BIG_MIB"}
 fi
 
-status=0
+status=$cold_status
 services=()
 for s in auth:1 metadata:2 blob:3 thumbnail:4; do services+=(--service "${s%%:*}=http://127.0.0.1:$((GATEWAY_PORT + ${s##*:}))"); done
 

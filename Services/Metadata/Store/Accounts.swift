@@ -33,6 +33,28 @@ struct Accounts: Sendable {
             """, logger: logger)
     }
 
+    /// Tiers from auth's catalogue that metadata does not know yet; the ones it knows are kept
+    /// as events left them (a snapshot can be older than an event already applied).
+    func addMissingTiers(_ tiers: [TierPermissions]) async throws {
+        try await client.transaction(logger: logger) { connection in
+            for tier in tiers {
+                try await connection.query("""
+                    INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
+                                       quota_bytes, max_upload_bytes, requests_per_minute, deleted, updated_at)
+                    VALUES (\(tier.id), \(tier.name), \(tier.thumbnailSizes), \(tier.originalLinks), \(tier.expiringLinks), \(tier.linkMinSeconds),
+                            \(tier.linkMaxSeconds), \(tier.quotaBytes), \(tier.maxUploadBytes), \(tier.requestsPerMinute), false, now())
+                    ON CONFLICT (id) DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// Whether metadata knows any tier (from a snapshot or from events).
+    func knowsTiers() async throws -> Bool {
+        for try await _ in try await client.query("SELECT 1 FROM tiers LIMIT 1", logger: logger) { return true }
+        return false
+    }
+
     /// Create the user and their root folder unless they exist. Returns true when created.
     @discardableResult
     func ensureUser(_ userID: UUID, tierID: UUID, on connection: PostgresConnection) async throws -> Bool {
