@@ -24,8 +24,8 @@
 #   --quick       shorter phases (full suite: about 7 minutes when every invariant holds, at most
 #                 about 9.5 when (c) and (d) wait out their bounds; --quick about 2 minutes less)
 #   --faults LIST comma-separated subset of: services,auth,metadata,blob,thumbnail,gateway,
-#                 broker-pause,broker-restart,postgres,blob-ro (default "all": every one but
-#                 broker-restart, which loses the memory-only broker's data; "none" = load only)
+#                 broker-pause,broker-restart,postgres,blob-ro (default "all": every one; "none" =
+#                 load only)
 #   --users N     load users (default 3), --threads N threads per user (default 2)
 #   --keep        leave the stack running at the end (prints how to stop it)
 #   --out DIR     where the ledger, reports and logs are kept (default .local/faults-<time>)
@@ -53,9 +53,10 @@ else d_base=20 d_down=3 d_settle=10 d_broker=30 d_pg=5 d_ro=20; fi
 BASELINE="${BASELINE:-$d_base}"; FAULT_DOWN="${FAULT_DOWN:-$d_down}"; SETTLE="${SETTLE:-$d_settle}"
 BROKER_DOWN="${BROKER_DOWN:-$d_broker}"; PG_DOWN="${PG_DOWN:-$d_pg}"; RO_SECONDS="${RO_SECONDS:-$d_ro}"
 THUMB_TIMEOUT="${THUMB_TIMEOUT:-90}"; GC_TIMEOUT="${GC_TIMEOUT:-90}"
-# broker-restart is not in "all": the local broker (Tansu) keeps everything in memory, so a kill
-# loses topics, messages and offsets — events a durable Kafka would keep (docs/resilience.md).
-[[ "$FAULTS" == all ]] && FAULTS="services,broker-pause,postgres,blob-ro"
+# broker-restart is in "all": the local broker (Tansu) keeps everything in memory, so a kill
+# loses topics, messages and offsets; blob's and thumbnail's reconcilers clean up what the lost
+# file.deleted events would have (docs/resilience.md).
+[[ "$FAULTS" == all ]] && FAULTS="services,broker-pause,broker-restart,postgres,blob-ro"
 FAULTS="${FAULTS//services/auth,metadata,blob,thumbnail,gateway}"
 IFS=',' read -r -a FAULT_LIST <<<"$FAULTS"
 for f in "${FAULT_LIST[@]}"; do
@@ -75,6 +76,11 @@ command -v psql >/dev/null || die "psql is missing (Debian package postgresql-cl
 # and rate limits that measure the system rather than the limiter (all users share 127.0.0.1).
 export CIRRUS_BLOB_GC_INTERVAL_SECONDS="${CIRRUS_BLOB_GC_INTERVAL_SECONDS:-5}"
 export CIRRUS_BLOB_GC_GRACE_SECONDS="${CIRRUS_BLOB_GC_GRACE_SECONDS:-30}"
+# Reconciliation with metadata (what lost events left): every 5 s, for what is 20 s old.
+export CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS="${CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS:-5}"
+export CIRRUS_BLOB_RECONCILE_GRACE_SECONDS="${CIRRUS_BLOB_RECONCILE_GRACE_SECONDS:-20}"
+export CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS="${CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS:-5}"
+export CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS="${CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS:-20}"
 export CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS="${CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS:-30}"  # also the age before an unindexed rendition object is swept
 export CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS="${CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS:-15}"
 export CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS="${CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS:-5}"

@@ -12,6 +12,8 @@ struct Entrypoint {
         let store: any ObjectStore
         var collection = GarbageCollector.Configuration()
         let signer: InternalGrantSigner
+        var reconciliation = ReferenceReconciler.Configuration()
+        let metadataURL: String
         do {
             let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "blob", usesDatabase: true)
@@ -19,6 +21,9 @@ struct Entrypoint {
             collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
             signer = try InternalGrantSigner(reader: reader)
             collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
+            reconciliation.interval = try reader.seconds("CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
+            reconciliation.grace = try reader.seconds("CIRRUS_BLOB_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
+            metadataURL = try reader.url("CIRRUS_METADATA_URL", default: "http://127.0.0.1:8082")
         } catch {
             FileHandle.standardError.write(Data("cirrus-blob: \(error)\n".utf8))
             exit(2)
@@ -35,6 +40,13 @@ struct Entrypoint {
             handlers.on(FileDeleted.self) { try await fileDeleted.handle($0) }
             runtime.addConsumer(handlers: handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: GarbageCollector(index: index, store: store, configuration: collection, logger: logger)))
+            if reconciliation.interval > .zero {
+                let http = HTTPClientService()
+                runtime.addService(http)
+                let reconciler = ReferenceReconciler(index: index, metadata: MetadataKnownIDs(http: http.client, metadataURL: metadataURL, kind: .references),
+                                                     configuration: reconciliation, logger: logger)
+                runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
+            }
             let router = runtime.makeRouter()
             BlobController(store: store, index: index, signer: signer).register(on: router)
             try await runtime.run(router: router)

@@ -13,6 +13,7 @@ struct MetadataApp: Sendable {
     let events: MetadataEvents
     let controller: DriveController
     let links: LinksController
+    let known: KnownController
 
     init(client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
          blobURL: String, http: HTTPClient = .shared, logger: Logger) {
@@ -24,10 +25,12 @@ struct MetadataApp: Sendable {
         let blob = BlobClient(baseURL: blobURL, signer: signer, http: http, logger: logger)
         controller = DriveController(drive: drive, listing: listing, uploads: uploads, blob: blob, verifier: verifier, signer: signer)
         links = LinksController(drive: drive, listing: listing, verifier: verifier, grants: signer, links: linkSigner)
+        known = KnownController(known: Known(client: client, logger: logger))
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         controller.register(on: router)
         links.register(on: router)
+        known.register(on: router)
     }
 }

@@ -14,6 +14,8 @@ struct Entrypoint {
         let signer: InternalGrantSigner
         let blobURL: String
         let scratch: String
+        var reconciliation = RenditionReconciler.Configuration()
+        let metadataURL: String
         do {
             let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "thumbnail", usesDatabase: true)
@@ -22,6 +24,9 @@ struct Entrypoint {
             signer = try InternalGrantSigner(reader: reader)
             blobURL = try reader.url("CIRRUS_BLOB_URL", default: "http://127.0.0.1:8083")
             scratch = reader.string("CIRRUS_THUMBNAIL_SCRATCH_PATH", default: NSTemporaryDirectory() + "cirrus-thumbnail")
+            reconciliation.interval = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
+            reconciliation.grace = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
+            metadataURL = try reader.url("CIRRUS_METADATA_URL", default: "http://127.0.0.1:8082")
         } catch {
             FileHandle.standardError.write(Data("cirrus-thumbnail: \(error)\n".utf8))
             exit(2)
@@ -40,6 +45,12 @@ struct Entrypoint {
                                    scratch: scratch, logger: logger)
             runtime.addConsumer(handlers: app.handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: Evictor(app: app)))
+            if reconciliation.interval > .zero {
+                let reconciler = RenditionReconciler(index: app.index, store: store,
+                                                     metadata: MetadataKnownIDs(http: http.client, metadataURL: metadataURL, kind: .files),
+                                                     configuration: reconciliation, logger: logger)
+                runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
+            }
             let router = runtime.makeRouter()
             app.register(on: router)
             try await runtime.run(router: router)

@@ -102,6 +102,20 @@ struct BlobIndex: Sendable {
         }
     }
 
+    /// One page of references older than `grace`, in (owner, reference) order after `after`.
+    func references(olderThan grace: Duration, after: (owner: UUID, ref: UUID)?, limit: Int) async throws -> [(owner: UUID, ref: UUID, file: UUID)] {
+        let seconds = Int(grace.components.seconds)
+        let start = after ?? (UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        let rows = try await client.query("""
+            SELECT owner_id, ref_id, file_id FROM blob_refs
+            WHERE (owner_id, ref_id) > (\(start.owner), \(start.ref)) AND created_at < now() - make_interval(secs => \(seconds))
+            ORDER BY owner_id, ref_id LIMIT \(limit)
+            """, logger: logger)
+        var page: [(owner: UUID, ref: UUID, file: UUID)] = []
+        for try await (owner, ref, file) in rows.decode((UUID, UUID, UUID).self) { page.append((owner, ref, file)) }
+        return page
+    }
+
     func find(ownerID: UUID, sha256: String) async throws -> BlobRecord? {
         let rows = try await client.query("""
             SELECT owner_id, sha256, size, content_type, object_key, ref_count FROM blobs

@@ -119,5 +119,9 @@ enum MetadataMigrations {
         Migration("0003-metadata-disabled-users", [
             "ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false",
         ]),
+        // Reconciliation asks by reference (content) id: `POST /internal/known/references`.
+        Migration("0004-metadata-content-index", [
+            "CREATE INDEX items_content ON items (content_id) WHERE content_id IS NOT NULL",
+        ]),
     ]
 }

@@ -116,6 +116,20 @@ struct ThumbnailIndex: Sendable {
         return keys
     }
 
+    /// One page of the files that have renditions older than `grace`, in id order after `after`.
+    func filesWithRenditions(olderThan grace: Duration, after: UUID?, limit: Int) async throws -> [UUID] {
+        let seconds = Int(grace.components.seconds)
+        let start = after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        let rows = try await client.query("""
+            SELECT DISTINCT file_id FROM thumbnails
+            WHERE file_id > \(start) AND created_at < now() - make_interval(secs => \(seconds))
+            ORDER BY file_id LIMIT \(limit)
+            """, logger: logger)
+        var files: [UUID] = []
+        for try await id in rows.decode(UUID.self) { files.append(id) }
+        return files
+    }
+
     /// Claim renditions not read for `age`; the rows go now, the caller deletes the objects.
     func claimStale(olderThan age: Duration, limit: Int = 500) async throws -> [String] {
         let seconds = Int(age.components.seconds)

@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import CirrusContracts
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// Asks metadata which ids it still has (`POST /internal/known/<kind>`), for the reconcilers
+/// of the services that keep state derived from metadata's (blob's references, thumbnail's
+/// renditions). An answer that does not account for every id asked is an error, never "none
+/// known": a reconciler acts only on ids metadata positively does not have.
+public struct MetadataKnownIDs: Sendable {
+    public enum Kind: String, Sendable { case references, files }
+
+    let http: HTTPClient
+    let url: String
+
+    public init(http: HTTPClient, metadataURL: String, kind: Kind) {
+        self.http = http
+        self.url = metadataURL + "/internal/known/" + kind.rawValue
+    }
+
+    struct Unusable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The subset of `ids` metadata has.
+    public func known(_ ids: [UUID]) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try ContractCoding.encoder().encode(KnownIDsQuery(ids: ids))))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else { throw Unusable(description: "metadata answered \(response.status.code)") }
+        let reply = try ContractCoding.decoder().decode(KnownIDsReply.self, from: Data(body.readableBytesView))
+        guard reply.checked == ids.count else { throw Unusable(description: "metadata checked \(reply.checked) of \(ids.count) ids") }
+        let asked = Set(ids)
+        return Set(reply.known.filter(asked.contains))
+    }
+}
+
+/// A periodic anti-entropy pass: `pass` cleans up one full round and returns how many
+/// things it cleaned. Counted in `cirrus_reconcile_cleaned_total{worker}`, with the time of
+/// the last complete pass in `cirrus_reconcile_last_success_timestamp_seconds{worker}`.
+/// A failed pass is logged and tried again at the next interval; nothing is cleaned on a
+/// partial answer.
+public struct AntiEntropyLoop: Service {
+    let name: String
+    let interval: Duration
+    let logger: Logger
+    let pass: @Sendable () async throws -> Int
+    private let cleaned: Counter
+    private let lastSuccess: Gauge
+
+    public init(name: String, interval: Duration, logger: Logger, pass: @escaping @Sendable () async throws -> Int) {
+        self.name = name
+        self.interval = interval
+        self.logger = logger
+        self.pass = pass
+        cleaned = Counter(label: "cirrus_reconcile_cleaned_total", dimensions: [("worker", name)])
+        lastSuccess = Gauge(label: "cirrus_reconcile_last_success_timestamp_seconds", dimensions: [("worker", name)])
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { return }
+                do {
+                    let count = try await pass()
+                    cleaned.increment(by: count)
+                    lastSuccess.record(Date().timeIntervalSince1970)
+                    if count > 0 { logger.warning("reconciled what events lost", metadata: ["worker": "\(name)", "cleaned": "\(count)"]) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("reconciliation pass failed", metadata: ["worker": "\(name)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}
