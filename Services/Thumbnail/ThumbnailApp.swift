@@ -157,6 +157,7 @@ struct Evictor: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                Heartbeats.shared.beat("thumbnail-eviction", bound: AntiEntropyLoop.bound(interval: app.settings.evictionInterval))
                 do {
                     let evicted = try await app.evict()
                     if evicted > 0 { app.logger.info("evicted thumbnails", metadata: ["count": "\(evicted)"]) }

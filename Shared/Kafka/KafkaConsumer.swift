@@ -40,6 +40,8 @@ public final class KafkaConsumer: Service, Sendable {
         /// Where a new group starts: "earliest" so no event published before the first
         /// deployment of a consumer is missed.
         public var autoOffsetReset: String = "earliest"
+        /// Called on every poll and before every handler attempt (the runtime's liveness).
+        public var heartbeat: (@Sendable () -> Void)?
 
         public init(groupID: String, topics: [String]) {
             self.groupID = groupID
@@ -92,6 +94,7 @@ public final class KafkaConsumer: Service, Sendable {
 
         await withGracefulShutdownHandler {
             while !self.isStopping && !Task.isCancelled {
+                self.configuration.heartbeat?()
                 guard let message = await Self.poll(client, on: queue, logger: logger) else { continue }
                 await self.process(message, client: client)
             }

@@ -65,9 +65,16 @@ public struct AntiEntropyLoop: Service {
         lastSuccess = Gauge(label: "cirrus_reconcile_last_success_timestamp_seconds", dimensions: [("worker", name)])
     }
 
+    /// How long a periodic loop may stay silent: its pause plus a generous pass (passes page
+    /// through a whole table).
+    public static func bound(interval: Duration) -> Duration {
+        interval + max(interval * 2, .seconds(600))
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                Heartbeats.shared.beat(name, bound: Self.bound(interval: interval))
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { return }
                 do {

@@ -55,7 +55,10 @@ public struct OutboxRelay: Service {
         try await startup?.wait()
         await cancelWhenGracefulShutdown {
             var lastCleanup = ContinuousClock.now
+            // A pass is bounded by its timeout, a pause by the error backoff or poll interval.
+            let bound = configuration.passTimeout + configuration.errorBackoff + configuration.pollInterval + .seconds(60)
             while !Task.isCancelled {
+                Heartbeats.shared.beat("outbox-relay", bound: bound)
                 do {
                     let count = try await withDeadline(configuration.passTimeout) { try await self.relayBatch() }
                     if ContinuousClock.now - lastCleanup > .seconds(600) {

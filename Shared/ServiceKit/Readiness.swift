@@ -78,7 +78,8 @@ public final class Readiness: Sendable {
     struct TimedOut: Error, CustomStringConvertible { var description: String { "timed out" } }
 
     static func publicReason(_ error: any Error) -> String {
-        error is TimedOut ? "timed out" : "unavailable"
+        if let failure = error as? any PublicReadinessDetail { return failure.publicDetail }
+        return error is TimedOut ? "timed out" : "unavailable"
     }
 }
 

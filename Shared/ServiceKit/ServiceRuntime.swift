@@ -34,6 +34,7 @@ public final class ServiceRuntime: Sendable {
         self.migrations = migrations
         self.kafka = KafkaClientConfiguration(brokers: configuration.kafkaBrokers, clientID: "cirrus-\(configuration.service)")
         self.readiness = Readiness(service: configuration.service, startup: startup, logger: logger)
+        readiness.add(Heartbeats.shared.readinessCheck)
         if let database = configuration.database {
             let client = PostgresClient(configuration: database.postgresConfiguration, backgroundLogger: logger)
             postgres = client
@@ -68,6 +69,10 @@ public final class ServiceRuntime: Sendable {
         let group = ["cirrus", configuration.service, name].compactMap { $0 }.joined(separator: "-")
         var consumerConfiguration = KafkaConsumer.Configuration(groupID: group, topics: handlers.topics)
         configure(&consumerConfiguration)
+        // Beats on every poll and before every handler attempt: an attempt is bounded by the
+        // handler timeout, a retry's pause by the longest backoff.
+        let bound = consumerConfiguration.handlerTimeout + consumerConfiguration.maxBackoff + .seconds(60)
+        consumerConfiguration.heartbeat = { Heartbeats.shared.beat("consumer:" + group, bound: bound) }
         let logger = self.logger
         let consumer = KafkaConsumer(configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger) { message in
             try await handlers.handle(message, logger: logger)

@@ -1,5 +1,7 @@
+import CirrusContracts
 import CirrusServiceKit
 import Foundation
+import Logging
 import Testing
 
 @Suite("Configuration")
@@ -132,5 +134,25 @@ struct SecretTests {
         #expect(MetricsExposure.forService(token: nil, publicPort: false) == .open)
         let exposure = MetricsExposure.forService(token: "metrics-token-0123456789", publicPort: true)
         #expect(exposure == .token("metrics-token-0123456789"))
+    }
+}
+
+@Suite("Worker heartbeats")
+struct HeartbeatTests {
+    @Test func aSilentLoopTurnsReadinessRedWithItsName() async throws {
+        let heartbeats = Heartbeats()
+        let gate = StartupGate()
+        gate.open()
+        let readiness = Readiness(service: "test", startup: gate, checks: [heartbeats.readinessCheck], logger: .init(label: "test"))
+        heartbeats.beat("relay", bound: .milliseconds(200))
+        heartbeats.beat("collector", bound: .seconds(60))
+        #expect(await readiness.report().ready)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(heartbeats.silent() == ["relay"])
+        let report = await readiness.report()
+        #expect(!report.ready)
+        #expect(report.checks["workers"]?.detail == "silent: relay")
+        heartbeats.beat("relay", bound: .milliseconds(200))  // it came back
+        #expect(await readiness.report().ready)
     }
 }

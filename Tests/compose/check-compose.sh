@@ -192,7 +192,7 @@ DOCUMENTED_KEYS = {
     "CIRRUS_S3_SECRET_ACCESS_KEY": STORE_SERVICES,
     "CIRRUS_S3_PATH_STYLE": STORE_SERVICES,
     "CIRRUS_AUTH_URL": {"gateway", "metadata"},
-    "CIRRUS_METADATA_URL": {"gateway"},
+    "CIRRUS_METADATA_URL": {"gateway", "blob", "thumbnail"},
     "CIRRUS_BLOB_URL": {"gateway", "metadata", "thumbnail"},
     "CIRRUS_THUMBNAIL_URL": {"gateway"},
     "CIRRUS_AUTH_ACCESS_TOKEN_TTL_SECONDS": {"auth"},
@@ -208,6 +208,8 @@ DOCUMENTED_KEYS = {
     "CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR": {"auth"},
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": {"blob"},
     "CIRRUS_BLOB_GC_GRACE_SECONDS": {"blob"},
+    "CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS": {"blob"},
+    "CIRRUS_BLOB_RECONCILE_GRACE_SECONDS": {"blob"},
     "CIRRUS_INTERNAL_SECRET": {"metadata", "blob", "thumbnail", "gateway"},
     "CIRRUS_INTERNAL_SECRET_PREVIOUS": {"metadata", "blob", "thumbnail", "gateway"},
     "CIRRUS_METADATA_MAX_VERSIONS": {"metadata"},
@@ -219,6 +221,8 @@ DOCUMENTED_KEYS = {
     "CIRRUS_THUMBNAIL_EVICT_AFTER_SECONDS": {"thumbnail"},
     "CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS": {"thumbnail"},
     "CIRRUS_THUMBNAIL_SCRATCH_PATH": {"thumbnail"},
+    "CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS": {"thumbnail"},
+    "CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS": {"thumbnail"},
     "CIRRUS_METADATA_UPLOAD_TTL_SECONDS": {"metadata"},
     "CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS": {"metadata"},
     "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": {"metadata"},
@@ -258,12 +262,16 @@ INTEGER_RANGES = {
     "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": (1, 86_400),
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": (1, 86_400),
     "CIRRUS_BLOB_GC_GRACE_SECONDS": (0, 2_592_000),
+    "CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS": (0, 604_800),
+    "CIRRUS_BLOB_RECONCILE_GRACE_SECONDS": (1, 2_592_000),
     "CIRRUS_THUMBNAIL_QUALITY": (1, 100),
     "CIRRUS_THUMBNAIL_CONCURRENCY": (1, 64),
     "CIRRUS_THUMBNAIL_MAX_PIXELS": (1, 2_000_000_000),
     "CIRRUS_THUMBNAIL_MAX_SOURCE_BYTES": (1, 1 << 40),
     "CIRRUS_THUMBNAIL_EVICT_AFTER_SECONDS": (60, 31_536_000),
     "CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS": (1, 86_400),
+    "CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS": (0, 604_800),
+    "CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS": (1, 2_592_000),
 }
 BOOLEANS = {"1", "true", "yes", "on", "0", "false", "no", "off"}
 CHOICES = {
@@ -321,6 +329,8 @@ PASS_THROUGH = {
     "CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS": ({"metadata"}, "60"),
     "CIRRUS_BLOB_GC_INTERVAL_SECONDS": ({"blob"}, "60"),
     "CIRRUS_BLOB_GC_GRACE_SECONDS": ({"blob"}, "3600"),
+    "CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS": ({"blob"}, "3600"),
+    "CIRRUS_BLOB_RECONCILE_GRACE_SECONDS": ({"blob"}, "3600"),
     "CIRRUS_THUMBNAIL_FORMAT": ({"thumbnail"}, "jpeg"),
     "CIRRUS_THUMBNAIL_QUALITY": ({"thumbnail"}, "80"),
     "CIRRUS_THUMBNAIL_CONCURRENCY": ({"thumbnail"}, ""),
@@ -329,6 +339,8 @@ PASS_THROUGH = {
     "CIRRUS_THUMBNAIL_EVICT_AFTER_SECONDS": ({"thumbnail"}, "604800"),
     "CIRRUS_THUMBNAIL_EVICTION_INTERVAL_SECONDS": ({"thumbnail"}, "3600"),
     "CIRRUS_THUMBNAIL_SCRATCH_PATH": ({"thumbnail"}, ""),
+    "CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS": ({"thumbnail"}, "3600"),
+    "CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS": ({"thumbnail"}, "3600"),
 }
 
 
@@ -452,11 +464,11 @@ for name in APP:
                 problems.append(f"{key} is missing")
         if env.get("CIRRUS_S3_PATH_STYLE", "true") not in {"true", "false"}:
             problems.append("CIRRUS_S3_PATH_STYLE must be true or false")
-    if name == "gateway":
-        for key, target in (("CIRRUS_AUTH_URL", "auth"), ("CIRRUS_METADATA_URL", "metadata"),
-                            ("CIRRUS_BLOB_URL", "blob"), ("CIRRUS_THUMBNAIL_URL", "thumbnail")):
-            if env.get(key) != f"http://{target}:{PORTS[target]}":
-                problems.append(f"{key} should be http://{target}:{PORTS[target]}, got {env.get(key)!r}")
+    # Every internal URL a service reads points at that service on the compose network.
+    for key, target in (("CIRRUS_AUTH_URL", "auth"), ("CIRRUS_METADATA_URL", "metadata"),
+                        ("CIRRUS_BLOB_URL", "blob"), ("CIRRUS_THUMBNAIL_URL", "thumbnail")):
+        if name in DOCUMENTED_KEYS[key] and env.get(key) != f"http://{target}:{PORTS[target]}":
+            problems.append(f"{key} should be http://{target}:{PORTS[target]}, got {env.get(key)!r}")
     check(not problems, f"{name}: configuration values are valid", "; ".join(problems))
 
 buckets = [environment(services[n]).get("CIRRUS_S3_BUCKET") for n in sorted(STORE_SERVICES)]

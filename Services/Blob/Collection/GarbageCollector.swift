@@ -37,6 +37,7 @@ struct GarbageCollector: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                Heartbeats.shared.beat("blob-gc", bound: AntiEntropyLoop.bound(interval: configuration.interval))
                 do {
                     try await collect()
                 } catch is CancellationError {

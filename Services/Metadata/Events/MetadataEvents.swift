@@ -108,6 +108,7 @@ struct Reconciler: Service {
         let settings = uploads.settings
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                Heartbeats.shared.beat("metadata-reconciler", bound: AntiEntropyLoop.bound(interval: settings.reconcileInterval))
                 do {
                     let expired = try await uploads.expire()
                     let requested = try await uploads.thumbnails.reconcile(grace: settings.thumbnailGrace)
