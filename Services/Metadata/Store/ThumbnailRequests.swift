@@ -53,6 +53,10 @@ struct ThumbnailRequests: Sendable {
                 FROM items i JOIN users u ON u.id = i.owner_id JOIN tiers t ON t.id = u.tier_id
                 WHERE i.thumbnail_status = 'pending' AND i.state = 'ready' AND i.blob_id IS NOT NULL
                   AND i.thumbnail_requested_at < now() - make_interval(secs => \(seconds))
+                  -- Not while its last request is still in the outbox (the broker is away): asking
+                  -- again would only pile up duplicates for the thumbnail service to wade through.
+                  AND NOT EXISTS (SELECT 1 FROM cirrus_outbox o WHERE o.published_at IS NULL
+                                  AND o.topic = 'thumbnail.requested' AND o.partition_key = lower(i.id::text))
                 ORDER BY i.thumbnail_requested_at LIMIT \(limit) FOR UPDATE OF i SKIP LOCKED
                 """, logger: logger)
             var due: [(UUID, UUID, String, String, [Int])] = []
