@@ -21,11 +21,11 @@
 # with 503/507 and recovered, (h) no service crashed; exit 1 on any FAIL). See docs/resilience.md.
 #
 # Usage: bench/faults.sh [--quick] [--faults LIST] [--users N] [--threads N] [--keep] [--out DIR]
-#   --quick       shorter phases (full suite: about 7 minutes when every invariant holds, at most
+#   --quick       shorter phases (full suite: about 7-8 minutes when every invariant holds, at most
 #                 about 9.5 when (c) and (d) wait out their bounds; --quick about 2 minutes less)
 #   --faults LIST comma-separated subset of: services,auth,metadata,blob,thumbnail,gateway,
-#                 broker-pause,broker-restart,postgres,blob-ro (default "all": every one but
-#                 broker-restart, see below; "none" = load only)
+#                 broker-pause,broker-restart,postgres,blob-ro (default "all": every one; "none" =
+#                 load only)
 #   --users N     load users (default 3), --threads N threads per user (default 2)
 #   --keep        leave the stack running at the end (prints how to stop it)
 #   --out DIR     where the ledger, reports and logs are kept (default .local/faults-<time>)
@@ -53,11 +53,11 @@ else d_base=20 d_down=3 d_settle=10 d_broker=30 d_pg=5 d_ro=20; fi
 BASELINE="${BASELINE:-$d_base}"; FAULT_DOWN="${FAULT_DOWN:-$d_down}"; SETTLE="${SETTLE:-$d_settle}"
 BROKER_DOWN="${BROKER_DOWN:-$d_broker}"; PG_DOWN="${PG_DOWN:-$d_pg}"; RO_SECONDS="${RO_SECONDS:-$d_ro}"
 THUMB_TIMEOUT="${THUMB_TIMEOUT:-90}"; GC_TIMEOUT="${GC_TIMEOUT:-90}"
-# broker-restart is not in "all" yet: the local broker (Tansu) keeps everything in memory, so a
-# kill loses topics, messages and offsets. Blob's and thumbnail's reconcilers now clean up what
-# the lost file.deleted events would have ((d) passes), but the thumbnails of the images
-# uploaded around the outage still outlast (c)'s bound in a full run (docs/resilience.md).
-[[ "$FAULTS" == all ]] && FAULTS="services,broker-pause,postgres,blob-ro"
+# broker-restart is in "all": the local broker (Tansu) keeps everything in memory, so a kill
+# loses topics, messages and offsets; blob's and thumbnail's reconcilers clean up what the lost
+# file.deleted events would have, metadata's asks again for lost thumbnail requests
+# (docs/resilience.md).
+[[ "$FAULTS" == all ]] && FAULTS="services,broker-pause,broker-restart,postgres,blob-ro"
 FAULTS="${FAULTS//services/auth,metadata,blob,thumbnail,gateway}"
 IFS=',' read -r -a FAULT_LIST <<<"$FAULTS"
 for f in "${FAULT_LIST[@]}"; do
