@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The idempotent-consumer inbox: an event's effect and the record that it happened commit
@@ -25,6 +26,7 @@ public enum Inbox {
             var isNew = false
             for try await _ in inserted { isNew = true }
             guard isNew else {
+                Counter(label: "cirrus_inbox_duplicates_skipped_total", dimensions: [("consumer", consumer)]).increment()
                 logger.debug("duplicate event skipped", metadata: ["event_id": "\(eventID)", "consumer": "\(consumer)"])
                 return false
             }

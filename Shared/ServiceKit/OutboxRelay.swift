@@ -38,6 +38,9 @@ public struct OutboxRelay: Service {
     private let logger: Logger
     private let published = Counter(label: "cirrus_outbox_published_total")
     private let publishFailures = Counter(label: "cirrus_outbox_publish_failures_total")
+    /// Rows not published yet, and the age of the oldest: sampled every 15 s by the relay.
+    private let backlog = Gauge(label: "cirrus_outbox_backlog")
+    private let oldestAge = Gauge(label: "cirrus_outbox_oldest_unpublished_age_seconds")
     /// Advisory lock id shared by every relay of one database.
     static let lockKey: Int64 = 7_305_007_012
 
@@ -55,12 +58,17 @@ public struct OutboxRelay: Service {
         try await startup?.wait()
         await cancelWhenGracefulShutdown {
             var lastCleanup = ContinuousClock.now
+            var lastSample = ContinuousClock.now - .seconds(60)
             // A pass is bounded by its timeout, a pause by the error backoff or poll interval.
             let bound = configuration.passTimeout + configuration.errorBackoff + configuration.pollInterval + .seconds(60)
             while !Task.isCancelled {
                 Heartbeats.shared.beat("outbox-relay", bound: bound)
                 do {
                     let count = try await withDeadline(configuration.passTimeout) { try await self.relayBatch() }
+                    if ContinuousClock.now - lastSample > .seconds(15) {
+                        try await sampleBacklog()
+                        lastSample = .now
+                    }
                     if ContinuousClock.now - lastCleanup > .seconds(600) {
                         try await deletePublished()
                         lastCleanup = .now
@@ -116,6 +124,18 @@ public struct OutboxRelay: Service {
                 published.increment(by: done.count)
             }
             return records.count
+        }
+    }
+
+    /// `cirrus_outbox_backlog` and `cirrus_outbox_oldest_unpublished_age_seconds` (0 when empty).
+    private func sampleBacklog() async throws {
+        let rows = try await client.query("""
+            SELECT count(*)::int8, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+            FROM cirrus_outbox WHERE published_at IS NULL
+            """, logger: logger)
+        for try await (count, age) in rows.decode((Int64, Double).self) {
+            backlog.record(count)
+            oldestAge.record(age)
         }
     }
 

@@ -143,6 +143,12 @@ struct StackTests {
                 #expect(try await send(.GET, base + "/metrics", headers: [("Authorization", "Bearer wrong-token-0123456789")]).status == 401)
                 let metrics = try await send(.GET, base + "/metrics", headers: [("Authorization", "Bearer \(Self.metricsToken)")])
                 #expect(metrics.status == 200, "\(process.name) /metrics")
+                if process.name != "gateway" {
+                    // The outbox's backlog and the loops' heartbeats are exported.
+                    let text = String(buffer: metrics.body)
+                    #expect(text.contains("cirrus_outbox_backlog"), "\(process.name) outbox backlog")
+                    #expect(text.contains("cirrus_worker_last_beat_timestamp_seconds{worker=\"outbox-relay\"}"), "\(process.name) heartbeats")
+                }
             }
             try await accountsWorkThroughTheGateway(gateway)
             try await driveWorksThroughTheGateway(gateway)
