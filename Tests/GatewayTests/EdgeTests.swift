@@ -131,6 +131,13 @@ struct EdgeTests {
         #expect(!CookieCSRFMiddleware.isJSON("multipart/form-data; boundary=x"))
     }
 
+    @Test func aFormChecksumMustBeASHA256() {
+        #expect(FileTransfer.isSHA256(String(repeating: "aF09", count: 16)))
+        #expect(!FileTransfer.isSHA256(String(repeating: "a", count: 63)))
+        #expect(!FileTransfer.isSHA256(String(repeating: "g", count: 64)))
+        #expect(!FileTransfer.isSHA256(":\u{AD}\u{1B}\\U\u{0C}"))
+    }
+
     @Test func logsNeverHoldLinkTokens() {
         #expect(LogSafePath.label("/internal/links/abc.def.ghi") == "/internal/links/{token}")
         #expect(LogSafePath.label("/v1/links/abc.def.ghi?download=1") == "/v1/links/{token}")

@@ -45,6 +45,10 @@ struct FileTransfer: Sendable {
     static let maxFormFields = 16
     static let maxFormBytes = 64 * 1024
 
+    static func isSHA256(_ value: String) -> Bool {
+        value.utf8.count == 64 && value.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0) }
+    }
+
     static func preambleTooLarge(_ limit: String) -> ProblemError {
         ProblemError(.contentTooLarge, detail: "The multipart body has too many or too large form fields: \(limit).",
                      errors: [FieldError(field: "multipart", message: "may hold \(limit) besides the file part")])
@@ -75,6 +79,11 @@ struct FileTransfer: Sendable {
                     }
                     if part.name == "file" {
                         let name = fields["name"] ?? part.filename
+                        // The form's checksum becomes a header to blob: anything but 64 hex digits
+                        // is refused here (a control character would not even make a header).
+                        if checksum == nil, let value = fields["sha256"], !Self.isSHA256(value.trimmingCharacters(in: .whitespaces)) {
+                            throw ProblemError.validation(field: "sha256", "must be 64 hexadecimal digits (the SHA-256 of the content)")
+                        }
                         // Whatever follows the file is read before the file is kept: a second file part is refused.
                         let rest: @Sendable () async throws -> Void = { [fieldCount] in
                             var count = fieldCount
