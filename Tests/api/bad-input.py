@@ -55,63 +55,13 @@ import urllib.parse
 import uuid
 import zlib
 
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-
-RESULTS = []  # (ok, name)
-LOCK = threading.Lock()
-
-
-def check(name, ok, detail=""):
-    with LOCK:
-        RESULTS.append((bool(ok), name))
-        line = ("ok   " if ok else "FAIL ") + name
-        if detail:
-            line += (" (" + detail + ")") if ok else ": " + detail
-        print(line, flush=True)
-    return bool(ok)
-
-
-def note(text):
-    print("     " + text, flush=True)
-
-
-def snippet(data, limit=240):
-    if data is None:
-        return ""
-    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else str(data)
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apicheck import (Answer, access_5xx, check, expect_problem, expect_status, finish, multipart, note, problem_issues, q,
+                      run_group, snippet)
 
 # ---------------------------------------------------------------------------------------------
 # HTTP over raw sockets (so bodies can be slow, truncated, chunked, oversize or not UTF-8)
 # ---------------------------------------------------------------------------------------------
-
-class Answer:
-    def __init__(self, status=None, headers=None, body=b"", error=None, seconds=0.0):
-        self.status = status
-        self.headers = headers or {}
-        self.body = body
-        self.error = error
-        self.seconds = seconds
-
-    @property
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except Exception:
-            return None
-
-    def __str__(self):
-        if self.error:
-            return f"no answer ({self.error}) after {self.seconds:.1f}s"
-        kind = self.headers.get("content-type", "")
-        if self.body and not any(t in kind for t in ("json", "text", "xml")) and kind:
-            return f"{self.status} {kind} ({len(self.body)} bytes)"
-        return f"{self.status} {kind} {snippet(self.body)}"
-
 
 class Target:
     def __init__(self, url):
@@ -292,52 +242,6 @@ class Client:
 
 
 # ---------------------------------------------------------------------------------------------
-# Expectations
-# ---------------------------------------------------------------------------------------------
-
-def problem_issues(answer, statuses=None, field=None):
-    """What is wrong with `answer` as a clear 4xx problem (empty list: nothing)."""
-    if answer.error:
-        return [str(answer)]
-    issues = []
-    if not 400 <= answer.status < 500:
-        issues.append(f"status {answer.status}, expected a 4xx")
-    elif statuses and answer.status not in statuses:
-        issues.append(f"status {answer.status}, expected {'/'.join(map(str, statuses))}")
-    if not answer.headers.get("content-type", "").lower().startswith("application/problem+json"):
-        issues.append(f"Content-Type {answer.headers.get('content-type')!r}, not application/problem+json")
-    problem = answer.json
-    if not isinstance(problem, dict):
-        issues.append("the body is not a JSON object")
-    else:
-        if problem.get("status") != answer.status:
-            issues.append(f"problem status {problem.get('status')!r} differs from {answer.status}")
-        if not problem.get("title") or not problem.get("type"):
-            issues.append("problem without type/title")
-        if field:
-            named = [e.get("field") for e in problem.get("errors") or [] if isinstance(e, dict)]
-            if field not in named:
-                issues.append(f"errors do not name {field!r} (they name {named})")
-    if issues:
-        issues.append(f"answer: {answer}")
-    return issues
-
-
-def expect_problem(name, answer, statuses=None, field=None):
-    if isinstance(statuses, int):
-        statuses = (statuses,)
-    issues = problem_issues(answer, statuses, field)
-    return check(name, not issues, "; ".join(issues) if issues else f"{answer.status}" + (f" {field}" if field else ""))
-
-
-def expect_status(name, answer, statuses):
-    if isinstance(statuses, int):
-        statuses = (statuses,)
-    ok = not answer.error and answer.status in statuses
-    return check(name, ok, f"{answer.status}" if ok else f"expected {'/'.join(map(str, statuses))}, got {answer}")
-
-
-# ---------------------------------------------------------------------------------------------
 # Payloads
 # ---------------------------------------------------------------------------------------------
 
@@ -384,22 +288,6 @@ def broken_tiff():
 
 def broken_webp():
     return b"RIFF" + struct.pack("<I", 400) + b"WEBPVP8 " + struct.pack("<I", 388) + bytes(range(256)) + b"\x00" * 132
-
-
-def multipart(boundary, parts, close=True):
-    """parts: (disposition bytes, content bytes[, extra header bytes])."""
-    out = b""
-    for part in parts:
-        disposition, content = part[0], part[1]
-        extra = part[2] if len(part) > 2 else b""
-        out += b"--" + boundary + b"\r\nContent-Disposition: form-data; " + disposition + b"\r\n" + extra + b"\r\n" + content + b"\r\n"
-    if close:
-        out += b"--" + boundary + b"--\r\n"
-    return out
-
-
-def q(value):
-    return urllib.parse.quote(value if isinstance(value, bytes) else value.encode(), safe="")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1151,13 +1039,9 @@ class Run:
                         line = raw.decode("utf-8", "replace")
                         if "Fatal error" in line or "unhandled error" in line or '"level":"critical"' in line:
                             problems.append(f"{entry}: {snippet(line, 400)}")
-                        if '"log":"access"' in line:
-                            try:
-                                record = json.loads(line)
-                            except ValueError:
-                                continue
-                            if int(record.get("status", 0)) >= 500:
-                                server_errors.append(f"{record.get('method')} {record.get('route')} → {record.get('status')}")
+                        error = access_5xx(line)
+                        if error:
+                            server_errors.append(error)
             check("no unhandled error, crash or critical line in the services' logs", not problems, "; ".join(problems[:5]))
             check("no 5xx in the gateway's access log during the run", not server_errors, "; ".join(sorted(set(server_errors))[:10]))
             for line in problems[5:10]:
@@ -1190,13 +1074,7 @@ def main():
     for name, group in groups:
         if name in args.skip:
             continue
-        print(f"--- {name}", flush=True)
-        started = time.monotonic()
-        try:
-            group()
-        except Exception as error:  # a bug here, or a service gone: report and go on
-            check(f"{name}: the group ran to its end", False, f"{type(error).__name__}: {error}")
-        note(f"({name}: {time.monotonic() - started:.1f}s)")
+        run_group(name, group)
         run.readiness(name)
     if "slow" not in args.skip:
         print("--- slow", flush=True)
@@ -1206,11 +1084,7 @@ def main():
     print("--- leftovers", flush=True)
     run.leftovers()
 
-    failed = [name for ok, name in RESULTS if not ok]
-    print(f"\nbad-input: {len(RESULTS) - len(failed)} ok, {len(failed)} FAIL, {len(RESULTS)} checks in {time.monotonic() - run.started:.0f}s")
-    for name in failed:
-        print(f"  FAIL {name}")
-    sys.exit(1 if failed else 0)
+    finish(run.started, "bad-input: {passed} ok, {failed} FAIL, {total} checks in {seconds:.0f}s")
 
 
 if __name__ == "__main__":

@@ -63,64 +63,33 @@ import time
 import urllib.parse
 import uuid
 
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apicheck
+from apicheck import (LOCK, RESULTS, access_5xx, check, expect_problem, expect_status, finish, multipart, note, problem_issues,
+                      q, run_group, snippet)
 
-RESULTS = []  # (ok, name)
+apicheck.configure(snippet_limit=200, problem_needs_title=False, statuses_outside_4xx=True)
+
 SERVER_ERRORS = []  # every 5xx answer seen: "METHOD path → status"
-LOCK = threading.Lock()
-
-
-def check(name, ok, detail=""):
-    with LOCK:
-        RESULTS.append((bool(ok), name))
-        line = ("ok   " if ok else "FAIL ") + name
-        if detail:
-            line += (" (" + detail + ")") if ok else ": " + detail
-        print(line, flush=True)
-    return bool(ok)
-
-
-def note(text):
-    print("     " + text, flush=True)
-
-
-def snippet(data, limit=200):
-    if data is None:
-        return ""
-    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else str(data)
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # ---------------------------------------------------------------------------------------------
 # HTTP: http.client sends the path exactly as given (no normalisation of `//`, `.`, `%2e`)
 # ---------------------------------------------------------------------------------------------
 
-class Answer:
-    def __init__(self, method="", path="", status=None, headers=None, cookies=None, body=b"", error=None):
-        self.method, self.path = method, path
-        self.status = status
-        self.headers = headers or {}  # lower-case name → value (repeated headers joined by ", ")
-        self.cookies = cookies or []  # every Set-Cookie value
-        self.body = body
-        self.error = error
+class Answer(apicheck.Answer):
+    """Also the request's method and path, and every Set-Cookie value; headers are lower-case
+    name → value (repeated headers joined by ", "). No timing; an XML body prints as a size."""
 
-    @property
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except Exception:
-            return None
+    textual = ("json", "text")
+
+    def __init__(self, method="", path="", status=None, headers=None, cookies=None, body=b"", error=None):
+        super().__init__(status, headers, body, error)
+        self.method, self.path = method, path
+        self.cookies = cookies or []
 
     def __str__(self):
-        if self.error:
-            return f"no answer ({self.error})"
-        kind = self.headers.get("content-type", "")
-        if self.body and kind and not any(t in kind for t in ("json", "text")):
-            return f"{self.status} {kind} ({len(self.body)} bytes)"
-        return f"{self.status} {kind} {snippet(self.body)}".rstrip()
+        return f"no answer ({self.error})" if self.error else super().__str__().rstrip()
 
 
 def http_call(base, method, path, body=None, headers=None, timeout=30.0):
@@ -208,49 +177,6 @@ class Api:
 # Expectations
 # ---------------------------------------------------------------------------------------------
 
-def problem_issues(answer, statuses=None, field=None):
-    """What is wrong with `answer` as a 4xx problem (empty list: nothing)."""
-    if answer.error:
-        return [str(answer)]
-    issues = []
-    if not 400 <= answer.status < 500:
-        issues.append(f"status {answer.status}, expected {'/'.join(map(str, statuses)) if statuses else 'a 4xx'}")
-    elif statuses and answer.status not in statuses:
-        issues.append(f"status {answer.status}, expected {'/'.join(map(str, statuses))}")
-    if not answer.headers.get("content-type", "").lower().startswith("application/problem+json"):
-        issues.append(f"Content-Type {answer.headers.get('content-type')!r}, not application/problem+json")
-    problem = answer.json
-    if not isinstance(problem, dict):
-        issues.append("the body is not a JSON object")
-    else:
-        if problem.get("status") != answer.status:
-            issues.append(f"problem status {problem.get('status')!r} differs from {answer.status}")
-        if field:
-            named = [e.get("field") for e in problem.get("errors") or [] if isinstance(e, dict)]
-            if field not in named:
-                issues.append(f"errors do not name {field!r} (they name {named})")
-    if issues:
-        issues.append(f"answer: {answer}")
-    return issues
-
-
-def expect_problem(name, answer, statuses=None, field=None, extra=None):
-    """A 4xx problem; `extra` lists further issues found by the caller."""
-    if isinstance(statuses, int):
-        statuses = (statuses,)
-    issues = problem_issues(answer, statuses, field) + list(extra or [])
-    return check(name, not issues, "; ".join(issues) if issues else f"{answer.status}" + (f" {field}" if field else ""))
-
-
-def expect_status(name, answer, statuses, extra=None):
-    if isinstance(statuses, int):
-        statuses = (statuses,)
-    issues = list(extra or [])
-    if answer.error or answer.status not in statuses:
-        issues.insert(0, f"expected {'/'.join(map(str, statuses))}, got {answer}")
-    return check(name, not issues, "; ".join(issues) if issues else f"{answer.status}")
-
-
 def rate_limit_issues(answer):
     """A 429 of the gateway's own limit: Retry-After, RateLimit-*, and the documented problem
     type (auth's lockouts, e.g. of wrong bootstrap secrets, answer 429 too, with other types)."""
@@ -264,18 +190,11 @@ def rate_limit_issues(answer):
     return issues
 
 
-def multipart(boundary, fields, filename, content):
-    """fields: (name, value bytes) before the `file` part."""
-    out = b""
-    for name, value in fields:
-        out += b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n' + value + b"\r\n"
-    out += (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="' + filename.encode()
-            + b'"\r\nContent-Type: application/octet-stream\r\n\r\n' + content + b"\r\n--" + boundary + b"--\r\n")
-    return out
-
-
-def q(value):
-    return urllib.parse.quote(value, safe="")
+def file_form(boundary, fields, filename, content):
+    """A multipart upload: fields (name, value bytes) before the `file` part."""
+    parts = [(b'name="' + name.encode() + b'"', value) for name, value in fields]
+    file_part = (b'name="file"; filename="' + filename.encode() + b'"', content, b"Content-Type: application/octet-stream\r\n")
+    return multipart(boundary, parts + [file_part])
 
 
 def free_port():
@@ -565,7 +484,7 @@ class Run:
 
         def send(name, extra):
             fields = [("folder_id", self.work.encode()), ("name", name.encode())] + extra
-            body = multipart(boundary, fields, name, b"a small file\n")
+            body = file_form(boundary, fields, name, b"a small file\n")
             return self.api.call("POST", "/v1/files", body, content_type=content_type, token=token)
 
         def nothing_kept(label, name, answer):
@@ -892,20 +811,16 @@ class Run:
         else:
             before = follow(link)
             expect_status("a link of the owner, before disabling them → 200", before, 200)
-            patch = self.api.call("PATCH", f"/v1/admin/users/{user['id']}", json_body={"disabled": True}, token=self.admin)
-            if patch.status != 200:
-                check("admin PATCH {disabled: true}", False, str(patch))
-            else:
-                answer, took = poll(link, 404, 5)
-                expect_status("the owner disabled (admin PATCH {disabled: true}) → the link answers 404 within 5 s", answer, 404)
-                if answer.status == 404:
-                    note(f"(after {took:.1f} s)")
-            patch = self.api.call("PATCH", f"/v1/admin/users/{user['id']}", json_body={"disabled": False}, token=self.admin)
-            if patch.status != 200:
-                check("admin PATCH {disabled: false}", False, str(patch))
-            else:
-                answer, took = poll(link, 200, 5)
-                expect_status("re-enabled (admin PATCH {disabled: false}) → the link works again within 5 s", answer, 200)
+            for disabled, status, expectation in ((True, 404, "the owner disabled (admin PATCH {disabled: true}) → the link answers 404 within 5 s"),
+                                                  (False, 200, "re-enabled (admin PATCH {disabled: false}) → the link works again within 5 s")):
+                patch = self.api.call("PATCH", f"/v1/admin/users/{user['id']}", json_body={"disabled": disabled}, token=self.admin)
+                if patch.status != 200:
+                    check(f"admin PATCH {{disabled: {'true' if disabled else 'false'}}}", False, str(patch))
+                else:
+                    answer, took = poll(link, status, 5)
+                    expect_status(expectation, answer, status)
+                    if disabled and answer.status == 404:
+                        note(f"(after {took:.1f} s)")
 
         # Deleted owner: their links end.
         item = ready_file(self.other["token"], "deleted-owner.txt", b"owned by a user about to be deleted\n")
@@ -941,14 +856,9 @@ class Run:
                         found.append(f"{entry} holds {'a token' if needle == token.encode() else 'a token signature'} ({token[:12]}…)")
                 if entry == "gateway.log":
                     for raw in data[self.log_offsets.get(entry, 0):].splitlines():
-                        if b'"log":"access"' not in raw:
-                            continue
-                        try:
-                            record = json.loads(raw)
-                        except ValueError:
-                            continue
-                        if int(record.get("status", 0)) >= 500:
-                            server_errors.append(f"{record.get('method')} {record.get('route')} → {record.get('status')}")
+                        error = access_5xx(raw)
+                        if error:
+                            server_errors.append(error)
             check(f"no link token (of {len(self.tokens)}) in any file of {self.args.logs}", self.tokens and not found,
                   "; ".join(sorted(set(found))[:6]) if found else ("no tokens were created" if not self.tokens else ""))
             check("no 5xx in the gateway's access log during the run", not server_errors, "; ".join(sorted(set(server_errors))[:10]))
@@ -990,22 +900,11 @@ def main():
         if name == "secrets" and not args.bin_dir:
             note("(secrets: skipped, no --bin-dir)")
             continue
-        print(f"--- {name}", flush=True)
-        started = time.monotonic()
-        try:
-            group()
-        except Exception as error:  # a bug here, or a service gone: report and go on
-            check(f"{name}: the group ran to its end", False, f"{type(error).__name__}: {error}")
-        note(f"({name}: {time.monotonic() - started:.1f}s)")
+        run_group(name, group)
     print("--- leftovers", flush=True)
     run.leftovers()
 
-    failed = [name for ok, name in RESULTS if not ok]
-    print(f"\nsecurity: {len(RESULTS)} checks in {time.monotonic() - run.started:.0f}s")
-    for name in failed:
-        print(f"  FAIL {name}")
-    print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    finish(run.started, "security: {total} checks in {seconds:.0f}s", "{passed} passed, {failed} failed")
 
 
 if __name__ == "__main__":
