@@ -22,8 +22,11 @@ enum CanonicalPath {
         case refuse(String)
     }
 
-    /// `target` is the request target as sent: path and optional query.
+    /// `target` is the request target as sent: path and optional query. Runs twice per request
+    /// (before routing, and in `PathGuardMiddleware`), so an ordinary path is told apart in
+    /// one pass over its bytes without splitting it.
     static func check(_ target: String) -> Verdict {
+        if isPlainlyCanonical(target) { return .canonical }
         let path: Substring, query: Substring?
         if let mark = target.firstIndex(of: "?") {
             path = target[..<mark]
@@ -58,6 +61,22 @@ enum CanonicalPath {
         var canonical = "/" + kept.joined(separator: "/")
         if let query { canonical += "?" + query }
         return .rewrite(canonical)
+    }
+
+    /// True when the path (up to `?`) starts with `/` and has no `%`, `\`, `//`, `/.` and no
+    /// trailing `/`: nothing the full check could rewrite or refuse.
+    static func isPlainlyCanonical(_ target: String) -> Bool {
+        var previous: UInt8 = 0
+        var count = 0
+        for byte in target.utf8 {
+            if byte == UInt8(ascii: "?") { break }
+            if count == 0, byte != UInt8(ascii: "/") { return false }
+            if byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\") { return false }
+            if previous == UInt8(ascii: "/"), byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".") { return false }
+            previous = byte
+            count += 1
+        }
+        return count == 1 || (count > 1 && previous != UInt8(ascii: "/"))
     }
 }
 
