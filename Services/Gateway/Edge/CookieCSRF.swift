@@ -45,7 +45,8 @@ struct CookieCSRFMiddleware: RouterMiddleware {
         guard !Self.safeMethods.contains(request.method) else { return try await next(request, context) }
         if request.uri.path == "/v1/auth/login" {
             try checkLogin(request)
-        } else if request.headers[.authorization] == nil, Self.carriesSessionCookie(request) {
+        } else if request.headers[.authorization] == nil, TokenVerifier.token(from: request) != nil {
+            // No Authorization header: the token, if any, is the session cookie.
             try checkCookieWrite(request)
         }
         return try await next(request, context)
@@ -77,15 +78,5 @@ struct CookieCSRFMiddleware: RouterMiddleware {
         guard let contentType else { return false }
         let type = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
-    }
-
-    static func carriesSessionCookie(_ request: Request) -> Bool {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let name = pair.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                if TokenVerifier.cookieNames.contains(name) { return true }
-            }
-        }
-        return false
     }
 }
