@@ -43,6 +43,39 @@ public struct MetadataKnownIDs: Sendable {
     }
 }
 
+/// When and over what a reconciler runs: every `interval` (0 turns it off), over what is
+/// older than `grace`, `pageSize` ids per question to metadata.
+public struct ReconcileSchedule: Sendable {
+    public var interval: Duration = .seconds(3600)
+    public var grace: Duration = .seconds(3600)
+    public var pageSize = 500
+
+    public init() {}
+}
+
+extension MetadataKnownIDs {
+    /// One full reconciliation pass: `page(last)` gives the local items after `last` (in a
+    /// stable order, at most `pageSize`), metadata is asked about each page's ids, and `clean`
+    /// handles every item metadata does not have. Returns how many were cleaned.
+    public func reconcile<Item: Sendable>(pageSize: Int, page: (Item?) async throws -> [Item], id: (Item) -> UUID,
+                                          clean: (Item) async throws -> Void) async throws -> Int {
+        var cleaned = 0
+        var last: Item?
+        while true {
+            let items = try await page(last)
+            guard let final = items.last else { break }
+            last = final
+            let known = try await self.known(items.map(id))
+            for item in items where !known.contains(id(item)) {
+                try await clean(item)
+                cleaned += 1
+            }
+            if items.count < pageSize { break }
+        }
+        return cleaned
+    }
+}
+
 /// A periodic anti-entropy pass: `pass` cleans up one full round and returns how many
 /// things it cleaned. Counted in `cirrus_reconcile_cleaned_total{worker}`, with the time of
 /// the last complete pass in `cirrus_reconcile_last_success_timestamp_seconds{worker}`.

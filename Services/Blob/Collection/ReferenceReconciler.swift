@@ -15,12 +15,8 @@ import Logging
 /// committing its row (an upload completing, a copy). Nothing is released on an error or an
 /// answer that does not account for every id.
 struct ReferenceReconciler: Sendable {
-    struct Configuration: Sendable {
-        /// 0 turns reconciliation off (`CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS`).
-        var interval: Duration = .seconds(3600)
-        var grace: Duration = .seconds(3600)
-        var pageSize = 500
-    }
+    /// `CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS` (0: off) and `..._GRACE_SECONDS`.
+    typealias Configuration = ReconcileSchedule
 
     let index: BlobIndex
     let metadata: MetadataKnownIDs
@@ -29,26 +25,16 @@ struct ReferenceReconciler: Sendable {
 
     /// One full pass; returns how many references were released.
     func pass() async throws -> Int {
-        var released = 0
-        var after: (owner: UUID, ref: UUID)?
-        while true {
-            let page = try await index.references(olderThan: configuration.grace, after: after, limit: configuration.pageSize)
-            guard let last = page.last else { break }
-            after = (last.owner, last.ref)
-            let known = try await metadata.known(page.map(\.ref))
-            let lost = page.filter { !known.contains($0.ref) }
-            for reference in lost {
-                try await index.client.transaction(logger: logger) { connection in
-                    try await index.release(ownerID: reference.owner, fileID: reference.file, referenceIDs: [reference.ref], on: connection)
-                }
-                logger.notice("released a reference metadata no longer has", metadata: [
-                    "owner_id": "\(reference.owner)", "file_id": "\(reference.file)", "reference_id": "\(reference.ref)",
-                ])
+        try await metadata.reconcile(pageSize: configuration.pageSize, page: { last in
+            try await index.references(olderThan: configuration.grace, after: last.map { ($0.owner, $0.ref) }, limit: configuration.pageSize)
+        }, id: { $0.ref }) { reference in
+            try await index.client.transaction(logger: logger) { connection in
+                try await index.release(ownerID: reference.owner, fileID: reference.file, referenceIDs: [reference.ref], on: connection)
             }
-            released += lost.count
-            if page.count < configuration.pageSize { break }
+            logger.notice("released a reference metadata no longer has", metadata: [
+                "owner_id": "\(reference.owner)", "file_id": "\(reference.file)", "reference_id": "\(reference.ref)",
+            ])
         }
-        return released
     }
 
     var service: AntiEntropyLoop {

@@ -11,12 +11,8 @@ import Logging
 /// `file.deleted` would, tombstone included. Nothing is removed on an error or an answer that
 /// does not account for every id.
 struct RenditionReconciler: Sendable {
-    struct Configuration: Sendable {
-        /// 0 turns reconciliation off (`CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS`).
-        var interval: Duration = .seconds(3600)
-        var grace: Duration = .seconds(3600)
-        var pageSize = 500
-    }
+    /// `CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS` (0: off) and `..._GRACE_SECONDS`.
+    typealias Configuration = ReconcileSchedule
 
     let index: ThumbnailIndex
     let store: any ObjectStore
@@ -26,24 +22,15 @@ struct RenditionReconciler: Sendable {
 
     /// One full pass; returns how many files' renditions were removed.
     func pass() async throws -> Int {
-        var removed = 0
-        var after: UUID?
-        while true {
-            let files = try await index.filesWithRenditions(olderThan: configuration.grace, after: after, limit: configuration.pageSize)
-            guard let last = files.last else { break }
-            after = last
-            let known = try await metadata.known(files)
-            for file in files where !known.contains(file) {
-                let keys = try await index.client.transaction(logger: logger) { connection in
-                    try await index.remove(fileID: file, blobIDs: nil, on: connection)
-                }
-                for key in keys { try? await store.delete(key: key) }
-                logger.notice("removed the renditions of a file metadata no longer has", metadata: ["file_id": "\(file)", "objects": "\(keys.count)"])
-                removed += 1
+        try await metadata.reconcile(pageSize: configuration.pageSize, page: { last in
+            try await index.filesWithRenditions(olderThan: configuration.grace, after: last, limit: configuration.pageSize)
+        }, id: { $0 }) { file in
+            let keys = try await index.client.transaction(logger: logger) { connection in
+                try await index.remove(fileID: file, blobIDs: nil, on: connection)
             }
-            if files.count < configuration.pageSize { break }
+            for key in keys { try? await store.delete(key: key) }
+            logger.notice("removed the renditions of a file metadata no longer has", metadata: ["file_id": "\(file)", "objects": "\(keys.count)"])
         }
-        return removed
     }
 
     var service: AntiEntropyLoop {
