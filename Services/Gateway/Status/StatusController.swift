@@ -18,9 +18,14 @@ final class StatusController: Sendable {
         self.readiness = readiness
     }
 
-    /// The last report and when it was made: `/v1/status` is public, so one report serves
-    /// every caller for `cacheTime` (an anonymous flood costs no more than one caller).
-    let cache = Mutex<(made: ContinuousClock.Instant, ready: Bool, body: ByteBuffer)?>(nil)
+    /// `/v1/status` is public, so one report serves every caller for `cacheTime`, and callers
+    /// arriving while it is being made wait for that one: at most one round of `/readyz` calls
+    /// is in flight, however many ask.
+    private enum Cached {
+        case made(ContinuousClock.Instant, ready: Bool, body: ByteBuffer)
+        case making(Task<(Bool, ByteBuffer), any Error>)
+    }
+    private let cache = Mutex<Cached?>(nil)
     static let cacheTime: Duration = .seconds(2)
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -29,16 +34,44 @@ final class StatusController: Sendable {
 
     func status() async throws -> Response {
         let now = ContinuousClock.now
-        let cached = cache.withLock { cached in cached.flatMap { now - $0.made < Self.cacheTime ? ($0.ready, $0.body) : nil } }
-        let report = if let cached { cached } else { try await fresh(at: now) }
-        return Response(
+        let lookup: Cached = cache.withLock { state in
+            switch state {
+            case .made(let made, _, _)? where now - made < Self.cacheTime: return state!
+            case .making?: return state!
+            default:
+                let running = Task { try await self.fresh() }
+                state = .making(running)
+                return .making(running)
+            }
+        }
+        switch lookup {
+        case .made(_, let ready, let body): return Self.response((ready, body))
+        case .making(let running): return Self.response(try await running.value)
+        }
+    }
+
+    static func response(_ report: (Bool, ByteBuffer)) -> Response {
+        Response(
             status: report.0 ? .ok : .serviceUnavailable,
             headers: [.contentType: "application/json", .cacheControl: "no-store"],
             body: .init(byteBuffer: report.1)
         )
     }
 
-    private func fresh(at now: ContinuousClock.Instant) async throws -> (Bool, ByteBuffer) {
+    /// One round of `/readyz` calls; its report becomes the cached one (a failure clears the
+    /// state, so the next caller tries again).
+    private func fresh() async throws -> (Bool, ByteBuffer) {
+        do {
+            let report = try await gather()
+            cache.withLock { $0 = .made(.now, ready: report.0, body: report.1) }
+            return report
+        } catch {
+            cache.withLock { $0 = nil }
+            throw error
+        }
+    }
+
+    private func gather() async throws -> (Bool, ByteBuffer) {
         var services: [String: ReadinessReport] = [:]
         services["gateway"] = await readiness.report()
         await withTaskGroup(of: (String, ReadinessReport).self) { group in
@@ -48,9 +81,7 @@ final class StatusController: Sendable {
             for await (name, report) in group { services[name] = report }
         }
         let status = SystemStatus(ready: services.values.allSatisfy(\.ready), services: services)
-        let body = ByteBuffer(bytes: try ContractCoding.encoder().encode(status))
-        cache.withLock { $0 = (now, status.ready, body) }
-        return (status.ready, body)
+        return (status.ready, ByteBuffer(bytes: try ContractCoding.encoder().encode(status)))
     }
 
     /// A service that does not answer, or answers something unreadable, is reported not ready.
