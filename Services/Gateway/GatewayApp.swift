@@ -31,6 +31,8 @@ enum GatewayApp {
         let metadata = UpstreamProxy(client: http, baseURL: upstreams.metadata, service: "metadata")
         router.addAuthRoutes(auth)
         router.addDriveRoutes(metadata)
+        DeadLetterEndpoints(services: [metadata, UpstreamProxy(client: http, baseURL: upstreams.blob, service: "blob"),
+                                       UpstreamProxy(client: http, baseURL: upstreams.thumbnail, service: "thumbnail")]).register(on: router)
         let me = MeEndpoint(auth: auth, metadata: metadata)
         router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
         let transfer = FileTransfer(client: http, upstreams: upstreams, verifier: verifier)

@@ -40,6 +40,7 @@ struct Entrypoint {
             runtime.readiness.add(tiers.readinessCheck)
             let router = runtime.makeRouter()
             app.addRoutes(to: router)
+            if let deadLetters = runtime.deadLetters { router.addDeadLetterRoutes(deadLetters, verifier: verifier) }
             try await runtime.run(router: router)
         } catch {
             logger.critical("metadata stopped on error", metadata: ["error": "\(String(reflecting: error))"])

@@ -15,7 +15,7 @@ struct Entrypoint {
         let blobURL: String
         let scratch: String
         var reconciliation = RenditionReconciler.Configuration()
-        let metadataURL: String
+        let metadataURL: String, authURL: String
         do {
             let reader = ConfigReader()
             configuration = try ServiceConfiguration(service: "thumbnail", usesDatabase: true)
@@ -27,6 +27,7 @@ struct Entrypoint {
             reconciliation.interval = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
             reconciliation.grace = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
             metadataURL = try reader.url("CIRRUS_METADATA_URL", default: "http://127.0.0.1:8082")
+            authURL = try reader.url("CIRRUS_AUTH_URL", default: "http://127.0.0.1:8081")
         } catch {
             FileHandle.standardError.write(Data("cirrus-thumbnail: \(error)\n".utf8))
             exit(2)
@@ -53,6 +54,9 @@ struct Entrypoint {
             }
             let router = runtime.makeRouter()
             app.register(on: router)
+            if let deadLetters = runtime.deadLetters {
+                router.addDeadLetterRoutes(deadLetters, verifier: .remote(jwksURL: authURL + "/v1/auth/jwks", client: http.client, logger: logger))
+            }
             try await runtime.run(router: router)
         } catch {
             logger.critical("thumbnail stopped on error", metadata: ["error": "\(String(reflecting: error))"])

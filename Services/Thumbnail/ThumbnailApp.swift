@@ -53,6 +53,8 @@ struct ThumbnailApp: Sendable {
                                 client: client, logger: logger) { connection in
             switch outcome {
             case .success(let renditions):
+                // Rendered after all (an owner's retry): a failure recorded earlier no longer holds.
+                try await index.clearFailure(fileID: p.fileID, blobID: p.blobID, on: connection)
                 let event = ThumbnailGenerated(fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID, thumbnails: renditions.values.sorted { $0.size < $1.size }.map {
                     ThumbnailGenerated.Rendition(size: $0.size, width: $0.width, height: $0.height, bytes: $0.bytes, format: $0.format)
                 })

@@ -42,6 +42,12 @@ public final class KafkaConsumer: Service, Sendable {
         public var autoOffsetReset: String = "earliest"
         /// Called on every poll and before every handler attempt (the runtime's liveness).
         public var heartbeat: (@Sendable () -> Void)?
+        /// How often `cirrus_kafka_consumer_lag` is brought up to date (from librdkafka's own
+        /// state: no broker round trip).
+        public var lagInterval: Duration = .seconds(5)
+        /// Keeps a dead letter where an operator can list, replay or discard it (the runtime's
+        /// table), before it is published to `<topic>.dlq`. Retried like the publish.
+        public var deadLetterSink: (@Sendable (_ message: KafkaMessage, _ error: String, _ attempts: Int) async throws -> Void)?
 
         public init(groupID: String, topics: [String]) {
             self.groupID = groupID
@@ -60,6 +66,7 @@ public final class KafkaConsumer: Service, Sendable {
     private let consumed: Counter
     private let failures: Counter
     private let deadLettered: Counter
+    private let lag: ConsumerLag
 
     public init(configuration: Configuration, client: KafkaClientConfiguration, deadLetterProducer: KafkaProducer, logger: Logger, handler: @escaping Handler) {
         self.configuration = configuration
@@ -73,6 +80,7 @@ public final class KafkaConsumer: Service, Sendable {
         self.consumed = Counter(label: "cirrus_kafka_messages_handled_total", dimensions: dimensions)
         self.failures = Counter(label: "cirrus_kafka_handler_failures_total", dimensions: dimensions)
         self.deadLettered = Counter(label: "cirrus_kafka_dead_lettered_total", dimensions: dimensions)
+        self.lag = ConsumerLag(group: configuration.groupID)
     }
 
     public func run() async throws {
@@ -93,8 +101,14 @@ public final class KafkaConsumer: Service, Sendable {
         logger.info("kafka consumer subscribed", metadata: ["topics": "\(configuration.topics.joined(separator: ","))"])
 
         await withGracefulShutdownHandler {
+            let clock = ContinuousClock()
+            var lagMeasured = clock.now
             while !self.isStopping && !Task.isCancelled {
                 self.configuration.heartbeat?()
+                if clock.now - lagMeasured >= self.configuration.lagInterval {
+                    lagMeasured = clock.now
+                    self.lag.measure(client)
+                }
                 guard let message = await Self.poll(client, on: queue, logger: logger) else { continue }
                 await self.process(message, client: client)
             }
@@ -158,8 +172,23 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Publish to `<topic>.dlq`, retrying until the broker acknowledges or we stop.
     private func deadLetter(_ message: KafkaMessage, error: any Error, attempts: Int) async -> Bool {
+        let reason = String(describing: error).prefix(1000).description
+        if let sink = configuration.deadLetterSink {
+            var attempt = 0
+            while true {
+                if Task.isCancelled { return false }
+                attempt += 1
+                do {
+                    try await sink(message, reason, attempts)
+                    break
+                } catch {
+                    logger.error("dead-letter record failed, retrying", metadata: ["error": "\(error)"])
+                    if await !pause(backoff(forAttempt: attempt)) { return false }
+                }
+            }
+        }
         var headers = message.headers
-        headers.append(KafkaHeader(key: "cirrus-dlq-error", string: String(describing: error).prefix(1000).description))
+        headers.append(KafkaHeader(key: "cirrus-dlq-error", string: reason))
         headers.append(KafkaHeader(key: "cirrus-dlq-source", string: "\(message.topic)/\(message.partition)/\(message.offset)"))
         headers.append(KafkaHeader(key: "cirrus-dlq-attempts", string: "\(attempts)"))
         headers.append(KafkaHeader(key: "cirrus-dlq-group", string: configuration.groupID))

@@ -45,6 +45,7 @@ public enum Migrator {
             """,
             "CREATE INDEX cirrus_inbox_processed_at ON cirrus_inbox (processed_at)",
         ]),
+        DeadLetters.migration,
     ]
 
     /// Apply `migrations` (after the kit's own) that are not applied yet. Returns the ids applied.

@@ -1,13 +1,21 @@
 import Logging
+import Metrics
 import PostgresNIO
 
 extension PostgresClient {
     /// `withTransaction`, but an error thrown by `body` comes out as itself (PostgresNIO
     /// wraps it in `PostgresTransactionError`), so a `ProblemError` thrown inside a
     /// transaction still reaches the client as its 4xx.
+    /// The time until `body` starts (a pooled connection, then BEGIN) goes to
+    /// `cirrus_db_pool_wait_seconds`.
     public func transaction<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let started = ContinuousClock.now
         do {
-            return try await withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await withTransaction(logger: logger) { connection in
+                let waited = ContinuousClock.now - started
+                DatabaseMetrics.poolWait.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
+                return try await body(connection)
+            }
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
             throw error
@@ -39,6 +47,26 @@ extension PSQLError {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed: return true
         case .server: return ["08", "57", "53"].contains(sqlState.map { String($0.prefix(2)) } ?? "")
         default: return false
+        }
+    }
+}
+
+/// The database side of a service's metrics.
+public enum DatabaseMetrics {
+    static let poolWait = Timer(label: "cirrus_db_pool_wait_seconds", preferredDisplayUnit: .seconds)
+    static let inUse = Gauge(label: "cirrus_db_pool_in_use")
+    static let open = Gauge(label: "cirrus_db_pool_open")
+
+    /// `cirrus_db_pool_in_use` / `cirrus_db_pool_open`, as PostgreSQL sees the connections to this
+    /// service's database (replicas of one service share the figure: they share the database).
+    public static func sample(_ client: PostgresClient, logger: Logger) async throws {
+        let rows = try await client.query("""
+            SELECT count(*) FILTER (WHERE state IS DISTINCT FROM 'idle')::BIGINT, count(*)::BIGINT FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+            """, logger: logger)
+        for try await (busy, all) in rows.decode((Int, Int).self) {
+            inUse.record(busy)
+            open.record(all + 1)  // this connection too
         }
     }
 }

@@ -19,10 +19,13 @@ public final class ServiceRuntime: Sendable {
     public let readiness: Readiness
     public let postgres: PostgresClient?
     public let producer: KafkaProducer?
+    /// The dead letters of this service's consumers (with a database and Kafka).
+    public let deadLetters: DeadLetters?
     public let kafka: KafkaClientConfiguration
     private let migrations: [Migration]
     private let workers = NIOLockedValueBox<[any Service]>([])
     private let startupTasks = NIOLockedValueBox<[@Sendable () async throws -> Void]>([])
+    private let samplers = NIOLockedValueBox<[Samplers.Sampler]>([])
 
     /// - Parameters:
     ///   - usesKafka: false for the gateway, which neither produces nor consumes events.
@@ -51,11 +54,17 @@ public final class ServiceRuntime: Sendable {
         } else {
             producer = nil
         }
+        deadLetters = postgres.flatMap { usesKafka ? DeadLetters(service: configuration.service, client: $0, logger: logger) : nil }
     }
 
     /// A long-lived worker (reconciliation loop, sweeper…), started after start-up work.
     public func addService(_ service: any Service) {
         workers.withLockedValue { $0.append(service) }
+    }
+
+    /// A gauge read from a store every `interval` (after start-up): see `Samplers`.
+    public func addSampler(_ name: String, every interval: Duration, _ sample: @escaping @Sendable () async throws -> Void) {
+        samplers.withLockedValue { $0.append(.init(name: name, interval: interval, sample: sample)) }
     }
 
     /// Work to finish before the service reports ready (after migrations and topics).
@@ -74,9 +83,14 @@ public final class ServiceRuntime: Sendable {
         let bound = consumerConfiguration.handlerTimeout + consumerConfiguration.maxBackoff + .seconds(60)
         consumerConfiguration.heartbeat = { Heartbeats.shared.beat("consumer:" + group, bound: bound) }
         let logger = self.logger
-        let consumer = KafkaConsumer(configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger) { message in
-            try await handlers.handle(message, logger: logger)
+        let handle: DeadLetters.Handler = { message in try await handlers.handle(message, logger: logger) }
+        if let deadLetters {
+            deadLetters.register(consumer: group, handler: handle)
+            consumerConfiguration.deadLetterSink = { message, error, attempts in
+                try await deadLetters.record(message, consumer: group, error: error, attempts: attempts)
+            }
         }
+        let consumer = KafkaConsumer(configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger, handler: handle)
         addService(GatedService(gate: startup, service: consumer))
     }
 
@@ -95,7 +109,7 @@ public final class ServiceRuntime: Sendable {
         let router = Router(context: Context.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware())
         try edge(router)
         router.addOperationalRoutes(readiness: readiness, metrics: .forService(token: configuration.metricsToken, publicPort: publicEdge))
         return router
@@ -133,6 +147,12 @@ public final class ServiceRuntime: Sendable {
             services.append(.init(service: OutboxRelay(client: postgres, producer: producer, configuration: relayConfiguration, startup: startup, logger: logger)))
         }
         for worker in workers.withLockedValue({ $0 }) { services.append(.init(service: worker)) }
+        if let postgres {
+            let logger = self.logger
+            addSampler("database connections", every: .seconds(10)) { try await DatabaseMetrics.sample(postgres, logger: logger) }
+        }
+        let samplers = self.samplers.withLockedValue { $0 }
+        if !samplers.isEmpty { services.append(.init(service: GatedService(gate: startup, service: Samplers(samplers: samplers, logger: logger)))) }
         services.append(.init(service: app))
 
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -161,6 +181,7 @@ public final class ServiceRuntime: Sendable {
             }
         }
         for task in startupTasks.withLockedValue({ $0 }) { try await task() }
+        await deadLetters?.refreshGauges()
         startup.open()
         logger.info("ready")
     }

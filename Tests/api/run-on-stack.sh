@@ -15,7 +15,7 @@
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
 # Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
-# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
+# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
 # journey's 1 GiB round trip while iterating; CIRRUS_BAD_INPUT_ARGS / CIRRUS_SECURITY_ARGS add
 # options to bad-input.py (e.g. "--skip slow") / security.py (e.g. "--skip secrets").
 # A failing security or bad-input check does not stop schemathesis; the exit status says if any failed.
@@ -118,6 +118,17 @@ if [[ -z "${CIRRUS_SKIP_BAD_INPUT:-}" ]]; then
   python3 "$CIRRUS_ROOT/Tests/api/bad-input.py" "$API" "$user" "${services[@]}" --logs "$STACK/logs" \
     --empty-dir "$STACK/data/blob/tmp" --empty-dir "$STACK/data/thumbnail/tmp" --empty-dir "$STACK/data/thumbnail-scratch" \
     ${CIRRUS_BAD_INPUT_ARGS:-} || status=$?
+fi
+
+# Operations (Tests/api/operations.py): dead letters made for real (thumbnail and blob stopped and
+# started again: the one check here that takes services down, so it comes after those that need
+# them all up), listed, shown, discarded and replayed with the admin API and `cirrus admin dlq`;
+# an owner's retry of failed thumbnails.
+if [[ -z "${CIRRUS_SKIP_OPERATIONS:-}" ]]; then
+  log "operations (dead letters, thumbnail retry) against $API"
+  CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
+    python3 "$CIRRUS_ROOT/Tests/api/operations.py" "$API" --admin "apiadmin:$password" --user "apicheck:$password" \
+    --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

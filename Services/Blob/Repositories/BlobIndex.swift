@@ -1,6 +1,7 @@
 import CirrusServiceKit
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// A stored content of one owner.
@@ -20,6 +21,19 @@ struct BlobRecord: Sendable, Equatable {
 struct BlobIndex: Sendable {
     let client: PostgresClient
     let logger: Logger
+
+    private static let storedBytes = Gauge(label: "cirrus_blob_stored_bytes")
+    private static let storedObjects = Gauge(label: "cirrus_blob_stored_objects")
+
+    /// `cirrus_blob_stored_bytes` / `cirrus_blob_stored_objects`: what the index holds (each
+    /// object once, whatever its references).
+    func sampleStoredBytes() async throws {
+        let rows = try await client.query("SELECT coalesce(sum(size), 0)::BIGINT, count(*)::BIGINT FROM blobs", logger: logger)
+        for try await (bytes, objects) in rows.decode((Int64, Int64).self) {
+            Self.storedBytes.record(bytes)
+            Self.storedObjects.record(objects)
+        }
+    }
 
     enum Registration: Sendable, Equatable {
         /// The upload's object is now the owner's copy of this content.

@@ -53,7 +53,7 @@ enum OpenAPIDocument {
     },
     {
       "name": "Admin",
-      "description": "Tiers and users (role admin)."
+      "description": "Tiers, users and dead letters (role admin)."
     },
     {
       "name": "Operations",
@@ -1027,6 +1027,253 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/v1/admin/dead-letters": {
+      "get": {
+        "tags": [
+          "Admin"
+        ],
+        "operationId": "listDeadLetters",
+        "summary": "List dead letters",
+        "description": "Events a consumer gave up on (after its retries, or at once when undecodable), from every consuming service, newest failure first. Services that did not answer are named in `unavailable`.",
+        "parameters": [
+          {
+            "name": "topic",
+            "in": "query",
+            "required": false,
+            "description": "Only this topic's (e.g. `thumbnail.requested`).",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "At most this many (default 100).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The dead letters.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeadLetterList"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          }
+        }
+      }
+    },
+    "/v1/admin/dead-letters/replay": {
+      "post": {
+        "tags": [
+          "Admin"
+        ],
+        "operationId": "replayDeadLetterTopic",
+        "summary": "Replay every dead letter of a topic",
+        "description": "Each runs through the consumer that failed, oldest first (at most 1,000 per service and call). Replayed ones leave the list; those that fail again stay with their new error. Logged with the admin's id.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/DeadLetterReplayInput"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "How many were replayed and how many failed again.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeadLetterReplaySummary"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          }
+        }
+      }
+    },
+    "/v1/admin/dead-letters/{id}": {
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The dead letter's id.",
+          "schema": {
+            "type": "string",
+            "format": "uuid"
+          }
+        }
+      ],
+      "get": {
+        "tags": [
+          "Admin"
+        ],
+        "operationId": "getDeadLetter",
+        "summary": "One dead letter, with its message",
+        "responses": {
+          "200": {
+            "description": "The dead letter.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeadLetter"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        }
+      },
+      "delete": {
+        "tags": [
+          "Admin"
+        ],
+        "operationId": "discardDeadLetter",
+        "summary": "Discard a dead letter",
+        "description": "Dropped for good (logged with the admin's id). What the event would have done does not happen; reconcilers repair what they cover.",
+        "responses": {
+          "204": {
+            "description": "Discarded."
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        }
+      }
+    },
+    "/v1/admin/dead-letters/{id}/replay": {
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The dead letter's id.",
+          "schema": {
+            "type": "string",
+            "format": "uuid"
+          }
+        }
+      ],
+      "post": {
+        "tags": [
+          "Admin"
+        ],
+        "operationId": "replayDeadLetter",
+        "summary": "Replay one dead letter",
+        "description": "Runs the message through the consumer that failed. `replayed`: it is gone from the list. `failed`: it stays, with the new error and one more attempt. Logged with the admin's id.",
+        "responses": {
+          "200": {
+            "description": "What the replay did.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeadLetterOutcome"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "description": "The consumer of this dead letter no longer runs in that service.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/v1/folders/root": {
       "get": {
         "tags": [
@@ -1786,6 +2033,55 @@ enum OpenAPIDocument {
           },
           "507": {
             "$ref": "#/components/responses/QuotaExceeded"
+          }
+        }
+      }
+    },
+    "/v1/files/{id}/thumbnails/retry": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ItemID"
+        }
+      ],
+      "post": {
+        "tags": [
+          "Files"
+        ],
+        "operationId": "retryThumbnails",
+        "summary": "Ask again for an image's thumbnails",
+        "description": "For an image whose thumbnails failed (`thumbnails.failure` says why) or are still pending: the failure is forgotten and the sizes the owner's tier allows are requested again. The answer is the file with `thumbnails.status` `pending`; the outcome arrives as usual (`ready`, or `failed` with its reason).",
+        "responses": {
+          "202": {
+            "description": "The file, its thumbnails pending.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Item"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "description": "Not an image, its thumbnails are ready already, or the tier has no thumbnail sizes.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         }
       }
@@ -3849,6 +4145,28 @@ enum OpenAPIDocument {
                   "type": "integer"
                 },
                 "description": "Heights rendered so far, ascending."
+              },
+              "failure": {
+                "type": "object",
+                "description": "Why rendering failed (status `failed` only). `POST /v1/files/{id}/thumbnails/retry` asks again.",
+                "required": [
+                  "reason"
+                ],
+                "properties": {
+                  "reason": {
+                    "type": "string",
+                    "enum": [
+                      "undecodable",
+                      "too_large",
+                      "unsupported",
+                      "source_missing",
+                      "unknown"
+                    ]
+                  },
+                  "detail": {
+                    "type": "string"
+                  }
+                }
               }
             }
           }
@@ -4288,6 +4606,177 @@ enum OpenAPIDocument {
             "enum": [
               "ok"
             ]
+          }
+        }
+      },
+      "DeadLetter": {
+        "type": "object",
+        "description": "An event a consumer gave up on.",
+        "required": [
+          "id",
+          "service",
+          "consumer",
+          "topic",
+          "partition",
+          "offset",
+          "error",
+          "attempts",
+          "replays",
+          "first_failed_at",
+          "last_failed_at"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "service": {
+            "type": "string",
+            "description": "The service whose consumer failed (metadata, blob, thumbnail)."
+          },
+          "consumer": {
+            "type": "string",
+            "description": "The consumer group, e.g. `cirrus-thumbnail`."
+          },
+          "topic": {
+            "type": "string"
+          },
+          "partition": {
+            "type": "integer"
+          },
+          "offset": {
+            "type": "integer"
+          },
+          "key": {
+            "type": "string",
+            "description": "The message key (the entity: a file or user id)."
+          },
+          "event_id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "event_type": {
+            "type": "string"
+          },
+          "error": {
+            "type": "string",
+            "description": "The last failure."
+          },
+          "attempts": {
+            "type": "integer",
+            "description": "Handler attempts in all, replays included."
+          },
+          "replays": {
+            "type": "integer",
+            "description": "Replays that failed again."
+          },
+          "first_failed_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_failed_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "payload": {
+            "type": "string",
+            "description": "The message (on `GET /v1/admin/dead-letters/{id}` only): its text, or base64."
+          },
+          "payload_encoding": {
+            "type": "string",
+            "enum": [
+              "utf-8",
+              "base64"
+            ]
+          }
+        }
+      },
+      "DeadLetterList": {
+        "type": "object",
+        "required": [
+          "items",
+          "unavailable"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DeadLetter"
+            }
+          },
+          "unavailable": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Services that did not answer: their dead letters are missing from `items`."
+          }
+        }
+      },
+      "DeadLetterOutcome": {
+        "type": "object",
+        "required": [
+          "id",
+          "outcome"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "replayed",
+              "failed"
+            ]
+          },
+          "error": {
+            "type": "string",
+            "description": "Why it failed again."
+          }
+        }
+      },
+      "DeadLetterReplayInput": {
+        "type": "object",
+        "required": [
+          "topic"
+        ],
+        "properties": {
+          "topic": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "The topic whose dead letters to replay."
+          }
+        }
+      },
+      "DeadLetterReplaySummary": {
+        "type": "object",
+        "required": [
+          "topic",
+          "replayed",
+          "failed",
+          "unavailable"
+        ],
+        "properties": {
+          "topic": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "replayed": {
+            "type": "integer"
+          },
+          "failed": {
+            "type": "integer"
+          },
+          "unavailable": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
           }
         }
       }

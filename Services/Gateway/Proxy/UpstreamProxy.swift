@@ -98,6 +98,7 @@ extension Router where Context == GatewayRequestContext {
         get("/v1/files/:id/versions", use: forward)
         get("/v1/images", use: forward)
         post("/v1/files/:id/copy", use: forward)
+        post("/v1/files/:id/thumbnails/retry", use: forward)
         get("/v1/trash", use: forward)
         delete("/v1/trash", use: forward)
         post("/v1/trash/:id/restore", use: forward)

@@ -94,6 +94,11 @@ struct DriveController: Sendable {
         }
         router.patch("/v1/files/:id") { request, context in try await update(request, context, kind: .file) }
         router.delete("/v1/files/:id") { request, context in try await trash(request, context, kind: .file) }
+        router.post("/v1/files/:id/thumbnails/retry") { request, context in
+            let identity = try await verifier.authenticate(request)
+            let id = try context.parameters.uuid("id", resource: "file")
+            return try Response.json(ItemResource(try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)), status: .accepted)
+        }
         router.post("/v1/files/:id/copy") { request, context in
             let identity = try await verifier.authenticate(request)
             let id = try context.parameters.uuid("id", resource: "file")

@@ -123,5 +123,9 @@ enum MetadataMigrations {
         Migration("0004-metadata-content-index", [
             "CREATE INDEX items_content ON items (content_id) WHERE content_id IS NOT NULL",
         ]),
+        // Owners see why thumbnails failed (`thumbnail.failed`'s reason and detail).
+        Migration("0005-metadata-thumbnail-failure", [
+            "ALTER TABLE items ADD COLUMN thumbnail_failure TEXT, ADD COLUMN thumbnail_failure_detail TEXT",
+        ]),
     ]
 }

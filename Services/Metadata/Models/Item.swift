@@ -23,11 +23,14 @@ struct Item: Sendable, Equatable, Codable {
     var trashedAt: Date?
     var thumbnailStatus: String
     var thumbnailSizes: [Int]
+    /// Why thumbnail gave up on this content (`thumbnail.failed`), while the status is `failed`.
+    var thumbnailFailure: String?
+    var thumbnailFailureDetail: String?
 
     /// The columns `init(row:)` decodes, in order.
     static let columns = """
         id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version,
-        created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes
+        created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes, thumbnail_failure, thumbnail_failure_detail
         """
 
     /// Decodes the first columns of `row` (in `columns` order); more may follow.
@@ -50,11 +53,13 @@ struct Item: Sendable, Equatable, Codable {
         trashedAt = try r[14].decode(Date?.self)
         thumbnailStatus = try r[15].decode(String.self)
         thumbnailSizes = try r[16].decode([Int].self)
+        thumbnailFailure = try r[17].decode(String?.self)
+        thumbnailFailureDetail = try r[18].decode(String?.self)
     }
 
-    /// Column 17 of a listing row: the cursor key PostgreSQL printed for it.
+    /// Column 19 of a listing row: the cursor key PostgreSQL printed for it.
     static func cursorKey(of row: PostgresRow) throws -> String {
-        try row.makeRandomAccess()[17].decode(String.self)
+        try row.makeRandomAccess()[19].decode(String.self)
     }
 
     var isImage: Bool { kind == .file && contentType.map(Thumbnailable.contains) == true }
@@ -69,8 +74,15 @@ enum Thumbnailable {
 /// The public JSON of an item (snake_case, as the API documents).
 struct ItemResource: Codable, Sendable {
     struct Thumbnails: Codable, Sendable {
+        /// Why thumbnail gave up (`reason` as in `thumbnail.failed`, and its detail).
+        struct Failure: Codable, Sendable {
+            var reason: String
+            var detail: String?
+        }
+
         var status: String
         var sizes: [Int]
+        var failure: Failure?
     }
 
     var id: UUID
@@ -101,7 +113,9 @@ struct ItemResource: Codable, Sendable {
             sha256 = item.sha256
             version = item.version
             state = item.state
-            thumbnails = Thumbnails(status: item.isImage ? item.thumbnailStatus : "not_applicable", sizes: item.thumbnailSizes.sorted())
+            let failure = item.isImage && item.thumbnailStatus == "failed"
+                ? Thumbnails.Failure(reason: item.thumbnailFailure ?? "unknown", detail: item.thumbnailFailureDetail) : nil
+            thumbnails = Thumbnails(status: item.isImage ? item.thumbnailStatus : "not_applicable", sizes: item.thumbnailSizes.sorted(), failure: failure)
         }
     }
 

@@ -76,7 +76,7 @@ struct ThumbnailRequests: Sendable {
         let sizes = event.thumbnails.map(\.size)
         try await connection.query("""
             UPDATE items SET thumbnail_sizes = ARRAY(SELECT DISTINCT unnest(thumbnail_sizes || \(sizes)) ORDER BY 1),
-              thumbnail_status = 'ready'
+              thumbnail_status = 'ready', thumbnail_failure = NULL, thumbnail_failure_detail = NULL
             WHERE id = \(event.fileID) AND owner_id = \(event.ownerID) AND blob_id = \(event.blobID)
             """, logger: logger)
     }
@@ -84,7 +84,8 @@ struct ThumbnailRequests: Sendable {
     /// `thumbnail.failed`: this content cannot have thumbnails; do not ask again.
     func failed(_ event: ThumbnailFailed, on connection: PostgresConnection) async throws {
         try await connection.query("""
-            UPDATE items SET thumbnail_status = 'failed'
+            UPDATE items SET thumbnail_status = 'failed', thumbnail_failure = \(event.reason.rawValue),
+              thumbnail_failure_detail = \(String(event.detail.prefix(500)))
             WHERE id = \(event.fileID) AND owner_id = \(event.ownerID) AND blob_id = \(event.blobID)
             """, logger: logger)
     }

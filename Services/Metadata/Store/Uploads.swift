@@ -141,6 +141,33 @@ struct Uploads: Sendable {
         return .completed(try await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection))
     }
 
+    /// `POST /v1/files/{id}/thumbnails/retry`: the owner asks again for thumbnails of an image
+    /// whose rendering failed (or is still pending). The failure is forgotten and a request for
+    /// the sizes the owner's tier allows goes out; the answer comes as usual, by event.
+    func retryThumbnails(_ identity: Identity, fileID: UUID, trace: TraceContext) async throws -> Item {
+        try await client.transaction(logger: logger) { connection in
+            let item = try await drive.item(fileID, owner: identity.userID, kind: .file, lock: true, on: connection)
+            guard item.isImage, let blobID = item.blobID, let contentType = item.contentType else {
+                throw ProblemError(.conflict, type: "https://cirrus.dev/problems/not-an-image", title: "Not an image",
+                                   detail: "Only images have thumbnails; this file is \(item.contentType ?? "of no known type").")
+            }
+            guard item.thumbnailStatus != "ready" else {
+                throw ProblemError.conflict("This file's thumbnails are ready; there is nothing to retry.")
+            }
+            let account = try await drive.accounts.account(for: identity, on: connection)
+            guard !account.tier.thumbnailSizes.isEmpty else {
+                throw ProblemError.conflict("Your tier has no thumbnail sizes.")
+            }
+            try await connection.query("""
+                UPDATE items SET thumbnail_status = 'pending', thumbnail_failure = NULL, thumbnail_failure_detail = NULL
+                WHERE id = \(fileID)
+                """, logger: logger)
+            try await thumbnails.request(fileID: fileID, owner: identity.userID, blobID: blobID, contentType: contentType,
+                                         sizes: account.tier.thumbnailSizes, reason: .onDemand, trace: trace, on: connection)
+            return try await drive.item(fileID, owner: identity.userID, on: connection)
+        }
+    }
+
     /// Was this upload's content a version of the file once (and pruned since)? Then it was
     /// already released with the version.
     private func isPastContent(_ content: StoredContent, on connection: PostgresConnection) async throws -> Bool {

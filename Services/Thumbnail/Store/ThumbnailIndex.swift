@@ -95,6 +95,10 @@ struct ThumbnailIndex: Sendable {
             """, logger: logger)
     }
 
+    func clearFailure(fileID: UUID, blobID: String, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM thumbnail_failures WHERE file_id = \(fileID) AND blob_id = \(blobID)", logger: logger)
+    }
+
     /// Remove a file's renditions (all, or those of some contents); returns their object keys
     /// to delete after commit.
     func remove(fileID: UUID, blobIDs: [String]?, on connection: PostgresConnection) async throws -> [String] {

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""Operations checks on a running local stack (Tests/api/run-on-stack.sh runs it; it stops and
+starts services, so it runs after the checks that need every service up the whole time).
+
+  dead letters  thumbnail is stopped, three images are uploaded (their thumbnail requests wait in
+                the broker), blob is stopped, thumbnail comes back: its handler cannot fetch the
+                originals, retries, and dead-letters the three requests. Then the admin API and
+                `cirrus admin dlq`: list (topic, key, error, attempts, first and last failure), show,
+                403 for a user, 401 anonymous, 404 for an unknown id, `cirrus_dead_letters` on
+                thumbnail's /metrics; blob comes back; discard one, replay one with the CLI, replay
+                the rest of the topic; replayed images get their thumbnails, the discarded one does
+                not; each action is in thumbnail's log with the admin's id.
+  retry         a broken image's thumbnails fail with a reason the owner sees; POST
+                /v1/files/{id}/thumbnails/retry asks again (202, pending, then failed again with
+                the reason); 409 for a non-image and for ready thumbnails, 404 for another user's
+                file, 401 anonymous.
+
+Usage: operations.py API --admin NAME:PASSWORD --user NAME:PASSWORD --infra-run PATH --cli PATH
+       --service thumbnail=URL --logs DIR
+The environment must point infra/run at the stack (CIRRUS_LOCAL and the ports), as
+run-on-stack.sh sets it. Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import random
+import struct
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zlib
+
+from apicheck import check, expect_problem, expect_status, finish, note, run_group, Answer
+
+
+def call(base, method, path, body=None, token=None, content_type=None):
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        content_type = "application/json"
+    if content_type:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return Answer(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read(), seconds=time.monotonic() - started)
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read(), seconds=time.monotonic() - started)
+    except OSError as error:
+        return Answer(error=str(error), seconds=time.monotonic() - started)
+
+
+def png(width, height, seed):
+    noise = random.Random(seed)
+    raw = b"".join(b"\x00" + bytes(noise.randrange(256) for _ in range(width * 3)) for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+class Operations:
+    def __init__(self, args):
+        self.args = args
+        self.api = args.api.rstrip("/")
+        self.services = dict(s.split("=", 1) for s in args.service)
+        self.run_id = uuid.uuid4().hex[:8]
+        self.config_dir = tempfile.mkdtemp(prefix="cirrus-ops-")
+
+    def login(self, pair):
+        name, _, password = pair.partition(":")
+        answer = call(self.api, "POST", "/v1/auth/login", {"login": name, "password": password})
+        if answer.status != 200:
+            raise SystemExit(f"cannot log in as {name}: {answer}")
+        return answer.json["access_token"]
+
+    def infra(self, *words):
+        result = subprocess.run([self.args.infra_run, *words], capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"infra/run {' '.join(words)} failed: {result.stderr[-600:]}")
+
+    def cli(self, *words, stdin=None):
+        env = dict(os.environ, CIRRUS_CONFIG=os.path.join(self.config_dir, "admin.json"))
+        return subprocess.run([self.args.cli, *words], capture_output=True, text=True, input=stdin, env=env, timeout=120)
+
+    def upload(self, name, content):
+        return call(self.api, "POST", f"/v1/files?folder_id={self.folder}&name={name}", content, token=self.user,
+                    content_type="application/octet-stream")
+
+    def file(self, file_id, token=None):
+        return call(self.api, "GET", f"/v1/files/{file_id}", token=token or self.user)
+
+    def wait_thumbnails(self, file_id, statuses, seconds):
+        deadline = time.monotonic() + seconds
+        item = None
+        while time.monotonic() < deadline:
+            item = self.file(file_id).json or {}
+            if (item.get("thumbnails") or {}).get("status") in statuses:
+                return item
+            time.sleep(0.5)
+        return item
+
+    def dead_letters(self, topic=None):
+        path = "/v1/admin/dead-letters?limit=1000" + (f"&topic={topic}" if topic else "")
+        answer = call(self.api, "GET", path, token=self.admin)
+        return (answer.json or {}).get("items") or [] if answer.status == 200 else []
+
+    def log_text(self, service):
+        try:
+            with open(os.path.join(self.args.logs, f"{service}.log"), "rb") as handle:
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def setup(self):
+        self.admin = self.login(self.args.admin)
+        self.user = self.login(self.args.user)
+        root = call(self.api, "GET", "/v1/folders/root", token=self.user).json["id"]
+        answer = call(self.api, "POST", "/v1/folders", {"name": f"operations-{self.run_id}", "parent_id": root}, token=self.user)
+        if answer.status != 201:
+            raise SystemExit(f"cannot create the work folder: {answer}")
+        self.folder = answer.json["id"]
+        name = self.args.admin.partition(":")[0]
+        login = self.cli("login", "--server", self.api, "--user", name, "--password-stdin", stdin=self.args.admin.partition(":")[2])
+        if login.returncode != 0:
+            raise SystemExit(f"cirrus login failed: {login.stderr}")
+        print(f"operations against {self.api}: run {self.run_id}", flush=True)
+
+    # -- dead letters ----------------------------------------------------------------------------
+
+    def dead_letter_group(self):
+        expect_problem("dead letters: a user's token → 403", call(self.api, "GET", "/v1/admin/dead-letters", token=self.user), 403)
+        expect_problem("dead letters: no token → 401", call(self.api, "GET", "/v1/admin/dead-letters"), 401)
+        expect_problem("dead letters: limit=0 → 422 naming limit", call(self.api, "GET", "/v1/admin/dead-letters?limit=0", token=self.admin),
+                       422, field="limit")
+        expect_problem("dead letters: show an unknown id → 404", call(self.api, "GET", f"/v1/admin/dead-letters/{uuid.uuid4()}", token=self.admin), 404)
+        expect_problem("dead letters: replay an unknown id → 404",
+                       call(self.api, "POST", f"/v1/admin/dead-letters/{uuid.uuid4()}/replay", token=self.admin), 404)
+        before = {d["id"] for d in self.dead_letters()}
+
+        self.infra("stop", "thumbnail")
+        files = []
+        for n in range(3):
+            answer = self.upload(f"dlq-{n}.png", png(64 + n, 48, seed=n))
+            expect_status(f"dead letters: image {n} uploaded while thumbnail is down → 201", answer, 201)
+            files.append(answer.json["id"].lower())
+        self.infra("stop", "blob")
+        try:
+            self.infra("restart", "thumbnail")
+            # thumbnail cannot fetch the originals: 5 attempts with backoff, then the dead letter.
+            deadline = time.monotonic() + 120
+            letters = []
+            while time.monotonic() < deadline:
+                letters = [d for d in self.dead_letters("thumbnail.requested") if d["id"] not in before and (d.get("key") or "").lower() in files]
+                if len(letters) >= 3:
+                    break
+                time.sleep(1)
+        finally:
+            self.infra("restart", "blob")
+        check("dead letters: the three thumbnail requests that failed are listed", len(letters) == 3,
+              f"{len(letters)} listed: {[d.get('key') for d in letters]}")
+        if len(letters) < 3:
+            return
+        by_file = {d["key"].lower(): d for d in letters}
+        first = by_file[files[0]]
+        issues = []
+        for field in ("topic", "key", "error", "attempts", "first_failed_at", "last_failed_at", "service", "consumer"):
+            if first.get(field) in (None, ""):
+                issues.append(f"no {field}")
+        if first.get("service") != "thumbnail":
+            issues.append(f"service {first.get('service')!r}")
+        if not isinstance(first.get("attempts"), int) or first["attempts"] < 2:
+            issues.append(f"attempts {first.get('attempts')!r}")
+        check("dead letters: an entry names topic, key, error, attempts, first and last failure", not issues, "; ".join(issues))
+
+        shown = call(self.api, "GET", f"/v1/admin/dead-letters/{first['id']}", token=self.admin)
+        expect_status("dead letters: show one → 200 with the message", shown, 200,
+                      [] if files[0] in (shown.json or {}).get("payload", "").lower() else ["the payload does not name the file"])
+        expect_problem("dead letters: a user cannot replay → 403",
+                       call(self.api, "POST", f"/v1/admin/dead-letters/{first['id']}/replay", token=self.user), 403)
+        if "thumbnail" in self.services:
+            metrics = call(self.services["thumbnail"], "GET", "/metrics")
+            line = next((l for l in metrics.body.decode("utf-8", "replace").splitlines()
+                         if l.startswith("cirrus_dead_letters") and 'topic="thumbnail.requested"' in l), "")
+            count = float(line.rsplit(" ", 1)[-1]) if line else -1
+            check("dead letters: thumbnail's /metrics counts them (cirrus_dead_letters)", count >= 3, line or "no cirrus_dead_letters line")
+
+        listed = self.cli("admin", "dlq", "list", "--topic", "thumbnail.requested")
+        check("dead letters: `cirrus admin dlq list` shows them", listed.returncode == 0 and all(d["id"].lower() in listed.stdout.lower() for d in letters),
+              f"exit {listed.returncode}: {listed.stdout[-300:]} {listed.stderr[-300:]}")
+
+        # Discard the third, replay the first with the CLI, the rest of the topic with the API.
+        third = by_file[files[2]]
+        expect_status("dead letters: discard → 204", call(self.api, "DELETE", f"/v1/admin/dead-letters/{third['id']}", token=self.admin), 204)
+        expect_problem("dead letters: a discarded one is gone → 404",
+                       call(self.api, "GET", f"/v1/admin/dead-letters/{third['id']}", token=self.admin), 404)
+        replay = self.cli("admin", "dlq", "replay", first["id"])
+        check("dead letters: `cirrus admin dlq replay ID` replays it", replay.returncode == 0 and "replayed" in replay.stdout,
+              f"exit {replay.returncode}: {replay.stdout} {replay.stderr}")
+        topic = call(self.api, "POST", "/v1/admin/dead-letters/replay", {"topic": "thumbnail.requested"}, token=self.admin)
+        summary = topic.json or {}
+        expect_status("dead letters: replay of the topic → 200, the second replayed, none failed", topic, 200,
+                      [] if summary.get("replayed", 0) >= 1 and summary.get("failed") == 0 else [f"summary {summary}"])
+        expect_problem("dead letters: replay of a topic without a topic → 422 naming topic",
+                       call(self.api, "POST", "/v1/admin/dead-letters/replay", {"topic": ""}, token=self.admin), 422, field="topic")
+        left = {d["id"] for d in self.dead_letters("thumbnail.requested")}
+        check("dead letters: none of the three is left", not left & {d["id"] for d in letters}, f"left: {left & {d['id'] for d in letters}}")
+        for n in (0, 1):
+            item = self.wait_thumbnails(files[n], ("ready",), 60)
+            check(f"dead letters: replayed image {n} has its thumbnails", (item.get("thumbnails") or {}).get("status") == "ready",
+                  f"thumbnails {item.get('thumbnails')}")
+        item = self.file(files[2]).json or {}
+        check("dead letters: the discarded one's image still waits (pending)", (item.get("thumbnails") or {}).get("status") == "pending",
+              f"thumbnails {item.get('thumbnails')}")
+        admin_id = json.loads(__import__("base64").urlsafe_b64decode(self.admin.split(".")[1] + "==")).get("sub", "")
+        log = self.log_text("thumbnail")
+        logged = [kind for kind in ("replayed", "discarded") if any(f"dead letter {kind} by an admin" in l and admin_id in l.lower()
+                                                                      for l in log.splitlines())]
+        check("dead letters: replay and discard are logged with the admin's id", logged == ["replayed", "discarded"], f"found {logged}")
+
+    # -- thumbnail retry ---------------------------------------------------------------------------
+
+    def retry_group(self):
+        broken = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8  # a JPEG's magic, then noise
+        answer = self.upload("broken.jpg", broken)
+        expect_status("retry: a broken JPEG is stored → 201", answer, 201)
+        file_id = answer.json["id"]
+        item = self.wait_thumbnails(file_id, ("failed",), 60)
+        thumbs = item.get("thumbnails") or {}
+        check("retry: its thumbnails fail with a reason the owner sees", thumbs.get("status") == "failed" and (thumbs.get("failure") or {}).get("reason"),
+              f"thumbnails {thumbs}")
+        expect_problem("retry: no token → 401", call(self.api, "POST", f"/v1/files/{file_id}/thumbnails/retry"), 401)
+        expect_problem("retry: another user's file → 404", call(self.api, "POST", f"/v1/files/{file_id}/thumbnails/retry", token=self.admin), 404)
+        answer = call(self.api, "POST", f"/v1/files/{file_id}/thumbnails/retry", token=self.user)
+        thumbs = (answer.json or {}).get("thumbnails") or {}
+        expect_status("retry: POST /v1/files/{id}/thumbnails/retry → 202, pending, the failure forgotten", answer, 202,
+                      [] if thumbs.get("status") == "pending" and not thumbs.get("failure") else [f"thumbnails {thumbs}"])
+        item = self.wait_thumbnails(file_id, ("failed",), 60)
+        thumbs = item.get("thumbnails") or {}
+        check("retry: the retried rendering fails again with its reason", thumbs.get("status") == "failed" and (thumbs.get("failure") or {}).get("reason") == "undecodable",
+              f"thumbnails {thumbs}")
+        text = self.upload("notes.txt", b"plain text\n")
+        if text.status == 201:
+            expect_problem("retry: a text file → 409", call(self.api, "POST", f"/v1/files/{text.json['id']}/thumbnails/retry", token=self.user), 409)
+        image = self.upload("fine.png", png(40, 30, seed=99))
+        if image.status == 201:
+            self.wait_thumbnails(image.json["id"], ("ready",), 60)
+            expect_problem("retry: an image whose thumbnails are ready → 409",
+                           call(self.api, "POST", f"/v1/files/{image.json['id']}/thumbnails/retry", token=self.user), 409)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("api")
+    parser.add_argument("--admin", required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--infra-run", required=True)
+    parser.add_argument("--cli", required=True)
+    parser.add_argument("--service", action="append", default=[])
+    parser.add_argument("--logs", default="")
+    args = parser.parse_args()
+    started = time.monotonic()
+    ops = Operations(args)
+    ops.setup()
+    run_group("dead letters", ops.dead_letter_group)
+    run_group("thumbnail retry", ops.retry_group)
+    note("")
+    finish(started, "operations: {passed}/{total} checks passed, {failed} failed ({seconds:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
