@@ -15,6 +15,12 @@ public struct HTTPClientService: Service {
         // default of 8 connections per host, a 9th concurrent call (say, a 9th upload streaming
         // to blob) would fail as "unavailable" after a few seconds. The pool must not be the limit.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // No retried connection attempts with backoff: AHC's backoff grows to a minute while a
+        // service is down, and then keeps failing calls with the old "connection refused" for
+        // up to that long after the service is back (seen in Tests/api/operations.py: the
+        // gateway answered 503 for blob for 10+ s after blob was listening again). A failed
+        // attempt fails the waiting calls at once; the next call tries afresh.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -14,6 +14,8 @@ starts services, so it runs after the checks that need every service up the whol
                 /v1/files/{id}/thumbnails/retry asks again (202, pending, then failed again with
                 the reason); 409 for a non-image and for ready thumbnails, 404 for another user's
                 file, 401 anonymous.
+  metrics       every internal service's /metrics: a # HELP for every family, counters named
+                *_total, the families the alerts and dashboard use, `promtool check metrics` clean.
 
 Usage: operations.py API --admin NAME:PASSWORD --user NAME:PASSWORD --infra-run PATH --cli PATH
        --service thumbnail=URL --logs DIR
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -225,6 +228,44 @@ class Operations:
                                                                       for l in log.splitlines())]
         check("dead letters: replay and discard are logged with the admin's id", logged == ["replayed", "discarded"], f"found {logged}")
 
+    # -- metrics -------------------------------------------------------------------------------
+
+    def metrics_group(self):
+        """Every service's /metrics: a # HELP for each family (none left undescribed), Prometheus
+        names (counters end in _total, no Hummingbird hb_ families), the families the runbooks
+        use, and `promtool check metrics` finds nothing to say (when promtool is installed)."""
+        promtool = shutil.which("promtool")
+        expected = {"metadata": ["cirrus_kafka_consumer_lag", "cirrus_dead_letters", "cirrus_outbox_backlog", "cirrus_db_pool_wait_seconds"],
+                    "blob": ["cirrus_blob_stored_bytes", "cirrus_kafka_consumer_lag", "cirrus_http_requests_total"],
+                    "thumbnail": ["cirrus_thumbnail_renders_total", "cirrus_worker_last_beat_timestamp_seconds", "cirrus_db_pool_in_use"],
+                    "auth": ["cirrus_http_request_duration_seconds", "cirrus_outbox_oldest_unpublished_age_seconds"]}
+        for name, url in sorted(self.services.items()):
+            answer = call(url, "GET", "/metrics")
+            if not expect_status(f"metrics: {name} serves /metrics", answer, 200):
+                continue
+            text = answer.body.decode("utf-8", "replace")
+            families = {}
+            helps = {}
+            for line in text.splitlines():
+                if line.startswith("# TYPE "):
+                    parts = line.split()
+                    families[parts[2]] = parts[3]
+                elif line.startswith("# HELP "):
+                    parts = line.split(" ", 3)
+                    helps[parts[2]] = parts[3] if len(parts) > 3 else ""
+            undescribed = sorted(f for f in families if not helps.get(f) or "no description" in helps[f])
+            check(f"metrics: {name}: every family has a # HELP ({len(families)} families)", not undescribed, f"undescribed: {undescribed}")
+            misnamed = sorted(f for f, kind in families.items() if (kind == "counter" and not f.endswith("_total")) or f.startswith("hb_"))
+            check(f"metrics: {name}: counters end in _total, no hb_ families", not misnamed, f"misnamed: {misnamed}")
+            missing = [f for f in expected.get(name, []) if f not in families]
+            check(f"metrics: {name}: has {', '.join(expected.get(name, []))}", not missing, f"missing: {missing}")
+            if promtool:
+                lint = subprocess.run([promtool, "check", "metrics"], input=answer.body, capture_output=True, timeout=60)
+                said = (lint.stdout + lint.stderr).decode("utf-8", "replace").strip()
+                check(f"metrics: {name}: promtool check metrics finds nothing", lint.returncode == 0 and not said, said[:400])
+            else:
+                note("promtool not installed: the lint of /metrics is skipped (apt-get install prometheus)")
+
     # -- thumbnail retry ---------------------------------------------------------------------------
 
     def retry_group(self):
@@ -271,6 +312,7 @@ def main():
     ops.setup()
     run_group("dead letters", ops.dead_letter_group)
     run_group("thumbnail retry", ops.retry_group)
+    run_group("metrics", ops.metrics_group)
     note("")
     finish(started, "operations: {passed}/{total} checks passed, {failed} failed ({seconds:.0f}s)")
 

@@ -13,7 +13,13 @@
 #   5. the secrets of .env.example reach the services as placeholders they refuse at start
 #      (the marks of Shared/ServiceKit/SecretPolicy.swift), so an unchanged copy cannot run;
 #   6. the override of docs/operations.md that gives secrets as files (compose `secrets:`,
-#      read through <KEY>_FILE) merges with the compose file and wires each file right.
+#      read through <KEY>_FILE) merges with the compose file and wires each file right;
+#   7. the optional `observability` profile (prometheus, grafana, jaeger) renders with
+#      `--profile observability`, stays out of a plain `up`, publishes on 127.0.0.1 only, runs
+#      pinned images with health checks and read-only configuration, scrapes every service on
+#      its port with the metrics token, and the five services get the tracing keys
+#      (CIRRUS_TRACING, OTEL_EXPORTER_OTLP_ENDPOINT) pointing at its Jaeger by default.
+#      (infra/observability itself is checked by Tests/observability/check-observability.sh.)
 # Prints one line per check and `compose: N passed, M failed`; exits non-zero on failure.
 # Needs docker-compose (Debian's v1 package; `docker compose` v2 works too) and PyYAML.
 set -euo pipefail
@@ -24,6 +30,8 @@ ENV_EXAMPLE="$ROOT/.env.example"
 OPERATIONS_DOC="$ROOT/docs/operations.md"
 # Further compose files (-f) for compose_config, after docker-compose.yml.
 EXTRA_COMPOSE_FILES=()
+# Profiles (--profile NAME) for compose_config.
+PROFILE_ARGS=()
 
 passed=0
 failed=0
@@ -69,6 +77,7 @@ compose_config() { # env-file, extra config args...
       if [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then vars+=("$line"); fi
     done <"$env_file"
   fi
+  args+=(${PROFILE_ARGS[@]+"${PROFILE_ARGS[@]}"})
   env -i "${vars[@]}" "${COMPOSE[@]}" "${args[@]}" config "$@"
 }
 
@@ -102,7 +111,7 @@ done
 
 # Pass-through: an env file with only the secrets (every other key takes its default), and
 # one where every other key the services read is set to `override-<KEY>`.
-NOT_SERVICE_KEYS=" ${SECRETS[*]} CIRRUS_IMAGE CIRRUS_GATEWAY_BIND CIRRUS_GATEWAY_PORT "
+NOT_SERVICE_KEYS=" ${SECRETS[*]} CIRRUS_IMAGE CIRRUS_GATEWAY_BIND CIRRUS_GATEWAY_PORT GF_SECURITY_ADMIN_PASSWORD "
 : >"$TMP/env.secrets"
 : >"$TMP/env.override"
 while IFS= read -r line; do
@@ -149,17 +158,30 @@ else
   EXTRA_COMPOSE_FILES=()
 fi
 
+# The observability profile: rendered with .env.example, checked below.
+: >"$TMP/config.observability.yml"
+PROFILE_ARGS=(--profile observability)
+if compose_config "$TMP/env" >"$TMP/config.observability.yml" 2>"$TMP/config.err"; then
+  ok "docker-compose --profile observability config renders with .env.example"
+else
+  bad "docker-compose --profile observability config renders with .env.example"
+  sed 's/^/       /' "$TMP/config.err"
+  : >"$TMP/config.observability.yml"
+fi
+PROFILE_ARGS=()
+
 python3 - "$TMP/config.yml" "$COMPOSE_FILE" "$ENV_EXAMPLE" "$ROOT" "$TMP/config.secrets.yml" "$TMP/config.override.yml" \
-  "$TMP/config.files.yml" "$passed" "$failed" "${SECRETS[@]}" <<'PY'
+  "$TMP/config.files.yml" "$TMP/config.observability.yml" "$passed" "$failed" "${SECRETS[@]}" <<'PY'
 import os
 import re
 import sys
 
 import yaml
 
-config_path, compose_path, env_example_path, root, secrets_config_path, override_config_path, files_config_path = sys.argv[1:8]
-passed, failed = int(sys.argv[8]), int(sys.argv[9])
-secrets = set(sys.argv[10:])
+(config_path, compose_path, env_example_path, root, secrets_config_path, override_config_path, files_config_path,
+ observability_config_path) = sys.argv[1:9]
+passed, failed = int(sys.argv[9]), int(sys.argv[10])
+secrets = set(sys.argv[11:])
 
 APP = ["gateway", "auth", "metadata", "blob", "thumbnail"]
 INFRA = ["kafka", "postgres", "minio"]
@@ -181,6 +203,8 @@ DOCUMENTED_KEYS = {
     "CIRRUS_SHUTDOWN_TIMEOUT_SECONDS": ALL,
     "CIRRUS_OUTBOX_POLL_INTERVAL_MS": ALL,
     "CIRRUS_METRICS_TOKEN": ALL,
+    "CIRRUS_TRACING": ALL,
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ALL,
     "CIRRUS_DATABASE_URL": DB_SERVICES,
     "CIRRUS_DATABASE_MAX_CONNECTIONS": DB_SERVICES,
     "CIRRUS_STORAGE_BACKEND": STORE_SERVICES,
@@ -191,7 +215,7 @@ DOCUMENTED_KEYS = {
     "CIRRUS_S3_ACCESS_KEY_ID": STORE_SERVICES,
     "CIRRUS_S3_SECRET_ACCESS_KEY": STORE_SERVICES,
     "CIRRUS_S3_PATH_STYLE": STORE_SERVICES,
-    "CIRRUS_AUTH_URL": {"gateway", "metadata"},
+    "CIRRUS_AUTH_URL": {"gateway", "metadata", "blob", "thumbnail"},
     "CIRRUS_METADATA_URL": {"gateway", "blob", "thumbnail"},
     "CIRRUS_BLOB_URL": {"gateway", "metadata", "thumbnail"},
     "CIRRUS_THUMBNAIL_URL": {"gateway"},
@@ -304,6 +328,8 @@ PASS_THROUGH = {
     "CIRRUS_DATABASE_MAX_CONNECTIONS": (DB_SERVICES, "10"),
     "CIRRUS_OUTBOX_POLL_INTERVAL_MS": (DB_SERVICES, "100"),
     "CIRRUS_METRICS_TOKEN": (ALL, ""),
+    "CIRRUS_TRACING": (ALL, "off"),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": (ALL, "http://jaeger:4318"),
     "CIRRUS_S3_REGION": (STORE_SERVICES, "us-east-1"),
     "CIRRUS_INTERNAL_SECRET_PREVIOUS": (INTERNAL, ""),
     "CIRRUS_PUBLIC_URL": ({"gateway"}, "http://localhost:8080"),
@@ -499,8 +525,9 @@ for name, deps in expected_deps.items():
     check(deps <= have, f"{name}: waits for {', '.join(sorted(deps))}", f"missing {sorted(deps - have)}")
 
 # --- published ports ----------------------------------------------------------------------
-publishing = sorted(n for n, s in services.items() if s.get("ports"))
-check(publishing == ["gateway"], "only the gateway publishes ports", f"publishing: {publishing}")
+# (Services of a profile, checked at the end, are not started by a plain `up`.)
+publishing = sorted(n for n, s in services.items() if s.get("ports") and not s.get("profiles"))
+check(publishing == ["gateway"], "only the gateway publishes ports (outside profiles)", f"publishing: {publishing}")
 targets = []
 for p in services["gateway"].get("ports") or []:
     targets.append(int(p["target"]) if isinstance(p, dict) else int(str(p).split(":")[-1].split("/")[0]))
@@ -679,6 +706,145 @@ if files_config:
               f"from mounted secrets", "; ".join(problems))
 else:
     check(False, "secrets-from-files override: rendered configuration to check", "see the failure above")
+
+# --- the observability profile -----------------------------------------------------------
+# `docker compose --profile observability up -d` adds Prometheus, Grafana and Jaeger
+# (docs/operations.md, "Observability profile"). Interpolation covers every service, profile or
+# not, so the profile's keys have defaults (empty for Grafana's password, which its container
+# then refuses) and a plain `up` works without them.
+OBSERVABILITY = {"prometheus": 9090, "grafana": 3000, "jaeger": 16686}
+with open(observability_config_path) as f:
+    observability = (yaml.safe_load(f) or {}).get("services") or {}
+
+
+def port_bindings(service):
+    """(host_ip, published, target) of each published port, short or long syntax."""
+    out = []
+    for p in service.get("ports") or []:
+        if isinstance(p, dict):
+            out.append((p.get("host_ip") or "", str(p.get("published") or ""), str(p.get("target"))))
+        else:
+            parts = str(p).split("/")[0].split(":")
+            parts = [""] * (3 - len(parts)) + parts
+            out.append(tuple(parts[-3:]))
+    return out
+
+
+def binds(service):
+    """(source, target, read_only) of each bind mount, short or long syntax."""
+    out = []
+    for v in service.get("volumes") or []:
+        if isinstance(v, dict):
+            if v.get("type") == "bind":
+                out.append((v.get("source"), v.get("target"), bool(v.get("read_only"))))
+        else:
+            parts = str(v).split(":")
+            if parts[0].startswith(("/", ".")):
+                out.append((parts[0], parts[1], len(parts) > 2 and "ro" in parts[2].split(",")))
+    return out
+
+
+def script_of(service):
+    command = service.get("command")
+    return " ".join(command) if isinstance(command, list) else str(command or "")
+
+
+if check(bool(observability), "observability profile: rendered configuration to check", "see the failure above"):
+    obs_root = os.path.join(root, "infra", "observability")
+    for name, ui_port in OBSERVABILITY.items():
+        s = observability.get(name)
+        if not check(s is not None, f"observability profile: service {name} exists"):
+            continue
+        check(s.get("profiles") == ["observability"], f"{name}: only in the observability profile", f"profiles {s.get('profiles')!r}")
+        image = s.get("image") or ""
+        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+        check(bool(tag) and tag != "latest", f"{name}: image pinned to a version ({image})", "no tag or latest")
+        check(s.get("restart") == "unless-stopped", f"{name}: restart unless-stopped", f"restart {s.get('restart')!r}")
+        hc = s.get("healthcheck") or {}
+        check(bool(hc.get("test")) and not hc.get("disable"), f"{name}: has a healthcheck", f"healthcheck {hc!r}")
+        ports = port_bindings(s)
+        check(bool(ports) and all(h == "127.0.0.1" for h, _, _ in ports), f"{name}: publishes on 127.0.0.1 only", f"ports {ports}")
+        check(any(t == str(ui_port) for _, _, t in ports), f"{name}: publishes its UI port {ui_port}", f"ports {ports}")
+        mounts = binds(s)
+        writable = [m for m in mounts if not m[2]]
+        missing = [m[0] for m in mounts if not os.path.exists(m[0])]
+        check(not writable and not missing, f"{name}: bind mounts (configuration) are read-only and exist",
+              f"writable {writable}, missing {missing}")
+    # A plain `up` starts none of them (docker-compose v1 renders them with their profile,
+    # Compose v2 leaves them out), and no Cirrus service waits for one.
+    unprofiled = sorted(n for n in OBSERVABILITY if n in services and not services[n].get("profiles"))
+    check(not unprofiled, "a plain `up` starts no observability service", f"without a profile: {unprofiled}")
+    waits = sorted(f"{n} -> {d}" for n in APP + INFRA for d in depends_on(services.get(n) or {}) if d in OBSERVABILITY)
+    check(not waits, "no Cirrus or infrastructure service depends on the observability profile", "; ".join(waits))
+
+    # Tracing: every service gets the keys, by default off and pointed at the profile's Jaeger.
+    jaeger_env = environment(observability.get("jaeger") or {})
+    check(jaeger_env.get("COLLECTOR_OTLP_ENABLED") == "true", "jaeger: OTLP receiver enabled (COLLECTOR_OTLP_ENABLED)",
+          f"{jaeger_env.get('COLLECTOR_OTLP_ENABLED')!r}")
+    for name in APP:
+        env = environment(observability.get(name) or {})
+        check(env.get("CIRRUS_TRACING") == "off" and env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://jaeger:4318",
+              f"{name}: gets CIRRUS_TRACING=off and OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 (the profile's Jaeger) from .env.example",
+              f"CIRRUS_TRACING {env.get('CIRRUS_TRACING')!r}, OTEL_EXPORTER_OTLP_ENDPOINT {env.get('OTEL_EXPORTER_OTLP_ENDPOINT')!r}")
+
+    # Prometheus: the metrics token written where prometheus.yml reads it; every service scraped
+    # on its port under its own job name, with that token.
+    prometheus = observability.get("prometheus") or {}
+    script = script_of(prometheus)
+    check("CIRRUS_METRICS_TOKEN" in environment(prometheus), "prometheus: gets CIRRUS_METRICS_TOKEN from the env file")
+    check("exit 2" in script and "CIRRUS_METRICS_TOKEN" in script, "prometheus: refuses to start without the metrics token")
+    prom_config = {}
+    prom_config_path = os.path.join(obs_root, "prometheus.yml")
+    if check(os.path.isfile(prom_config_path), "infra/observability/prometheus.yml exists"):
+        with open(prom_config_path) as f:
+            prom_config = yaml.safe_load(f) or {}
+    check(any(m[0] == obs_root and m[1] == "/etc/prometheus" for m in binds(prometheus))
+          and "--config.file=/etc/prometheus/prometheus.yml" in script,
+          "prometheus: runs infra/observability/prometheus.yml (and the alerts.yml it loads), mounted at /etc/prometheus")
+    jobs = {j.get("job_name"): j for j in prom_config.get("scrape_configs") or []}
+    check(sorted(jobs) == sorted(APP), "prometheus.yml: one scrape job per service, named after it", f"jobs {sorted(jobs)}")
+    tmpfs = [str(t).split(":")[0] for t in (prometheus.get("tmpfs") or [])]
+    for name in APP:
+        job = jobs.get(name) or {}
+        targets = [t for sc in job.get("static_configs") or [] for t in sc.get("targets") or []]
+        targets += [f"{n}:{sd.get('port')}" for sd in job.get("dns_sd_configs") or [] for n in sd.get("names") or []]
+        credentials = (job.get("authorization") or {}).get("credentials_file") or ""
+        problems = []
+        if targets != [f"{name}:{PORTS[name]}"]:
+            problems.append(f"targets {targets}, not ['{name}:{PORTS[name]}']")
+        if job.get("metrics_path", "/metrics") != "/metrics":
+            problems.append(f"metrics_path {job.get('metrics_path')!r}")
+        if not credentials:
+            problems.append("no authorization credentials_file")
+        elif credentials not in script or not any(credentials.startswith(t + "/") for t in tmpfs):
+            problems.append(f"{credentials} is not what the prometheus command writes on its tmpfs {tmpfs}")
+        check(not problems, f"prometheus.yml: scrapes {name}:{PORTS[name]}/metrics with the metrics token", "; ".join(problems))
+
+    # Grafana: the admin password from the env file with no default, refused when short; no
+    # anonymous access; provisioning and dashboards where the provider looks.
+    grafana = observability.get("grafana") or {}
+    g_env = environment(grafana)
+    forms = set(re.findall(r"\$\{GF_SECURITY_ADMIN_PASSWORD(?:(:?[-?])([^}]*))?\}", compose_raw))
+    check(forms == {(":-", "")} and documented.get("GF_SECURITY_ADMIN_PASSWORD") == "",
+          "grafana: GF_SECURITY_ADMIN_PASSWORD from the env file, with no default (empty in .env.example)", f"forms {sorted(forms)}")
+    g_script = script_of(grafana)
+    check("GF_SECURITY_ADMIN_PASSWORD" in g_script and "exit 2" in g_script and "exec /run.sh" in g_script,
+          "grafana: refuses to start without a password of its own, then runs Grafana")
+    check(g_env.get("GF_AUTH_ANONYMOUS_ENABLED") == "false" and g_env.get("GF_USERS_ALLOW_SIGN_UP") == "false",
+          "grafana: no anonymous access, no sign-up")
+    g_binds = {m[1]: m[0] for m in binds(grafana)}
+    provider_dir = os.path.join(obs_root, "grafana", "provisioning", "dashboards")
+    provider_paths = []
+    if os.path.isdir(provider_dir):
+        for fname in sorted(os.listdir(provider_dir)):
+            with open(os.path.join(provider_dir, fname)) as f:
+                provider_paths += [(p.get("options") or {}).get("path") for p in (yaml.safe_load(f) or {}).get("providers") or []]
+    check(g_binds.get("/etc/grafana/provisioning") == os.path.join(obs_root, "grafana", "provisioning")
+          and bool(provider_paths)
+          and all(g_binds.get(path) == os.path.join(obs_root, "grafana", "dashboards") for path in provider_paths),
+          "grafana: provisioning mounted, and the dashboard provider reads infra/observability/grafana/dashboards",
+          f"binds {g_binds}, provider paths {provider_paths}")
+    check(depends_on(grafana).get("prometheus") == "service_healthy", "grafana: waits for a healthy prometheus")
 
 print(f"compose: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

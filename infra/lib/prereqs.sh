@@ -13,6 +13,7 @@ APT_PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev
   libvips-dev libvips-tools
   docker-compose curl wrk ca-certificates
+  prometheus  # for promtool only (Tests/observability/check-observability.sh)
 )
 
 missing=()
@@ -24,6 +25,9 @@ if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then  # the package starts its server (port 9090): stop it, keep it off at boot
+    if [[ -d /run/systemd/system ]]; then $SUDO systemctl disable --now prometheus; else $SUDO invoke-rc.d prometheus stop; $SUDO update-rc.d prometheus disable; fi >/dev/null 2>&1 || true
+  fi
 fi
 
 # librdkafka >= 2.8
