@@ -45,7 +45,7 @@ struct Entrypoint {
             runtime.addService(http)
             runtime.addSampler("stored bytes", every: .seconds(60)) { try await index.sampleStoredBytes() }
             if reconciliation.interval > .zero {
-                let reconciler = ReferenceReconciler(index: index, metadata: MetadataKnownIDs(http: http.client, metadataURL: metadataURL, kind: .references),
+                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(http: http.client, metadataURL: metadataURL, kind: .references),
                                                      configuration: reconciliation, logger: logger)
                 runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
             }

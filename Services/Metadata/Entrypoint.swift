@@ -35,6 +35,12 @@ struct Entrypoint {
                                   http: http.client, logger: logger)
             runtime.addConsumer(handlers: app.events.handlers)
             runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
+            if settings.contentAudit.interval > .zero {
+                let audit = ContentAudit(known: Known(client: postgres, logger: logger),
+                                         blob: KnownIDs(http: http.client, url: blobURL + "/internal/known/references"),
+                                         configuration: settings.contentAudit, logger: logger)
+                runtime.addService(GatedService(gate: runtime.startup, service: audit.service))
+            }
             let tiers = TierSnapshot(accounts: app.drive.accounts, http: http.client, authURL: authURL, logger: logger)
             runtime.addService(GatedService(gate: runtime.startup, service: tiers))
             runtime.readiness.add(tiers.readinessCheck)

@@ -48,7 +48,7 @@ struct Entrypoint {
             runtime.addService(GatedService(gate: runtime.startup, service: Evictor(app: app)))
             if reconciliation.interval > .zero {
                 let reconciler = RenditionReconciler(index: app.index, store: store,
-                                                     metadata: MetadataKnownIDs(http: http.client, metadataURL: metadataURL, kind: .files),
+                                                     metadata: KnownIDs(http: http.client, metadataURL: metadataURL, kind: .files),
                                                      configuration: reconciliation, logger: logger)
                 runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
             }

@@ -7,19 +7,25 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 
-/// Asks metadata which ids it still has (`POST /internal/known/<kind>`), for the reconcilers
-/// of the services that keep state derived from metadata's (blob's references, thumbnail's
-/// renditions). An answer that does not account for every id asked is an error, never "none
-/// known": a reconciler acts only on ids metadata positively does not have.
-public struct MetadataKnownIDs: Sendable {
+/// Asks another service which ids it still has (`POST /internal/known/<kind>`), for the
+/// reconcilers: blob's references and thumbnail's renditions against metadata, metadata's
+/// contents against blob. An answer that does not account for every id asked is an error,
+/// never "none known": a reconciler acts only on ids the other side positively does not have.
+public struct KnownIDs: Sendable {
     public enum Kind: String, Sendable { case references, files }
 
     let http: HTTPClient
     let url: String
 
+    /// Metadata's `/internal/known/<kind>`.
     public init(http: HTTPClient, metadataURL: String, kind: Kind) {
+        self.init(http: http, url: metadataURL + "/internal/known/" + kind.rawValue)
+    }
+
+    /// Any service's answer in the same shape (`KnownIDsQuery` → `KnownIDsReply`).
+    public init(http: HTTPClient, url: String) {
         self.http = http
-        self.url = metadataURL + "/internal/known/" + kind.rawValue
+        self.url = url
     }
 
     struct Unusable: Error, CustomStringConvertible {
@@ -35,9 +41,9 @@ public struct MetadataKnownIDs: Sendable {
         request.body = .bytes(ByteBuffer(bytes: try ContractCoding.encoder().encode(KnownIDsQuery(ids: ids))))
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw Unusable(description: "metadata answered \(response.status.code)") }
+        guard response.status == .ok else { throw Unusable(description: "\(url) answered \(response.status.code)") }
         let reply = try ContractCoding.decoder().decode(KnownIDsReply.self, from: Data(body.readableBytesView))
-        guard reply.checked == ids.count else { throw Unusable(description: "metadata checked \(reply.checked) of \(ids.count) ids") }
+        guard reply.checked == ids.count else { throw Unusable(description: "\(url) checked \(reply.checked) of \(ids.count) ids") }
         let asked = Set(ids)
         return Set(reply.known.filter(asked.contains))
     }
@@ -53,10 +59,10 @@ public struct ReconcileSchedule: Sendable {
     public init() {}
 }
 
-extension MetadataKnownIDs {
+extension KnownIDs {
     /// One full reconciliation pass: `page(last)` gives the local items after `last` (in a
-    /// stable order, at most `pageSize`), metadata is asked about each page's ids, and `clean`
-    /// handles every item metadata does not have. Returns how many were cleaned.
+    /// stable order, at most `pageSize`), the other service is asked about each page's ids, and
+    /// `clean` handles every item it does not have. Returns how many were cleaned.
     public func reconcile<Item: Sendable>(pageSize: Int, page: (Item?) async throws -> [Item], id: (Item) -> UUID,
                                           clean: (Item) async throws -> Void) async throws -> Int {
         var cleaned = 0

@@ -14,7 +14,8 @@ struct MigratorTests {
                 Migration("0002-notes-index", ["CREATE INDEX notes_body ON notes (body)"]),
             ]
             let first = try await Migrator.migrate(migrations, client: client, logger: logger)
-            #expect(first == ["0000-kit-outbox-inbox", "0001-notes", "0002-notes-index"])
+            #expect(first == Migrator.kitMigrations.map(\.id) + ["0001-notes", "0002-notes-index"])
+            #expect(first.prefix(2) == ["0000-kit-outbox-inbox", "0000-kit-dead-letters"])
             let second = try await Migrator.migrate(migrations, client: client, logger: logger)
             #expect(second.isEmpty)
             // A new release adds one more: only it runs.

@@ -14,11 +14,13 @@ starts services, so it runs after the checks that need every service up the whol
                 /v1/files/{id}/thumbnails/retry asks again (202, pending, then failed again with
                 the reason); 409 for a non-image and for ready thumbnails, 404 for another user's
                 file, 401 anonymous.
+  audit         a content metadata has but blob lacks (blob's reference row deleted behind its back)
+                is logged as an error and counted in cirrus_reconcile_missing, never dropped.
   metrics       every internal service's /metrics: a # HELP for every family, counters named
                 *_total, the families the alerts and dashboard use, `promtool check metrics` clean.
 
 Usage: operations.py API --admin NAME:PASSWORD --user NAME:PASSWORD --infra-run PATH --cli PATH
-       --service thumbnail=URL --logs DIR
+       --service thumbnail=URL --service metadata=URL --logs DIR --blob-db URL
 The environment must point infra/run at the stack (CIRRUS_LOCAL and the ports), as
 run-on-stack.sh sets it. Python 3 standard library only.
 """
@@ -228,6 +230,48 @@ class Operations:
                                                                       for l in log.splitlines())]
         check("dead letters: replay and discard are logged with the admin's id", logged == ["replayed", "discarded"], f"found {logged}")
 
+    # -- content audit ---------------------------------------------------------------------------
+
+    def audit_group(self):
+        """A content metadata has but blob lacks is reported loudly, never dropped: blob's
+        reference row for an uploaded file is deleted behind its back (as a blob database restored
+        from an older backup would be), then metadata's audit logs it and counts it in
+        cirrus_reconcile_missing; the file stays listed; once the file is purged, the next pass
+        finds nothing missing."""
+        if not self.args.blob_db or "metadata" not in self.services:
+            note("no --blob-db or metadata URL: the content audit is not checked")
+            return
+        answer = self.upload(f"audited-{self.run_id}.txt", b"content the audit must find\n")
+        expect_status("audit: a file is uploaded → 201", answer, 201)
+        file_id = answer.json["id"].lower()
+        gone = subprocess.run(["psql", self.args.blob_db, "-qAt", "-c", f"DELETE FROM blob_refs WHERE file_id = '{file_id}' RETURNING ref_id"],
+                              capture_output=True, text=True, timeout=60)
+        check("audit: blob's reference row is deleted behind its back", gone.returncode == 0 and gone.stdout.strip(), gone.stderr[-300:])
+
+        def missing_gauge():
+            text = call(self.services["metadata"], "GET", "/metrics").body.decode("utf-8", "replace")
+            line = next((l for l in text.splitlines() if l.startswith("cirrus_reconcile_missing{") and "metadata-contents" in l), "")
+            return float(line.rsplit(" ", 1)[-1]) if line else None
+
+        deadline = time.monotonic() + 60
+        logged = False
+        while time.monotonic() < deadline and not logged:
+            logged = any("content metadata has but blob lacks" in l and file_id in l.lower() for l in self.log_text("metadata").splitlines())
+            if not logged:
+                time.sleep(1)
+        check("audit: metadata logs the content blob lacks, naming the file (error level)", logged)
+        gauge = missing_gauge()
+        check("audit: cirrus_reconcile_missing{worker=\"metadata-contents\"} counts it", gauge is not None and gauge >= 1, f"gauge {gauge}")
+        item = self.file(file_id)
+        expect_status("audit: the file is still there (reported, not dropped)", item, 200)
+        call(self.api, "DELETE", f"/v1/files/{file_id}", token=self.user)
+        expect_status("audit: the owner purges the file → 204", call(self.api, "DELETE", f"/v1/trash/{file_id}", token=self.user), 204)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (missing_gauge() or 0) > 0:
+            time.sleep(1)
+        gauge = missing_gauge()
+        check("audit: after the purge the next pass finds nothing missing", gauge == 0, f"gauge {gauge}")
+
     # -- metrics -------------------------------------------------------------------------------
 
     def metrics_group(self):
@@ -306,12 +350,14 @@ def main():
     parser.add_argument("--cli", required=True)
     parser.add_argument("--service", action="append", default=[])
     parser.add_argument("--logs", default="")
+    parser.add_argument("--blob-db", default="", help="blob's database URL (the content audit check)")
     args = parser.parse_args()
     started = time.monotonic()
     ops = Operations(args)
     ops.setup()
     run_group("dead letters", ops.dead_letter_group)
     run_group("thumbnail retry", ops.retry_group)
+    run_group("content audit", ops.audit_group)
     run_group("metrics", ops.metrics_group)
     note("")
     finish(started, "operations: {passed}/{total} checks passed, {failed} failed ({seconds:.0f}s)")

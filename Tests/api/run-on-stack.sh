@@ -58,6 +58,9 @@ export CIRRUS_BLOB_GC_INTERVAL_SECONDS="${CIRRUS_BLOB_GC_INTERVAL_SECONDS:-3}" C
 # with its own per-address budget and lockout; the others still count as 127.0.0.1. infra/run
 # starts the services with this environment, so the gateway sees the setting.
 export CIRRUS_GATEWAY_TRUSTED_PROXIES="${CIRRUS_GATEWAY_TRUSTED_PROXIES:-127.0.0.1}"
+# The operations check watches metadata's content audit find what blob lacks: every few seconds.
+export CIRRUS_METADATA_CONTENT_AUDIT_INTERVAL_SECONDS="${CIRRUS_METADATA_CONTENT_AUDIT_INTERVAL_SECONDS:-3}" \
+  CIRRUS_METADATA_CONTENT_AUDIT_GRACE_SECONDS="${CIRRUS_METADATA_CONTENT_AUDIT_GRACE_SECONDS:-1}"
 run_stack --detach
 API="http://127.0.0.1:$GATEWAY_PORT"
 
@@ -128,7 +131,8 @@ if [[ -z "${CIRRUS_SKIP_OPERATIONS:-}" ]]; then
   log "operations (dead letters, thumbnail retry) against $API"
   CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
     python3 "$CIRRUS_ROOT/Tests/api/operations.py" "$API" --admin "apiadmin:$password" --user "apicheck:$password" \
-    --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" || status=$?
+    --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" \
+    --blob-db "postgres://cirrus:$(cat "$STACK/secrets/postgres-password")@127.0.0.1:$PG_PORT/blob" || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

@@ -19,7 +19,7 @@ struct ReferenceReconciler: Sendable {
     typealias Configuration = ReconcileSchedule
 
     let index: BlobIndex
-    let metadata: MetadataKnownIDs
+    let metadata: KnownIDs
     let configuration: Configuration
     let logger: Logger
 

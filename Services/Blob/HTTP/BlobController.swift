@@ -29,6 +29,15 @@ struct BlobController: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.put("/internal/uploads/:upload") { request, context in try await upload(request, context) }
         router.post("/internal/references") { request, _ in try await addReference(request) }
+        // Which of these reference ids blob holds (metadata's content audit; internal port only:
+        // it tells only whether ids the caller already has exist).
+        router.post("/internal/known/references") { request, context in
+            let query = try await request.decodeJSON(KnownIDsQuery.self, context: context)
+            guard query.ids.count <= KnownIDsQuery.limit else {
+                throw ProblemError.validation(field: "ids", "at most \(KnownIDsQuery.limit) ids per request")
+            }
+            return try Response.json(KnownIDsReply(known: try await index.knownReferences(query.ids), checked: query.ids.count))
+        }
         router.get("/internal/blobs/:blob") { request, context in try await download(request, context, head: false) }
         router.head("/internal/blobs/:blob") { request, context in try await download(request, context, head: true) }
     }

@@ -44,5 +44,9 @@ enum BlobMigrations {
             "ALTER TABLE blob_refs DROP CONSTRAINT blob_refs_pkey",
             "ALTER TABLE blob_refs ADD PRIMARY KEY (owner_id, ref_id)",
         ]),
+        // Metadata's content audit asks by reference id alone: `POST /internal/known/references`.
+        Migration("0003-blob-reference-index", [
+            "CREATE INDEX blob_refs_ref ON blob_refs (ref_id)",
+        ]),
     ]
 }

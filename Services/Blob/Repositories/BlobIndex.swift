@@ -25,6 +25,18 @@ struct BlobIndex: Sendable {
     private static let storedBytes = Gauge(label: "cirrus_blob_stored_bytes")
     private static let storedObjects = Gauge(label: "cirrus_blob_stored_objects")
 
+    /// The reference ids among `ids` that blob holds, with their content's index row (metadata's
+    /// content audit: `POST /internal/known/references`).
+    func knownReferences(_ ids: [UUID]) async throws -> [UUID] {
+        let rows = try await client.query("""
+            SELECT r.ref_id FROM blob_refs r JOIN blobs b ON b.owner_id = r.owner_id AND b.sha256 = r.sha256
+            WHERE r.ref_id = ANY(\(ids))
+            """, logger: logger)
+        var known: [UUID] = []
+        for try await id in rows.decode(UUID.self) { known.append(id) }
+        return known
+    }
+
     /// `cirrus_blob_stored_bytes` / `cirrus_blob_stored_objects`: what the index holds (each
     /// object once, whatever its references).
     func sampleStoredBytes() async throws {

@@ -16,7 +16,7 @@ struct RenditionReconciler: Sendable {
 
     let index: ThumbnailIndex
     let store: any ObjectStore
-    let metadata: MetadataKnownIDs
+    let metadata: KnownIDs
     let configuration: Configuration
     let logger: Logger
 
