@@ -126,9 +126,10 @@ fi
 # Operations (Tests/api/operations.py): dead letters made for real (thumbnail and blob stopped and
 # started again: the one check here that takes services down, so it comes after those that need
 # them all up), listed, shown, discarded and replayed with the admin API and `cirrus admin dlq`;
-# an owner's retry of failed thumbnails.
+# an owner's retry of failed thumbnails; the content audit (a blob reference removed behind
+# blob's back is reported); every service's /metrics linted (HELP, names, promtool).
 if [[ -z "${CIRRUS_SKIP_OPERATIONS:-}" ]]; then
-  log "operations (dead letters, thumbnail retry) against $API"
+  log "operations (dead letters, thumbnail retry, content audit, metrics) against $API"
   CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
     python3 "$CIRRUS_ROOT/Tests/api/operations.py" "$API" --admin "apiadmin:$password" --user "apicheck:$password" \
     --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" \
