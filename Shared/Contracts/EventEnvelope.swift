@@ -18,23 +18,27 @@ extension EventPayload {
     public static var schemaVersion: Int { 1 }
 }
 
-/// W3C trace context carried across Kafka hops. Absent members are omitted, so an empty
-/// context encodes as `{}`.
+/// W3C trace context carried across Kafka hops, with the id of the request that caused the
+/// event (`request_id`, the `X-Request-Id` every response carries). Absent members are
+/// omitted, so an empty context encodes as `{}`.
 public struct TraceContext: Codable, Sendable, Equatable {
     public var traceparent: String?
     public var tracestate: String?
+    public var requestID: String?
 
-    public init(traceparent: String? = nil, tracestate: String? = nil) {
+    public init(traceparent: String? = nil, tracestate: String? = nil, requestID: String? = nil) {
         self.traceparent = traceparent
         self.tracestate = tracestate
+        self.requestID = requestID
     }
 
-    enum CodingKeys: String, CodingKey { case traceparent, tracestate }
+    enum CodingKeys: String, CodingKey { case traceparent, tracestate, requestID = "request_id" }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(traceparent, forKey: .traceparent)
         try container.encodeIfPresent(tracestate, forKey: .tracestate)
+        try container.encodeIfPresent(requestID, forKey: .requestID)
     }
 }
 

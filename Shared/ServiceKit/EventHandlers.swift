@@ -44,6 +44,10 @@ public struct EventHandlers: Sendable {
         var logger = logger
         logger[metadataKey: "event_id"] = "\(header.eventID)"
         if let traceparent = header.trace.traceparent { logger[metadataKey: "traceparent"] = "\(traceparent)" }
-        try await handler(message, header)
+        // The event's trace and request id are the handling's: calls to other services forward
+        // them, and events it emits carry them on (TraceScope).
+        try await TraceScope.$current.withValue(header.trace) {
+            try await handler(message, header)
+        }
     }
 }

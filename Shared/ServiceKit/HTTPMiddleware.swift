@@ -13,7 +13,9 @@ extension HTTPField.Name {
 }
 
 /// Takes the caller's `X-Request-Id` (or makes one), puts it in every log line of the
-/// request as `request_id`, and returns it in the response.
+/// request as `request_id`, and returns it in the response. The id and the caller's trace
+/// context are the request's `TraceScope.current`: events it causes carry them, and calls it
+/// makes to other services forward them.
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -22,22 +24,27 @@ public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = incoming ?? UUID().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(id)"
-        if let traceparent = request.headers[.traceparent] {
+        let traceparent = request.headers[.traceparent].flatMap { Self.isAcceptable($0) ? $0 : nil }
+        let tracestate = request.headers[HTTPField.Name("tracestate")!].flatMap { Self.isAcceptable($0, limit: 512) ? $0 : nil }
+        if let traceparent {
             context.logger[metadataKey: "traceparent"] = "\(traceparent)"
         }
-        do {
-            var response = try await next(request, context)
-            response.headers[.requestID] = id
-            return response
-        } catch var error as ProblemError {
-            error.headers[.requestID] = id
-            throw error
+        let trace = TraceContext(traceparent: traceparent, tracestate: tracestate, requestID: id)
+        return try await TraceScope.$current.withValue(trace) {
+            do {
+                var response = try await next(request, context)
+                response.headers[.requestID] = id
+                return response
+            } catch var error as ProblemError {
+                error.headers[.requestID] = id
+                throw error
+            }
         }
     }
 
     /// Reasonable ids only: a client cannot inject log lines or huge values.
-    static func isAcceptable(_ value: String) -> Bool {
-        (1...128).contains(value.utf8.count) && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    static func isAcceptable(_ value: String, limit: Int = 128) -> Bool {
+        (1...limit).contains(value.utf8.count) && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 }
 

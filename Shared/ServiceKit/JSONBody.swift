@@ -79,9 +79,12 @@ extension Parameters {
 }
 
 extension Request {
-    /// The W3C trace context the caller sent, for events this request causes.
+    /// The W3C trace context the caller sent and the request's id, for events this request
+    /// causes (set by `RequestIDMiddleware`; outside it, the headers alone).
     public var traceContext: TraceContext {
-        TraceContext(traceparent: headers[.traceparent], tracestate: headers[HTTPField.Name("tracestate")!])
+        let scope = TraceScope.current
+        if scope.requestID != nil { return scope }
+        return TraceContext(traceparent: headers[.traceparent], tracestate: headers[HTTPField.Name("tracestate")!], requestID: headers[.requestID])
     }
 
     /// The internal grant in `X-Cirrus-Grant`, verified for `purpose`; 403 otherwise (the

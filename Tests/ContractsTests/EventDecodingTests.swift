@@ -80,6 +80,17 @@ struct EventDecodingTests {
         #expect(try ContractCoding.decoder().decode(EventEnvelope<UserDeleted>.self, from: Data(text.utf8)) == envelope)
     }
 
+    @Test func theRequestIDTravelsInTheTraceAndOlderEventsDoWithoutIt() throws {
+        var envelope = Samples.userDeleted
+        envelope.trace = TraceContext(traceparent: Samples.trace.traceparent, requestID: "req-42")
+        let text = String(decoding: try ContractCoding.encoder().encode(envelope), as: UTF8.self)
+        #expect(text.contains(#""request_id":"req-42""#))
+        #expect(try ContractCoding.decoder().decode(EventEnvelope<UserDeleted>.self, from: Data(text.utf8)) == envelope)
+        // An event written before request ids travelled decodes with none.
+        let old = try ContractCoding.decoder().decode(EventEnvelope<UserDeleted>.self, from: GoldenFixtureTests.fixture("user.deleted.v1.json"))
+        #expect(old.trace.requestID == nil)
+    }
+
     @Test func aMissingRequiredFieldIsAnError() throws {
         var object = try json(GoldenFixtureTests.fixture("file.uploaded.v1.json"))
         var payload = try #require(object["payload"] as? [String: Any])

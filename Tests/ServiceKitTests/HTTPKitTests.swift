@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CirrusContracts
 import CirrusServiceKit
 import Foundation
@@ -8,6 +9,7 @@ import Logging
 import Metrics
 import NIOFoundationCompat
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// The kit's middleware and operational routes, through Hummingbird's router test client.
@@ -29,6 +31,14 @@ struct HTTPKitTests {
             throw ProblemError.validation([FieldError(field: "name", message: "must not be empty")])
         }
         router.get("/leak") { _, _ -> String in throw Leaky() }
+        // What a handler would put in the events it emits and forward to services it calls.
+        router.get("/trace") { request, _ -> String in
+            let trace = request.traceContext
+            var outgoing = HTTPClientRequest(url: "http://127.0.0.1:1/next")
+            outgoing.propagateTrace()
+            let forwarded = ["X-Request-Id", "traceparent", "tracestate"].map { outgoing.headers.first(name: $0) ?? "-" }
+            return ([trace.requestID ?? "-", trace.traceparent ?? "-", trace.tracestate ?? "-"] + forwarded).joined(separator: " ")
+        }
         return Application(router: router, logger: logger)
     }
 
@@ -87,6 +97,32 @@ struct HTTPKitTests {
                 #expect(response.headers[.requestID]?.count == 36)
             }
         }
+    }
+
+    @Test func theRequestIDAndTraceReachEventsAndCallsToOtherServices() async throws {
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        var fields = HTTPFields()
+        fields[.requestID] = "abc-123"
+        fields[HTTPField.Name("traceparent")!] = traceparent
+        fields[HTTPField.Name("tracestate")!] = "k=v"
+        let sent = fields
+        let expected = "abc-123 \(traceparent) k=v abc-123 \(traceparent) k=v"
+        try await makeApp().test(.router) { client in
+            try await client.execute(uri: "/trace", method: .get, headers: sent) { response in
+                let body = String(buffer: response.body)
+                #expect(body == expected)
+            }
+            // No id from the caller: the one the middleware made (and answered with) travels.
+            try await client.execute(uri: "/trace", method: .get) { response in
+                let id: String = response.headers[.requestID] ?? "none"
+                let body = String(buffer: response.body)
+                #expect(body == id + " - - " + id + " - -")
+            }
+        }
+        // Outside a request nothing is forwarded.
+        var outgoing = HTTPClientRequest(url: "http://127.0.0.1:1/next")
+        outgoing.propagateTrace()
+        #expect(outgoing.headers.first(name: "X-Request-Id") == nil)
     }
 
     @Test func readyWhenEveryCheckPasses() async throws {

@@ -41,8 +41,8 @@ import zlib
 from apicheck import check, expect_problem, expect_status, finish, note, run_group, Answer
 
 
-def call(base, method, path, body=None, token=None, content_type=None):
-    headers = {}
+def call(base, method, path, body=None, token=None, content_type=None, headers=None):
+    headers = dict(headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if isinstance(body, (dict, list)):
@@ -95,9 +95,9 @@ class Operations:
         env = dict(os.environ, CIRRUS_CONFIG=os.path.join(self.config_dir, "admin.json"))
         return subprocess.run([self.args.cli, *words], capture_output=True, text=True, input=stdin, env=env, timeout=120)
 
-    def upload(self, name, content):
+    def upload(self, name, content, headers=None):
         return call(self.api, "POST", f"/v1/files?folder_id={self.folder}&name={name}", content, token=self.user,
-                    content_type="application/octet-stream")
+                    content_type="application/octet-stream", headers=headers)
 
     def file(self, file_id, token=None):
         return call(self.api, "GET", f"/v1/files/{file_id}", token=token or self.user)
@@ -272,6 +272,34 @@ class Operations:
         gauge = missing_gauge()
         check("audit: after the purge the next pass finds nothing missing", gauge == 0, f"gauge {gauge}")
 
+    # -- request id in events ---------------------------------------------------------------------
+
+    def request_id_group(self):
+        """The request id travels in events: an image uploaded with X-Request-Id yields
+        file.uploaded (blob), thumbnail.requested (metadata) and thumbnail.generated (thumbnail)
+        whose envelopes carry it as trace.request_id, read from each service's outbox."""
+        if not self.args.blob_db:
+            note("no --blob-db: the request id in events is not checked")
+            return
+        request_id = f"ops-trace-{self.run_id}"
+        answer = self.upload(f"traced-{self.run_id}.png", png(48, 32, 7), headers={"X-Request-Id": request_id})
+        expect_status("request id: an image uploaded with X-Request-Id → 201", answer, 201)
+        check("request id: the answer carries the caller's X-Request-Id", answer.headers.get("x-request-id") == request_id,
+              f"got {answer.headers.get('x-request-id')!r}")
+        if answer.status != 201:
+            return
+        item = self.wait_thumbnails(answer.json["id"], {"ready", "failed"}, 60)
+        check("request id: its thumbnails are made", (item.get("thumbnails") or {}).get("status") == "ready", f"{item.get('thumbnails')}")
+        base = self.args.blob_db.rsplit("/", 1)[0]
+        for database, event in (("blob", "file.uploaded"), ("metadata", "thumbnail.requested"), ("thumbnail", "thumbnail.generated")):
+            query = ("SELECT convert_from(payload, 'UTF8') FROM cirrus_outbox WHERE event_type = '" + event + "' "
+                     "AND convert_from(payload, 'UTF8') LIKE '%" + request_id + "%'")
+            found = subprocess.run(["psql", f"{base}/{database}", "-qAt", "-c", query], capture_output=True, text=True, timeout=60)
+            envelopes = [json.loads(line) for line in found.stdout.splitlines() if line.strip()]
+            carried = [e for e in envelopes if (e.get("trace") or {}).get("request_id") == request_id]
+            check(f"request id: {database}'s {event} carries trace.request_id", found.returncode == 0 and len(carried) >= 1,
+                  found.stderr[-300:] or f"{len(envelopes)} envelopes mention it, {len(carried)} in trace.request_id")
+
     # -- metrics -------------------------------------------------------------------------------
 
     def metrics_group(self):
@@ -355,6 +383,7 @@ def main():
     started = time.monotonic()
     ops = Operations(args)
     ops.setup()
+    run_group("request id in events", ops.request_id_group)
     run_group("dead letters", ops.dead_letter_group)
     run_group("thumbnail retry", ops.retry_group)
     run_group("content audit", ops.audit_group)

@@ -55,7 +55,7 @@ struct AuthStore: Sendable {
     }
 
     /// Emit `payload` through the outbox, inside the caller's transaction.
-    func emit<P: EventPayload>(_ payload: P, on connection: PostgresConnection, trace: TraceContext = .init()) async throws {
+    func emit<P: EventPayload>(_ payload: P, on connection: PostgresConnection, trace: TraceContext = TraceScope.current) async throws {
         try await Outbox.enqueue(EventEnvelope(producer: "auth", trace: trace, payload: payload), on: connection, logger: logger)
     }
 }

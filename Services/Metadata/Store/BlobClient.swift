@@ -16,6 +16,7 @@ struct BlobClient: Sendable {
     func addReference(owner: UUID, blobID: String, fileID: UUID, referenceID: UUID) async throws {
         var request = HTTPClientRequest(url: baseURL + "/internal/references")
         request.method = .POST
+        request.propagateTrace()
         request.headers.add(name: InternalGrant.header, value: signer.sign(InternalGrant(purpose: .reference, ownerID: owner, fileID: fileID, uploadID: referenceID,
                                                                                            blobID: blobID, lifetime: .seconds(300))))
         let response: HTTPClientResponse
