@@ -2,6 +2,7 @@ import CirrusContracts
 import CirrusKafka
 import Foundation
 import Logging
+import Tracing
 
 /// Typed dispatch of consumed events: decodes the envelope header, then the payload of the
 /// registered type, and hands it to the handler. A message that cannot be decoded, or
@@ -47,7 +48,30 @@ public struct EventHandlers: Sendable {
         // The event's trace and request id are the handling's: calls to other services forward
         // them, and events it emits carry them on (TraceScope).
         try await TraceScope.$current.withValue(header.trace) {
-            try await handler(message, header)
+            guard CirrusTracing.enabled else { return try await handler(message, header) }
+            try await Self.consumerSpan(message, header) { try await handler(message, header) }
+        }
+    }
+
+    /// With tracing on: a consumer span, the child of the publish whose context the record's
+    /// headers carry (or, for a record published without them, of the envelope's trace).
+    static func consumerSpan(_ message: KafkaMessage, _ header: EventHeader, _ body: () async throws -> Void) async throws {
+        var trace = header.trace
+        if let traceparent = message.header("traceparent")?.stringValue {
+            trace.traceparent = traceparent
+            trace.tracestate = message.header("tracestate")?.stringValue
+        }
+        let parent = trace.traceparent == nil ? ServiceContext.topLevel : CirrusTracing.context(from: trace)
+        try await ServiceContext.$current.withValue(parent) {
+            try await CirrusTracing.span("\(message.topic) process", kind: .consumer, attributes: {
+                $0["messaging.system"] = "kafka"
+                $0["messaging.operation.type"] = "process"
+                $0["messaging.destination.name"] = message.topic
+                $0["messaging.destination.partition.id"] = "\(message.partition)"
+                $0["messaging.kafka.offset"] = Int(message.offset)
+                $0["messaging.message.id"] = header.eventID.uuidString.lowercased()
+                $0["cirrus.request_id"] = header.trace.requestID
+            }, body)
         }
     }
 }

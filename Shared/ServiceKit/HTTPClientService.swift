@@ -21,6 +21,10 @@ public struct HTTPClientService: Service {
         // gateway answered 503 for blob for 10+ s after blob was listening again). A failed
         // attempt fails the waiting calls at once; the next call tries afresh.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // No spans or trace headers of AHC's own: calls between services are traced by
+        // `CirrusTracing.call` (a client span named after the peer) and carry its context once
+        // (AHC would add a second `traceparent`, which the server then cannot parse).
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -5,7 +5,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOConcurrencyHelpers
 import PostgresNIO
+import Tracing
 
 extension HTTPField.Name {
     public static let requestID = HTTPField.Name("X-Request-Id")!
@@ -82,5 +84,77 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func publicDetail(for error: any HTTPResponseError) -> String? {
         if let httpError = error as? HTTPError { return httpError.body }
         return nil
+    }
+}
+
+/// With tracing on, a server span per request: a child of the caller's `traceparent`, or the
+/// root of a new trace when the caller sent none (the gateway thus starts every client's
+/// trace). Named `METHOD /route/{param}`; the path is recorded as `LogSafePath` labels it
+/// (no link tokens or names); the request id as `cirrus.request_id`. The span ends when the
+/// response body has been written. Operational routes (`/metrics`, probes) make none.
+/// Installed by `ServiceRuntime.makeRouter` only when tracing is on, inside
+/// `RequestIDMiddleware`.
+public struct ServerSpanMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    static var untraced: Set<String> { ["/metrics", "/healthz", "/readyz", "/livez"] }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
+        var parent = ServiceContext.current ?? .topLevel
+        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        let span = startSpan("\(request.method.rawValue)", context: parent, ofKind: .server)
+        span.updateAttributes { attributes in
+            attributes["http.request.method"] = request.method.rawValue
+            attributes["url.path"] = LogSafePath.label(request.uri.path)
+            attributes["cirrus.request_id"] = TraceScope.current.requestID
+            attributes["http.request.body.size"] = request.headers[.contentLength].flatMap { Int($0) }
+        }
+        let ender = SpanEnder(span)
+        do {
+            var response = try await ServiceContext.$current.withValue(span.context) {
+                try await next(request, context)
+            }
+            if let route = context.endpointPath { span.operationName = "\(request.method.rawValue) \(route)" }
+            span.updateAttributes { attributes in
+                attributes["http.route"] = context.endpointPath
+                attributes["http.response.status_code"] = Int(response.status.code)
+            }
+            if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                defer { ender.end() }
+                try await body.write(writer)
+            }
+            return response
+        } catch {
+            if let route = context.endpointPath { span.operationName = "\(request.method.rawValue) \(route)" }
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            span.updateAttributes { attributes in
+                attributes["http.route"] = context.endpointPath
+                attributes["http.response.status_code"] = status
+            }
+            if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+            span.recordError(error)
+            ender.end()
+            throw error
+        }
+    }
+}
+
+/// Ends a span once, when the response body is written, or when dropped if it never is.
+final class SpanEnder: Sendable {
+    private let span: NIOLockedValueBox<(any Span)?>
+
+    init(_ span: any Span) { self.span = NIOLockedValueBox(span) }
+
+    func end() { span.withLockedValue { $0.take() }?.end() }
+
+    deinit { end() }
+}
+
+struct HTTPFieldsExtractor: Extractor {
+    func extract(key name: String, from fields: HTTPFields) -> String? {
+        HTTPField.Name(name).flatMap { fields[$0] }
     }
 }

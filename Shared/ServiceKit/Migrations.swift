@@ -46,6 +46,8 @@ public enum Migrator {
             "CREATE INDEX cirrus_inbox_processed_at ON cirrus_inbox (processed_at)",
         ]),
         DeadLetters.migration,
+        // The W3C tracestate beside traceparent: the relay puts both in the record's headers.
+        Migration("0000-kit-outbox-tracestate", ["ALTER TABLE cirrus_outbox ADD COLUMN tracestate TEXT"]),
     ]
 
     /// Apply `migrations` (after the kit's own) that are not applied yet. Returns the ids applied.

@@ -1,9 +1,11 @@
+import CirrusContracts
 import CirrusKafka
 import Foundation
 import Logging
 import Metrics
 import NIOCore
 import PostgresNIO
+import Tracing
 import ServiceLifecycle
 
 /// Publishes outbox rows to Kafka and marks them published once the broker acknowledged.
@@ -97,19 +99,36 @@ public struct OutboxRelay: Service {
             }
             guard holdsLock else { return 0 }  // another replica is publishing
             let rows = try await connection.query("""
-                SELECT id, event_id, topic, partition_key, event_type, payload, traceparent
+                SELECT id, event_id, topic, partition_key, event_type, payload, traceparent, tracestate
                 FROM cirrus_outbox WHERE published_at IS NULL
                 ORDER BY id LIMIT \(configuration.batchSize)
                 FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var ids: [Int64] = []
             var records: [KafkaRecord] = []
-            for try await (id, eventID, topic, key, type, payload, traceparent) in rows.decode((Int64, UUID, String, String, String, ByteBuffer, String?).self) {
+            var spans: [any Span] = []
+            for try await (id, eventID, topic, key, type, payload, traceparent, tracestate)
+                in rows.decode((Int64, UUID, String, String, String, ByteBuffer, String?, String?).self) {
                 ids.append(id)
-                records.append(Outbox.record(topic: topic, key: key, eventID: eventID, type: type, payload: payload, traceparent: traceparent))
+                var trace = TraceContext(traceparent: traceparent, tracestate: tracestate)
+                if CirrusTracing.enabled, traceparent != nil {
+                    // The publish is a child of the transaction that wrote the event; the
+                    // record's headers name the publish, so consumers hang below it.
+                    let span = startSpan("\(topic) publish", context: CirrusTracing.context(from: trace), ofKind: .producer)
+                    span.updateAttributes {
+                        $0["messaging.system"] = "kafka"
+                        $0["messaging.operation.type"] = "publish"
+                        $0["messaging.destination.name"] = topic
+                        $0["messaging.message.id"] = eventID.uuidString.lowercased()
+                    }
+                    trace = CirrusTracing.outgoing(trace, context: span.context)
+                    spans.append(span)
+                }
+                records.append(Outbox.record(topic: topic, key: key, eventID: eventID, type: type, payload: payload, trace: trace))
             }
             guard !records.isEmpty else { return 0 }
             let results = await producer.send(records)
+            for span in spans { span.end() }
             var done: [Int64] = []
             for (id, result) in zip(ids, results) {
                 if case .failure(let error) = result {

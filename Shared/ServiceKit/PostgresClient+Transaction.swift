@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import PostgresNIO
+import Tracing
 
 extension PostgresClient {
     /// `withTransaction`, but an error thrown by `body` comes out as itself (PostgresNIO
@@ -8,7 +9,19 @@ extension PostgresClient {
     /// transaction still reaches the client as its 4xx.
     /// The time until `body` starts (a pooled connection, then BEGIN) goes to
     /// `cirrus_db_pool_wait_seconds`.
-    public func transaction<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    /// With tracing on, a transaction of traced work (a request, an event) is a span named
+    /// after the function that opened it; background passes make none.
+    public func transaction<Result: Sendable>(logger: Logger, function: String = #function,
+                                              _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await CirrusTracing.span("transaction \(function.prefix { $0 != "(" })", kind: .client, onlyInTrace: true, attributes: {
+            $0["db.system"] = "postgresql"
+            $0["code.function"] = function
+        }) {
+            try await transactionUntraced(logger: logger, body)
+        }
+    }
+
+    private func transactionUntraced<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let started = ContinuousClock.now
         do {
             return try await withTransaction(logger: logger) { connection in

@@ -22,8 +22,12 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
     /// Unset, the internal services serve it openly on their (internal) port and the gateway
     /// does not serve it at all (its port is the public one).
     public var metricsToken: String?
+    /// `CIRRUS_TRACING`: `off` (the default: no spans are made) or `otlp` (spans exported over
+    /// OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`; see `CirrusTracing`).
+    public var tracing: TracingMode
 
     public enum LogFormat: String, Sendable { case json, text }
+    public enum TracingMode: String, Sendable { case off, otlp }
 
     /// The port each service listens on unless `CIRRUS_HTTP_PORT` says otherwise.
     public static let defaultPorts = ["gateway": 8080, "auth": 8081, "metadata": 8082, "blob": 8083, "thumbnail": 8084]
@@ -48,6 +52,10 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
         shutdownTimeout = try reader.seconds("CIRRUS_SHUTDOWN_TIMEOUT_SECONDS", default: .seconds(20), range: 1...600)
         outboxPollInterval = try reader.milliseconds("CIRRUS_OUTBOX_POLL_INTERVAL_MS", default: .milliseconds(100), range: 5...60_000)
         metricsToken = try reader.secret("CIRRUS_METRICS_TOKEN", minLength: 16)
+        guard let tracingMode = TracingMode(rawValue: reader.string("CIRRUS_TRACING", default: "off")) else {
+            throw ConfigurationError(key: "CIRRUS_TRACING", reason: "must be off or otlp")
+        }
+        tracing = tracingMode
         if usesDatabase {
             let url = try reader.requiredString("CIRRUS_DATABASE_URL")
             database = try DatabaseConfiguration(url: url, maxConnections: reader.int("CIRRUS_DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500))
@@ -63,7 +71,7 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
     public var description: String {
         var parts = [
             "service=\(service)", "http=\(httpHost):\(httpPort)", "log=\(logLevel)/\(logFormat.rawValue)",
-            "kafka=\(kafkaBrokers)", "partitions=\(topicPartitions)",
+            "kafka=\(kafkaBrokers)", "partitions=\(topicPartitions)", "tracing=\(tracing.rawValue)",
         ]
         if let database { parts.append("database=\(database)") }
         return parts.joined(separator: " ")

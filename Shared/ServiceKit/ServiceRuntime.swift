@@ -26,12 +26,16 @@ public final class ServiceRuntime: Sendable {
     private let workers = NIOLockedValueBox<[any Service]>([])
     private let startupTasks = NIOLockedValueBox<[@Sendable () async throws -> Void]>([])
     private let samplers = NIOLockedValueBox<[Samplers.Sampler]>([])
+    /// The span exporter with `CIRRUS_TRACING=otlp` (nil when off).
+    private let tracingExporter: (any Service)?
 
     /// - Parameters:
     ///   - usesKafka: false for the gateway, which neither produces nor consumes events.
     public init(configuration: ServiceConfiguration, migrations: [Migration] = [], usesKafka: Bool = true, logger: Logger) throws {
         // The metrics system first: counters created before it is bootstrapped would stay no-ops.
         _ = CirrusMetrics.registry
+        // The tracer too, before the first span (server middleware, clients, relay) is made.
+        tracingExporter = try CirrusTracing.bootstrap(service: configuration.service, mode: configuration.tracing, logger: logger)
         self.configuration = configuration
         self.logger = logger
         self.migrations = migrations
@@ -108,6 +112,7 @@ public final class ServiceRuntime: Sendable {
                                                     edge: (Router<Context>) throws -> Void = { _ in }) rethrows -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: RequestIDMiddleware())
+        if CirrusTracing.enabled { router.add(middleware: ServerSpanMiddleware()) }
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         try edge(router)
@@ -138,6 +143,8 @@ public final class ServiceRuntime: Sendable {
         app.beforeServerStarts { try await startup.wait() }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // First in, last out: the exporter flushes the spans of everything shut down before it.
+        if let tracingExporter { services.append(.init(service: tracingExporter)) }
         if let postgres { services.append(.init(service: postgres)) }
         if let producer { services.append(.init(service: producer)) }
         services.append(.init(service: StartupService(runtime: self), successTerminationBehavior: .ignore))

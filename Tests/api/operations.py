@@ -300,6 +300,91 @@ class Operations:
             check(f"request id: {database}'s {event} carries trace.request_id", found.returncode == 0 and len(carried) >= 1,
                   found.stderr[-300:] or f"{len(envelopes)} envelopes mention it, {len(carried)} in trace.request_id")
 
+    # -- tracing -------------------------------------------------------------------------------
+
+    def spans(self):
+        with open(self.args.spans) as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+
+    def trace_group(self):
+        """One upload of an image, sent with no traceparent, yields one trace (exported by the
+        five services to the test's OTLP receiver, Tests/api/otlp-receiver.py) whose root is the
+        gateway's server span and whose spans reach, parent by parent, gateway → metadata →
+        outbox → Kafka → thumbnail (→ blob) → Kafka → metadata."""
+        if not self.args.spans:
+            note("no --spans: tracing is not checked (the stack runs without CIRRUS_TRACING=otlp)")
+            return
+        request_id = f"ops-span-{self.run_id}"
+        answer = self.upload(f"spans-{self.run_id}.png", png(40, 30, 11), headers={"X-Request-Id": request_id})
+        expect_status("trace: an image uploaded without traceparent → 201", answer, 201)
+        if answer.status != 201:
+            return
+        item = self.wait_thumbnails(answer.json["id"], {"ready", "failed"}, 60)
+        check("trace: its thumbnails are made", (item.get("thumbnails") or {}).get("status") == "ready", f"{item.get('thumbnails')}")
+
+        def final(spans):
+            return [s for s in spans if s["service"] == "cirrus-metadata" and s["kind"] == "CONSUMER"
+                    and s["name"] == "thumbnail.generated process" and s["attributes"].get("cirrus.request_id") == request_id]
+        deadline = time.monotonic() + 30
+        spans = self.spans()
+        while not final(spans) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            spans = self.spans()
+        time.sleep(1.5)  # the last exports of the other services (a batch every 500 ms here)
+        spans = self.spans()
+        roots = [s for s in spans if s["service"] == "cirrus-gateway" and s["kind"] == "SERVER"
+                 and s["attributes"].get("cirrus.request_id") == request_id]
+        check("trace: the gateway made one server span for the upload", len(roots) == 1, f"{len(roots)} found")
+        if len(roots) != 1:
+            return
+        root = roots[0]
+        check("trace: the gateway started the trace (its span has no parent)", root["parent_id"] == "", f"parent {root['parent_id']!r}")
+        trace = [s for s in spans if s["trace_id"] == root["trace_id"]]
+        tagged = {s["trace_id"] for s in spans if s["attributes"].get("cirrus.request_id") == request_id}
+        check("trace: every span naming the request is in that one trace", tagged == {root["trace_id"]}, f"trace ids {sorted(tagged)}")
+        ids = {s["span_id"]: s for s in trace}
+        orphans = [f"{s['service']} {s['name']}" for s in trace if s is not root and s["parent_id"] not in ids]
+        check("trace: every other span's parent is in the trace (one connected tree)", not orphans and len(trace) > 1,
+              f"{len(trace)} spans, without their parent: {orphans[:6]}")
+        services = {s["service"] for s in trace}
+        check("trace: spans from gateway, metadata, blob and thumbnail",
+              {"cirrus-gateway", "cirrus-metadata", "cirrus-blob", "cirrus-thumbnail"} <= services, f"{sorted(services)}")
+        check("trace: SQL transactions are spans", any(s["attributes"].get("db.system") == "postgresql" for s in trace),
+              f"{sorted({s['name'] for s in trace})}")
+
+        def parent(span):
+            return ids.get(span["parent_id"])
+
+        # The event path, read upward from metadata's handling of thumbnail.generated to the root.
+        expected = [("cirrus-metadata", "CONSUMER", "thumbnail.generated process"), ("cirrus-thumbnail", "PRODUCER", "thumbnail.generated publish"),
+                    ("cirrus-thumbnail", "CONSUMER", "thumbnail.requested process"), ("cirrus-metadata", "PRODUCER", "thumbnail.requested publish"),
+                    ("cirrus-metadata", "SERVER", None), ("cirrus-gateway", "CLIENT", None), ("cirrus-gateway", "SERVER", None)]
+        ends = final(trace)
+        chain = []
+        span = ends[0] if ends else None
+        while span is not None and len(chain) < 50:
+            chain.append(span)
+            span = parent(span)
+        position = 0
+        for service, kind, name in expected:
+            while position < len(chain) and not (chain[position]["service"] == service and chain[position]["kind"] == kind
+                                                 and (name is None or chain[position]["name"] == name)):
+                position += 1
+            position += 1
+        readable = " ← ".join(f"{s['service'].removeprefix('cirrus-')}:{s['kind'].lower()}:{s['name']}" for s in chain)
+        check("trace: metadata's thumbnail.generated handling descends from the upload through both events, with correct parents",
+              bool(chain) and position <= len(chain) and chain[-1] is root, readable or "metadata's consumer span is missing")
+        upload_puts = [s for s in trace if s["service"] == "cirrus-blob" and s["kind"] == "SERVER"
+                       and (parent(s) or {}).get("service") == "cirrus-gateway" and (parent(s) or {}).get("kind") == "CLIENT"]
+        check("trace: blob's upload span is a child of the gateway's call", len(upload_puts) >= 1,
+              f"{[(s['service'], s['name']) for s in trace]}")
+        fetches = [s for s in trace if s["service"] == "cirrus-blob" and s["kind"] == "SERVER"
+                   and (parent(s) or {}).get("service") == "cirrus-thumbnail" and (parent(s) or {}).get("kind") == "CLIENT"]
+        check("trace: blob's read of the original is a child of thumbnail's call", len(fetches) >= 1,
+              f"{[(s['service'], s['name']) for s in trace]}")
+        published = [s for s in trace if s["service"] == "cirrus-blob" and s["kind"] == "PRODUCER" and s["name"] == "file.uploaded publish"]
+        check("trace: blob's file.uploaded publish is in the trace", len(published) == 1, f"{len(published)} found")
+
     # -- metrics -------------------------------------------------------------------------------
 
     def metrics_group(self):
@@ -379,11 +464,13 @@ def main():
     parser.add_argument("--service", action="append", default=[])
     parser.add_argument("--logs", default="")
     parser.add_argument("--blob-db", default="", help="blob's database URL (the content audit check)")
+    parser.add_argument("--spans", default="", help="the JSON lines Tests/api/otlp-receiver.py writes (the tracing check)")
     args = parser.parse_args()
     started = time.monotonic()
     ops = Operations(args)
     ops.setup()
     run_group("request id in events", ops.request_id_group)
+    run_group("one trace across services", ops.trace_group)
     run_group("dead letters", ops.dead_letter_group)
     run_group("thumbnail retry", ops.retry_group)
     run_group("content audit", ops.audit_group)

@@ -32,6 +32,7 @@ run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CI
 cleanup() {
   local status=$?
   run_stack stop >/dev/null 2>&1 || true
+  stop_pidfile "$STACK/otlp-receiver.pid" 5
   if [[ $status -ne 0 ]]; then
     grep -h -B2 -A8 "Fatal error" "$STACK"/logs/*.log 2>/dev/null | head -40 || true
     for f in "$STACK"/logs/*.log; do [[ -f "$f" ]] && { echo "--- $f (tail)"; tail -n 25 "$f" | cut -c1-400; }; done
@@ -61,6 +62,18 @@ export CIRRUS_GATEWAY_TRUSTED_PROXIES="${CIRRUS_GATEWAY_TRUSTED_PROXIES:-127.0.0
 # The operations check watches metadata's content audit find what blob lacks: every few seconds.
 export CIRRUS_METADATA_CONTENT_AUDIT_INTERVAL_SECONDS="${CIRRUS_METADATA_CONTENT_AUDIT_INTERVAL_SECONDS:-3}" \
   CIRRUS_METADATA_CONTENT_AUDIT_GRACE_SECONDS="${CIRRUS_METADATA_CONTENT_AUDIT_GRACE_SECONDS:-1}"
+# The stack runs traced (CIRRUS_TRACING=otlp, spans batched every 500 ms) into a small OTLP/HTTP
+# receiver (Tests/api/otlp-receiver.py, opentelemetry-proto from the venv) that writes every span it
+# gets to $STACK/spans.jsonl; the operations check reads one upload's trace there. Every other check
+# thus runs with tracing on too. CIRRUS_SKIP_TRACING=1 runs the stack untraced.
+if [[ -z "${CIRRUS_SKIP_TRACING:-}" ]]; then
+  OTLP_PORT="$(free_port)"
+  "$CIRRUS_VENV/bin/python" "$CIRRUS_ROOT/Tests/api/otlp-receiver.py" "$OTLP_PORT" "$STACK/spans.jsonl" \
+    >"$STACK/otlp-receiver.log" 2>&1 &
+  echo $! >"$STACK/otlp-receiver.pid"
+  wait_for "the OTLP receiver" 30 port_open "$OTLP_PORT" || die "the OTLP receiver did not start: $(cat "$STACK/otlp-receiver.log")"
+  export CIRRUS_TRACING=otlp OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_BSP_SCHEDULE_DELAY=500
+fi
 run_stack --detach
 API="http://127.0.0.1:$GATEWAY_PORT"
 
@@ -127,13 +140,15 @@ fi
 # started again: the one check here that takes services down, so it comes after those that need
 # them all up), listed, shown, discarded and replayed with the admin API and `cirrus admin dlq`;
 # an owner's retry of failed thumbnails; the content audit (a blob reference removed behind
-# blob's back is reported); every service's /metrics linted (HELP, names, promtool).
+# blob's back is reported); every service's /metrics linted (HELP, names, promtool); one upload's
+# trace, from the receiver's spans, connected from the gateway to thumbnail and back to metadata.
 if [[ -z "${CIRRUS_SKIP_OPERATIONS:-}" ]]; then
   log "operations (dead letters, thumbnail retry, content audit, metrics) against $API"
   CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
     python3 "$CIRRUS_ROOT/Tests/api/operations.py" "$API" --admin "apiadmin:$password" --user "apicheck:$password" \
     --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" \
-    --blob-db "postgres://cirrus:$(cat "$STACK/secrets/postgres-password")@127.0.0.1:$PG_PORT/blob" || status=$?
+    --blob-db "postgres://cirrus:$(cat "$STACK/secrets/postgres-password")@127.0.0.1:$PG_PORT/blob" \
+    ${CIRRUS_TRACING:+--spans "$STACK/spans.jsonl"} || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

@@ -159,11 +159,13 @@ struct FileTransfer: Sendable {
         put.method = .PUT
         put.headers.add(name: InternalGrant.header, value: grant)
         if let checksum { put.headers.add(name: "X-Content-SHA256", value: checksum) }
-        propagate(context, into: &put.headers)
         put.body = .stream(body, length: declaredSize.map { .known($0) } ?? .unknown)
         let stored: (status: Int, body: ByteBuffer, headers: HTTPHeaders)
         do {
-            let response = try await client.execute(put, timeout: transferTimeout)
+            let response = try await CirrusTracing.call("PUT", "blob") {
+                put.headers.propagateTrace()
+                return try await client.execute(put, timeout: transferTimeout)
+            }
             stored = (Int(response.status.code), try await response.body.collect(upTo: 1 << 20), response.headers)
         } catch {
             await clientBody.detach()  // blob may have answered before reading it all: stop feeding it first
@@ -241,10 +243,12 @@ struct FileTransfer: Sendable {
         var get = HTTPClientRequest(url: upstreams.thumbnail + "/internal/thumbnails/\(fileID.uuidString.lowercased())/\(size)")
         get.headers.add(name: InternalGrant.header, value: grant)
         if let value = request.headers[.ifNoneMatch] { get.headers.add(name: "If-None-Match", value: value) }
-        propagate(context, into: &get.headers)
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(get, timeout: .seconds(120))
+            response = try await CirrusTracing.call("GET", "thumbnail") {
+                get.headers.propagateTrace()
+                return try await client.execute(get, timeout: .seconds(120))
+            }
         } catch {
             context.logger.warning("thumbnail service unreachable", metadata: ["error": "\(error)"])
             throw ProblemError.unavailable("The thumbnail service is unavailable.")
@@ -267,10 +271,12 @@ struct FileTransfer: Sendable {
         for field in [HTTPField.Name.range, .ifNoneMatch, .ifRange] {
             if let value = request.headers[field] { get.headers.add(name: field.rawName, value: value) }
         }
-        propagate(context, into: &get.headers)
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(get, timeout: transferTimeout)
+            response = try await CirrusTracing.call(head ? "HEAD" : "GET", "blob") {
+                get.headers.propagateTrace()
+                return try await client.execute(get, timeout: transferTimeout)
+            }
         } catch {
             context.logger.warning("download from blob failed", metadata: ["error": "\(error)"])
             throw ProblemError.unavailable("The storage service is unavailable.")
@@ -313,23 +319,20 @@ struct FileTransfer: Sendable {
         var request = HTTPClientRequest(url: upstreams.metadata + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        propagate(context, into: &request.headers)
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
         }
         do {
-            let response = try await client.execute(request, timeout: .seconds(30))
+            let response = try await CirrusTracing.call(method.rawValue, "metadata") {
+                request.headers.propagateTrace()
+                return try await client.execute(request, timeout: .seconds(30))
+            }
             return Answer(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 4 << 20))
         } catch {
             context.logger.warning("metadata unreachable", metadata: ["error": "\(error)"])
             throw ProblemError.unavailable("The metadata service is unavailable.")
         }
-    }
-
-    func propagate(_ context: GatewayRequestContext, into headers: inout HTTPHeaders) {
-        if let requestID = context.logger[metadataKey: "request_id"] { headers.replaceOrAdd(name: "X-Request-Id", value: "\(requestID)") }
-        if let traceparent = context.logger[metadataKey: "traceparent"] { headers.replaceOrAdd(name: "traceparent", value: "\(traceparent)") }
     }
 
     static func relay(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Response {

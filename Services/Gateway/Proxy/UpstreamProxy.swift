@@ -20,6 +20,8 @@ struct UpstreamProxy: Sendable {
     var timeout: TimeAmount = .seconds(30)
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"]
+    /// The trace context sent on is the request's own (validated; with tracing on, the client span's).
+    static let traceHeaders: Set<String> = ["traceparent", "tracestate", "x-request-id"]
 
     func forward(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let answer = try await fetch(request, context: context, path: nil)
@@ -34,20 +36,18 @@ struct UpstreamProxy: Sendable {
         upstream.method = path == nil ? HTTPMethod(rawValue: request.method.rawValue) : .GET
         for field in request.headers {
             let name = field.name.canonicalName
-            if Self.hopByHop.contains(name) || name.hasPrefix("x-cirrus-") { continue }
+            if Self.hopByHop.contains(name) || name.hasPrefix("x-cirrus-") || Self.traceHeaders.contains(name) { continue }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.replaceOrAdd(name: "X-Cirrus-Client-Address", value: context.clientAddress)
-        if let requestID = context.logger[metadataKey: "request_id"] {
-            upstream.headers.replaceOrAdd(name: "X-Request-Id", value: "\(requestID)")
-        }
-        if let traceparent = context.logger[metadataKey: "traceparent"] {
-            upstream.headers.replaceOrAdd(name: "traceparent", value: "\(traceparent)")
-        }
         if body.readableBytes > 0 { upstream.body = .bytes(body) }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(upstream, timeout: timeout)
+            response = try await CirrusTracing.call(upstream.method.rawValue, service) {
+                // The request id, and the trace context: the client span's with tracing on.
+                upstream.headers.propagateTrace()
+                return try await client.execute(upstream, timeout: timeout)
+            }
         } catch {
             context.logger.warning("upstream unreachable", metadata: ["service": "\(service)", "error": "\(error)"])
             throw ProblemError.unavailable("The \(service) service is unavailable.")

@@ -16,12 +16,14 @@ struct BlobClient: Sendable {
     func addReference(owner: UUID, blobID: String, fileID: UUID, referenceID: UUID) async throws {
         var request = HTTPClientRequest(url: baseURL + "/internal/references")
         request.method = .POST
-        request.propagateTrace()
         request.headers.add(name: InternalGrant.header, value: signer.sign(InternalGrant(purpose: .reference, ownerID: owner, fileID: fileID, uploadID: referenceID,
                                                                                            blobID: blobID, lifetime: .seconds(300))))
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: .seconds(10))
+            response = try await CirrusTracing.call("POST", "blob") {
+                request.propagateTrace()
+                return try await http.execute(request, timeout: .seconds(10))
+            }
         } catch {
             logger.warning("blob unreachable for a copy", metadata: ["error": "\(error)"])
             throw ProblemError.unavailable("The storage service is unavailable; retry shortly.")

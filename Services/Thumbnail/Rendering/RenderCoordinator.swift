@@ -173,11 +173,13 @@ actor RenderCoordinator {
     /// The original, streamed from blob into a temporary file.
     private func fetch(_ source: SourceRef) async throws -> String {
         var request = HTTPClientRequest(url: blobURL + "/internal/blobs/" + source.blobID)
-        request.propagateTrace()
         request.headers.add(name: InternalGrant.header, value: signer.sign(InternalGrant(purpose: .read, ownerID: source.ownerID, blobID: source.blobID, lifetime: .seconds(300))))
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: .seconds(300))
+            response = try await CirrusTracing.call("GET", "blob") {
+                request.propagateTrace()
+                return try await http.execute(request, timeout: .seconds(300))
+            }
         } catch {
             throw StorageError.unavailable("blob unreachable")
         }
