@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "cirrus-thumbnail", targets: ["Thumbnail"]),
         .executable(name: "cirrus-bench-auth", targets: ["AuthBench"]),
         .executable(name: "cirrus-bench-thumbnail", targets: ["ThumbnailBench"]),
+        .executable(name: "cirrus-bench-tracing", targets: ["TracingBench"]),
         .executable(name: "cirrus", targets: ["CLI"]),
     ],
     dependencies: [
@@ -194,6 +195,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/AuthBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "TracingBench",
+            dependencies: [
+                "CirrusServiceKit", "CirrusContracts",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/TracingBench",
             swiftSettings: swiftSettings
         ),
 
