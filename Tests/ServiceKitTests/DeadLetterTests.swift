@@ -14,7 +14,9 @@ import Testing
 struct DeadLetterTests {
     let logger = TestDatabase.logger
     let kafka = KafkaClientConfiguration(brokers: TestEnvironment.kafkaBrokers, clientID: "cirrus-kit-tests")
-    var topic: String { UserDeleted.topic.rawValue }
+    /// A topic of this test's own: other tests publish `user.deleted` to the shared broker,
+    /// and this test's new consumer group would read their messages from the start too.
+    let topic = TestEnvironment.uniqueName("user.deleted.dlq-test")
 
     @Test func aMessageGivenUpOnIsListedReplayedAndDiscarded() async throws {
         try await TestDatabase.withDatabase { client, _ in
