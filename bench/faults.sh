@@ -132,13 +132,7 @@ export CIRRUS_BIN_DIR="$STACK/bin"
 # Five consecutive free ports for the services, and two more. Other stacks on the machine may
 # take a port between the check and the bind: then the start fails and is tried again on others.
 pick_ports() {
-  for _ in $(seq 1 50); do
-    GATEWAY_PORT="$(free_port)"; ok=1
-    for offset in 1 2 3 4; do port_open $((GATEWAY_PORT + offset)) && ok=0; done
-    ((GATEWAY_PORT + 4 < 65536)) || ok=0
-    [[ $ok == 1 ]] && break
-  done
-  PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
+  pick_stack_ports
   API="http://127.0.0.1:$GATEWAY_PORT"
 }
 for attempt in 1 2 3; do
@@ -156,12 +150,10 @@ STACK_UP=1
 json() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 password="Faults-$(random_secret)"
-post POST /v1/auth/bootstrap-admin "{\"username\":\"faultadmin\",\"email\":\"faultadmin@example.com\",\"password\":\"$password\"}" \
-  -H "X-Bootstrap-Secret: $(cat "$STACK/secrets/bootstrap-secret")" >/dev/null
-admin="$(post POST /v1/auth/login "{\"login\":\"faultadmin\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-tier="$(post POST /v1/admin/tiers '{"name":"faults","thumbnail_sizes":[200,400],"original_links":true,"expiring_links":true,
-  "link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,"requests_per_minute":1000000}' \
-  -H "Authorization: Bearer $admin" | json 'd["id"]')"
+pair="$(stack_admin_with_tier "$API" "$STACK" faultadmin "$password" '{"name":"faults","thumbnail_sizes":[200,400],"original_links":true,
+  "expiring_links":true,"link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,
+  "requests_per_minute":1000000}')" || die "could not set up the administrator and the faults tier"
+admin="${pair% *}" tier="${pair#* }"
 users_json="["
 for i in $(seq 1 "$USERS"); do
   u="load$i"

@@ -56,14 +56,8 @@ taskset -c 0 "$BIN_DIR/cirrus-bench-tracing"
 export CIRRUS_VENV  # the main venv (broker, receiver), shared with the throw-away stack below
 mkdir -p "$CIRRUS_LOCAL"
 STACK="$(mktemp -d "$CIRRUS_LOCAL/bench-tracing.XXXXXX")"
-GATEWAY_PORT=""
-for _ in $(seq 1 50); do
-  GATEWAY_PORT="$(free_port)"; ok=1
-  for offset in 1 2 3 4; do port_open $((GATEWAY_PORT + offset)) && ok=0; done
-  ((GATEWAY_PORT + 4 < 65536)) || ok=0
-  [[ $ok == 1 ]] && break
-done
-PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"; OTLP_PORT="$(free_port)"
+pick_stack_ports
+OTLP_PORT="$(free_port)"
 export CIRRUS_BIN_DIR="$BIN_DIR"
 run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
   CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
@@ -85,12 +79,10 @@ API="http://127.0.0.1:$GATEWAY_PORT"
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 password="Bench-tracing-$(random_secret)"
-post POST /v1/auth/bootstrap-admin "{\"username\":\"benchadmin\",\"email\":\"benchadmin@example.com\",\"password\":\"$password\"}" \
-  -H "X-Bootstrap-Secret: $(cat "$STACK/secrets/bootstrap-secret")" >/dev/null
-admin="$(post POST /v1/auth/login "{\"login\":\"benchadmin\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-tier="$(post POST /v1/admin/tiers '{"name":"bench-tracing","thumbnail_sizes":[200],"original_links":true,"expiring_links":true,
-  "link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,"requests_per_minute":1000000}' \
-  -H "Authorization: Bearer $admin" | json 'd["id"]')"
+pair="$(stack_admin_with_tier "$API" "$STACK" benchadmin "$password" '{"name":"bench-tracing","thumbnail_sizes":[200],"original_links":true,
+  "expiring_links":true,"link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,
+  "requests_per_minute":1000000}')" || die "could not set up the administrator and the tier"
+admin="${pair% *}" tier="${pair#* }"
 stack_user_on_tier "$API" "$admin" "$tier" benchtracer "$password" >/dev/null || die "could not set up the user"
 token() { post POST /v1/auth/login "{\"login\":\"benchtracer\",\"password\":\"$password\"}" | json 'd["access_token"]'; }
 user="$(token)"

@@ -43,15 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Five consecutive free ports for the services.
-for _ in $(seq 1 50); do
-  GATEWAY_PORT="$(free_port)"
-  ok=1
-  for offset in 1 2 3 4; do port_open $((GATEWAY_PORT + offset)) && ok=0; done
-  ((GATEWAY_PORT + 4 < 65536)) || ok=0
-  [[ $ok == 1 ]] && break
-done
-PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
+pick_stack_ports
 # The journey test watches purged content leave the stores: collect every few seconds, after a
 # grace well above the time between an object's write and its index row.
 export CIRRUS_BLOB_GC_INTERVAL_SECONDS="${CIRRUS_BLOB_GC_INTERVAL_SECONDS:-3}" CIRRUS_BLOB_GC_GRACE_SECONDS="${CIRRUS_BLOB_GC_GRACE_SECONDS:-20}"
@@ -89,12 +81,10 @@ json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.arg
 post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 
 password="Api-check-$(random_secret)"
-post POST /v1/auth/bootstrap-admin "{\"username\":\"apiadmin\",\"email\":\"apiadmin@example.com\",\"password\":\"$password\"}" \
-  -H "X-Bootstrap-Secret: $(cat "$STACK/secrets/bootstrap-secret")" >/dev/null
-admin="$(post POST /v1/auth/login "{\"login\":\"apiadmin\",\"password\":\"$password\"}" | json 'd["access_token"]')"
-tier="$(post POST /v1/admin/tiers '{"name":"api-check","thumbnail_sizes":[200,400],"original_links":true,"expiring_links":true,
-  "link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":10737418240,"max_upload_bytes":104857600,"requests_per_minute":1000000}' \
-  -H "Authorization: Bearer $admin" | json 'd["id"]')"
+pair="$(stack_admin_with_tier "$API" "$STACK" apiadmin "$password" '{"name":"api-check","thumbnail_sizes":[200,400],"original_links":true,
+  "expiring_links":true,"link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":10737418240,"max_upload_bytes":104857600,
+  "requests_per_minute":1000000}')" || die "could not set up the administrator and the api-check tier"
+admin="${pair% *}" tier="${pair#* }"
 user="$(stack_user_on_tier "$API" "$admin" "$tier" apicheck "$password")" || die "could not set up the api-check user"
 
 if [[ -x "$CIRRUS_BIN_DIR/cirrus" && -z "${CIRRUS_SKIP_CLI_TEST:-}" ]]; then

@@ -141,6 +141,37 @@ broker_start() {
 # random_secret: 32 hex characters from the kernel's CSPRNG.
 random_secret() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
+# pick_stack_ports: loopback ports for a throw-away stack: GATEWAY_PORT with the four after it
+# free too (auth, metadata, blob and thumbnail take GATEWAY_PORT+1…+4), PG_PORT and BROKER_PORT.
+# Another process may still take one before the stack binds it: callers retry on failure.
+# Used by Tests/api/run-on-stack.sh, bench/faults.sh and bench/tracing.sh.
+pick_stack_ports() {
+  local ok offset
+  for _ in $(seq 1 50); do
+    GATEWAY_PORT="$(free_port)"; ok=1
+    for offset in 1 2 3 4; do port_open $((GATEWAY_PORT + offset)) && ok=0; done
+    ((GATEWAY_PORT + 4 < 65536)) || ok=0
+    [[ $ok == 1 ]] && break
+  done
+  PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
+}
+
+# stack_admin_with_tier API STACK_DIR NAME PASSWORD TIER_JSON: bootstraps the first administrator
+# NAME of the stack whose state is in STACK_DIR (with its bootstrap secret), creates a tier from
+# TIER_JSON through the admin API, and prints "ADMIN_TOKEN TIER_ID".
+stack_admin_with_tier() {
+  local api="$1" dir="$2" name="$3" password="$4" tier_json="$5" admin tier
+  local json='import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'
+  curl -fsS -X POST "$api/v1/auth/bootstrap-admin" -H 'Content-Type: application/json' \
+    -H "X-Bootstrap-Secret: $(cat "$dir/secrets/bootstrap-secret")" \
+    -d "{\"username\":\"$name\",\"email\":\"$name@example.com\",\"password\":\"$password\"}" >/dev/null || return 1
+  admin="$(curl -fsS -X POST "$api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"login\":\"$name\",\"password\":\"$password\"}" | python3 -c "$json" access_token)" || return 1
+  tier="$(curl -fsS -X POST "$api/v1/admin/tiers" -H 'Content-Type: application/json' -H "Authorization: Bearer $admin" \
+    -d "$tier_json" | python3 -c "$json" id)" || return 1
+  echo "$admin $tier"
+}
+
 # stack_user_on_tier API ADMIN_TOKEN TIER_ID USERNAME PASSWORD: registers USERNAME through the
 # gateway at API, moves it to the tier (admin API), waits until metadata has created its drive
 # and learnt the tier, and prints a fresh access token (tokens carry their tier's request rate).
