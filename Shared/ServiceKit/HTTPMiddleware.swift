@@ -97,10 +97,8 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 public struct ServerSpanMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
-    static var untraced: Set<String> { ["/metrics", "/healthz", "/readyz", "/livez"] }
-
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
+        if operationalPaths.contains(request.uri.path) { return try await next(request, context) }
         var parent = ServiceContext.current ?? .topLevel
         InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         let span = startSpan("\(request.method.rawValue)", context: parent, ofKind: .server)

@@ -44,6 +44,9 @@ public enum MetricsExposure: Sendable, Equatable {
     }
 }
 
+/// The paths `addOperationalRoutes` serves (probes and scrapes: no request spans for them).
+let operationalPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
 extension Router {
     /// `/healthz` (the process answers), `/readyz` (it can do its job) and `/metrics` (as `metrics` allows).
     public func addOperationalRoutes(readiness: Readiness, metrics: MetricsExposure = .open, registry: PrometheusCollectorRegistry = CirrusMetrics.registry) {
