@@ -11,7 +11,7 @@ var swiftSettings: [SwiftSetting] {
 }
 
 /// One executable per service, rooted at `Services/<name>`.
-@MainActor func serviceTarget(_ name: String, dependencies: [Target.Dependency] = []) -> Target {
+@MainActor func serviceTarget(_ name: String, dependencies: [Target.Dependency] = [], resources: [Resource]? = nil) -> Target {
     .executableTarget(
         name: name,
         dependencies: [
@@ -24,6 +24,7 @@ var swiftSettings: [SwiftSetting] {
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + dependencies,
         path: "Services/\(name)",
+        resources: resources,
         swiftSettings: swiftSettings
     )
 }
@@ -143,6 +144,10 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], resources: [
+            // The OpenAPI document and the page that renders it, served as they are.
+            .copy("Resources/openapi.json"),
+            .copy("Resources/docs.html"),
         ]),
         serviceTarget("Auth", dependencies: [
             .product(name: "JWTKit", package: "jwt-kit"),
@@ -169,7 +174,7 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
 
-        // MARK: - Command-line client (a client of the gateway: HTTP only, no service modules)
+        // MARK: - Command-line client (Clients/cli: a client of the gateway, HTTP only, no service modules)
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -180,7 +185,7 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/CLI",
+            path: "Clients/cli",
             swiftSettings: swiftSettings
         ),
 

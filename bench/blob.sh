@@ -76,20 +76,6 @@ BIN="$BIN_DIR/cirrus-blob"
 TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-blob.XXXXXX")"
 PIDS=()          # started by this script, stopped in reverse order
 SAMPLER_PID=""
-alive() {        # running and not a zombie
-  local state; state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  [[ -n "$state" && "$state" != Z* ]]
-}
-stop_pid() {     # stop_pid PID GRACE: TERM, KILL after GRACE seconds, reap
-  local pid="$1" grace="$2" deadline
-  kill -TERM "$pid" 2>/dev/null || return 0
-  deadline=$((SECONDS + grace))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then kill -KILL "$pid" 2>/dev/null || true; break; fi
-    sleep 0.1
-  done
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local status=$? i
   trap - EXIT INT TERM
@@ -233,7 +219,6 @@ rss_start() { : >"$1"; sample_rss "$BLOB_PID" "$1" & SAMPLER_PID=$!; }
 rss_stop() { stop_pid "$SAMPLER_PID" 2; SAMPLER_PID=""; }
 max_of() { sort -n "$1" | tail -n 1; }
 mbps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }'; }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # One curl process per transfer set, reusing its connection; prints "code size_up size_down seconds" per transfer.
@@ -393,7 +378,7 @@ REPORT="$TMP/report.txt"
   echo "|---|---|---|---|---|---|---|"
   for s in "${SIZES[@]}"; do
     for op in upload download; do
-      c="$(median <<<"${RESULT[$s.$op.cirrus]}")"; r="$(median <<<"${RESULT[$s.$op.raw]}")"
+      c="$(median 1 <<<"${RESULT[$s.$op.cirrus]}")"; r="$(median 1 <<<"${RESULT[$s.$op.raw]}")"
       ratio="$(awk -v c="$c" -v r="$r" 'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }')"
       printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$s]}" "$op" "$c" "$r" "$ratio" \
         "$(xargs <<<"${RESULT[$s.$op.cirrus]}")" "$(xargs <<<"${RESULT[$s.$op.raw]}")"

@@ -96,18 +96,12 @@ STACK="$(mktemp -d "$CIRRUS_LOCAL/faults.XXXXXX")"
 [[ -n "$OUT" ]] || OUT="$CIRRUS_LOCAL/faults-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 LOAD_PID=""; MOUNTED=""; T0=$SECONDS; GATEWAY_PORT=0; PG_PORT=0; BROKER_PORT=0
-run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
-  CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
 say() { printf '\033[1;35m[faults +%3ds]\033[0m %s\n' "$((SECONDS - T0))" "$*" | tee -a "$OUT/faults.log" >&2; }
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   [[ -n "$MOUNTED" ]] && { umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true; }
-  if [[ -n "$LOAD_PID" ]] && kill -0 "$LOAD_PID" 2>/dev/null; then
-    kill -TERM "$LOAD_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$LOAD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$LOAD_PID" 2>/dev/null || true
-  fi
+  [[ -n "$LOAD_PID" ]] && stop_pid "$LOAD_PID" 10
   # a frozen broker cannot die of TERM
   [[ -f "$STACK/run/broker.pid" ]] && kill -CONT "$(cat "$STACK/run/broker.pid")" 2>/dev/null || true
   if [[ -d "$STACK/logs" ]]; then mkdir -p "$OUT/logs"; cp "$STACK"/logs/*.log "$OUT/logs/" 2>/dev/null || true; fi
@@ -131,24 +125,19 @@ export CIRRUS_BIN_DIR="$STACK/bin"
 
 # Five consecutive free ports for the services, and two more. Other stacks on the machine may
 # take a port between the check and the bind: then the start fails and is tried again on others.
-pick_ports() {
-  pick_stack_ports
-  API="http://127.0.0.1:$GATEWAY_PORT"
-}
 for attempt in 1 2 3; do
-  pick_ports
+  pick_stack_ports
   say "stack in $STACK: gateway $GATEWAY_PORT (services up to $((GATEWAY_PORT + 4))), PostgreSQL $PG_PORT, broker $BROKER_PORT; binaries $CIRRUS_BIN_DIR"
   if (run_stack --detach 2>>"$OUT/faults.log"); then break; fi
   [[ $attempt == 3 ]] && die "the stack did not start (see $OUT/faults.log)"
   say "the stack did not start (a port taken meanwhile?); trying other ports"
 done
 STACK_UP=1
+API="http://127.0.0.1:$GATEWAY_PORT"
 
 # ---------------------------------------------------------------------------------------------
 # An administrator, a tier with every right, and the load's users on it.
 # ---------------------------------------------------------------------------------------------
-json() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 password="Faults-$(random_secret)"
 pair="$(stack_admin_with_tier "$API" "$STACK" faultadmin "$password" '{"name":"faults","thumbnail_sizes":[200,400],"original_links":true,
   "expiring_links":true,"link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,
@@ -176,7 +165,7 @@ phase() {  # phase NAME START END
   printf '{"phase":"%s","start":%s,"end":%s}\n' "$1" "$2" "$3" >>"$OUT/phases.jsonl"
 }
 now() { date +%s.%N; }
-alive() { kill -0 "$LOAD_PID" 2>/dev/null || { tail -20 "$OUT/load.txt" >&2; die "the load stopped early"; }; }
+load_alive() { kill -0 "$LOAD_PID" 2>/dev/null || { tail -20 "$OUT/load.txt" >&2; die "the load stopped early"; }; }
 pidof_part() { cat "$STACK/run/$1.pid"; }
 status_line() { curl -s -m 3 "$API/v1/status" | tr -d '\n' | cut -c1-300 || true; }
 
@@ -197,7 +186,7 @@ check_crashes() {
 }
 rm -f "$OUT/crashes.jsonl"
 say "load running (pid $LOAD_PID); baseline for $BASELINE s"
-t=$(now); sleep "$BASELINE"; alive; phase baseline "$t" "$(now)"
+t=$(now); sleep "$BASELINE"; load_alive; phase baseline "$t" "$(now)"
 
 for f in "${FAULT_LIST[@]}"; do
   t=$(now)
@@ -264,7 +253,7 @@ for f in "${FAULT_LIST[@]}"; do
   esac
   phase "$f" "$t" "$(now)"
   check_crashes
-  alive
+  load_alive
   settle="$SETTLE"
   # after a long broker outage the consumer groups re-form (seen: > 10 s); let them drain the
   # backlog before the next fault, so that a later broker kill does not also count this one

@@ -113,20 +113,6 @@ for s in "${SERVICES[@]}"; do [[ -x "$BIN_DIR/cirrus-$s" ]] || die "$BIN_DIR/cir
 mkdir -p "$CIRRUS_LOCAL"
 TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-metadata.XXXXXX")"
 WORK="$TMP/bench"; mkdir -p "$WORK"
-alive() {        # running and not a zombie
-  local state; state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  [[ -n "$state" && "$state" != Z* ]]
-}
-stop_pid() {     # stop_pid PID GRACE: TERM, KILL after GRACE seconds, reap if ours
-  local pid="$1" grace="$2" deadline
-  kill -TERM "$pid" 2>/dev/null || return 0
-  deadline=$((SECONDS + grace))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then kill -KILL "$pid" 2>/dev/null || true; break; fi
-    sleep 0.1
-  done
-  wait "$pid" 2>/dev/null || true
-}
 WRK_PID=""
 cleanup() {
   local status=$? s f pid
@@ -153,25 +139,7 @@ trap 'exit 130' INT TERM
 
 # Free ports outside the defaults and the ephemeral range: the gateway's and the next four
 # (infra/run gives them to auth, metadata, blob, thumbnail), PostgreSQL's and the broker's.
-read -r GW_PORT PG_PORT BROKER_PORT < <(python3 - <<'PY'
-import random, socket
-def free(port):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-for _ in range(1000):
-    base = random.randrange(20000, 29000, 10)
-    ports = list(range(base, base + 5)) + [base + 7, base + 8]
-    if all(free(p) for p in ports):
-        print(base, base + 7, base + 8); break
-else:
-    raise SystemExit("no free ports found")
-PY
-)
+read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)
 [[ -n "$GW_PORT" ]] || die "no free ports"
 MD_PORT=$((GW_PORT + 2))
 GW="http://127.0.0.1:$GW_PORT"; MD="http://127.0.0.1:$MD_PORT"
@@ -187,23 +155,11 @@ CIRRUS_LOCAL="$TMP" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$BIN_DIR" CIRRUS_
 PG_PASSWORD="$(cat "$TMP/secrets/postgres-password")"
 pid_of() { cat "$TMP/run/$1.pid"; }
 
-# SQL as the services' role over TCP (psql DB [psql args...]; SQL on stdin or with -c).
-sql() {
-  local db="$1"; shift
-  PGPASSWORD="$PG_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U cirrus -d "$db" -tA "$@"
-}
+# sql DB ... (infra/lib/common.sh) reaches PostgreSQL as the services' role with PG_PORT and PG_PASSWORD.
 
 # ---------------------------------------------------------------------------
-# HTTP helpers: every status is checked.
+# HTTP helpers: every status is checked (call and jget are in infra/lib/common.sh).
 # ---------------------------------------------------------------------------
-# call EXPECTED METHOD URL OUT [curl args...]: the body goes to OUT; dies on another status.
-call() {
-  local expect="$1" method="$2" url="$3" out="$4" code; shift 4
-  code="$(curl -sS -g -m 60 -o "$out" -w '%{http_code}' -X "$method" "$@" "$url")" || die "$method $url: curl failed"
-  [[ "$code" == "$expect" ]] || die "$method $url: HTTP $code, expected $expect: $(head -c 600 "$out")"
-}
-# jget FILE EXPR: a value from a JSON file (EXPR in Python over `d`).
-jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); v = eval(sys.argv[2]); print(v if v is not None else "")' "$1" "$2"; }
 JSON=(-H 'Content-Type: application/json')
 
 USERNAME="bench$(random_secret | head -c 8)"; PASSWORD="Bench-$(random_secret)"
@@ -214,23 +170,8 @@ login() {
   AUTH=(-H "Authorization: Bearer $TOKEN")
 }
 
-# The gateway limits each user to their tier's requests_per_minute (429 beyond): an administrator
-# (bootstrapped with the stack's secret) creates a tier for the benchmark with the highest rate
-# the API allows and moves the user to it; a new login puts that rate into the token.
-bench_tier() {  # bench_tier SIZES_JSON: prints the new tier's id once metadata has the user on it
-  local admin_password="Admin-$(random_secret)" admin_auth tier
-  call 201 POST "$GW/v1/auth/bootstrap-admin" "$WORK/admin.json" "${JSON[@]}" -H "X-Bootstrap-Secret: $(cat "$TMP/secrets/bootstrap-secret")" \
-    -d "{\"username\":\"benchadmin\",\"email\":\"benchadmin@example.com\",\"password\":\"$admin_password\"}"
-  call 200 POST "$GW/v1/auth/login" "$WORK/admin-login.json" "${JSON[@]}" -d "{\"login\":\"benchadmin\",\"password\":\"$admin_password\"}"
-  admin_auth=(-H "Authorization: Bearer $(jget "$WORK/admin-login.json" 'd["access_token"]')")
-  call 201 POST "$GW/v1/admin/tiers" "$WORK/tier.json" "${admin_auth[@]}" "${JSON[@]}" \
-    -d "{\"name\":\"benchmark\",\"thumbnail_sizes\":$1,\"original_links\":true,\"expiring_links\":false,\"quota_bytes\":1099511627776,\"max_upload_bytes\":1073741824,\"requests_per_minute\":1000000}"
-  tier="$(jget "$WORK/tier.json" 'd["id"].lower()')"
-  call 200 PATCH "$GW/v1/admin/users/$OWNER" "$WORK/user-tier.json" "${admin_auth[@]}" "${JSON[@]}" -d "{\"tier_id\":\"$tier\"}"
-  on_bench_tier() { [[ "$(sql metadata -c "SELECT tier_id FROM users WHERE id = '$OWNER'")" == "$1" ]]; }
-  wait_for "metadata: the user on the benchmark tier" 60 on_bench_tier "$tier" || die "metadata did not apply the tier change"
-  echo "$tier"
-}
+# The gateway limits each user to their tier's requests_per_minute (429 beyond): bench_tier
+# (infra/lib/common.sh) makes a tier with the highest rate and moves the user ($OWNER) to it.
 
 # ---------------------------------------------------------------------------
 # Seed.
@@ -582,8 +523,6 @@ LOG_MESSAGES="$(cat "$TMP"/logs/{gateway,metadata}.log | grep -E '"level":"(warn
 # ---------------------------------------------------------------------------
 # Report.
 # ---------------------------------------------------------------------------
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) print lo "–" hi; else print "-" }'; }
 sum() { tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }'; }
 fmt_int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 declare -A LABEL=([list-first]="list first page (100 of $ITEMS)" [list-deep]="list deep page (cursor at $DEEP_AT)"

@@ -59,8 +59,6 @@ STACK="$(mktemp -d "$CIRRUS_LOCAL/bench-tracing.XXXXXX")"
 pick_stack_ports
 OTLP_PORT="$(free_port)"
 export CIRRUS_BIN_DIR="$BIN_DIR"
-run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
-  CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
 cleanup() {
   local status=$?
   run_stack stop >/dev/null 2>&1 || true
@@ -76,8 +74,6 @@ echo $! >"$STACK/otlp-receiver.pid"
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
 CIRRUS_TRACING=off run_stack --detach >/dev/null
 API="http://127.0.0.1:$GATEWAY_PORT"
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 password="Bench-tracing-$(random_secret)"
 pair="$(stack_admin_with_tier "$API" "$STACK" benchadmin "$password" '{"name":"bench-tracing","thumbnail_sizes":[200],"original_links":true,
   "expiring_links":true,"link_min_seconds":300,"link_max_seconds":30000,"quota_bytes":107374182400,"max_upload_bytes":104857600,

@@ -28,7 +28,7 @@ struct AuthApp: Sendable {
         admin = AdminController(store: store, keys: keys, verifier: verifier, settings: settings, accounts: accounts)
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServiceRequestContext>) {
         accounts.register(on: router)
         admin.register(on: router)
         // The tier catalogue for the other services (internal port only; nothing secret in it).
@@ -41,5 +41,18 @@ struct AuthApp: Sendable {
     func prepare() async throws {
         try await keys.ensureKey()
         try await verifier.refresh()
+    }
+}
+
+extension AuthApp {
+    /// Builds auth and runs it until shutdown.
+    static func run(configuration: ServiceConfiguration, settings: AuthSettings, logger: Logger) async throws {
+        let runtime = try ServiceRuntime(configuration: configuration, migrations: AuthMigrations.all, logger: logger)
+        guard let postgres = runtime.postgres else { preconditionFailure("auth has a database") }
+        let app = AuthApp(client: postgres, settings: settings, logger: logger)
+        runtime.onStartup { try await app.prepare() }
+        let router = runtime.makeRouter()
+        app.addRoutes(to: router)
+        try await runtime.run(router: router)
     }
 }

@@ -6,13 +6,27 @@ import ServiceLifecycle
 
 /// Builds and runs the gateway: the public edge. It owns no database and no events.
 enum GatewayApp {
-    static func run(configuration: ServiceConfiguration, upstreams: Upstreams, settings: GatewaySettings, linkSigner: LinkSigner,
-                    logger: Logger) async throws {
+    /// Everything the gateway reads from the environment.
+    struct Setup: Sendable {
+        var settings: GatewaySettings
+        var peers: PeerURLs
+        var links: LinkSigner
+
+        init(reader: ConfigReader, configuration: ServiceConfiguration) throws {
+            peers = try PeerURLs(reader: reader)
+            settings = try GatewaySettings(reader: reader, configuration: configuration)
+            links = try LinkSigner(reader: reader)
+        }
+    }
+
+    static func run(configuration: ServiceConfiguration, setup: Setup, logger: Logger) async throws {
+        let settings = setup.settings
         let runtime = try ServiceRuntime(configuration: configuration, usesKafka: false, logger: logger)
         let httpService = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         runtime.addService(httpService)
         let http = httpService.client
-        let verifier = TokenVerifier.remote(jwksURL: upstreams.auth + "/v1/auth/jwks", client: http, logger: logger)
+        let peers = Peers(http: http, urls: setup.peers, logger: logger)
+        let verifier = TokenVerifier.remote(auth: peers.auth, logger: logger)
         let sink = try AccessLogSink(setting: settings.accessLog)
         // The edge, outermost first, in front of every route (the operational ones included):
         // the access log sees every answer, including refusals; every answer gets the
@@ -25,20 +39,26 @@ enum GatewayApp {
             router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
             router.add(middleware: CookieCSRFMiddleware(publicURL: settings.publicURL, corsOrigins: settings.corsOrigins))
         }
-        StatusController(client: http, upstreams: upstreams, readiness: runtime.readiness).register(on: router)
-        DocsController().register(on: router)
-        let auth = UpstreamProxy(client: http, baseURL: upstreams.auth, service: "auth")
-        let metadata = UpstreamProxy(client: http, baseURL: upstreams.metadata, service: "metadata")
-        router.addAuthRoutes(auth)
-        router.addDriveRoutes(metadata)
-        DeadLetterEndpoints(services: [metadata, UpstreamProxy(client: http, baseURL: upstreams.blob, service: "blob"),
-                                       UpstreamProxy(client: http, baseURL: upstreams.thumbnail, service: "thumbnail")]).register(on: router)
-        let me = MeEndpoint(auth: auth, metadata: metadata)
-        router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
-        let transfer = FileTransfer(client: http, upstreams: upstreams, verifier: verifier)
-        transfer.register(on: router)
-        LinkEndpoints(metadata: metadata, transfer: transfer, signer: linkSigner, publicURL: settings.publicURL).register(on: router)
+        try addRoutes(to: router, peers: peers, verifier: verifier, readiness: runtime.readiness, links: setup.links, publicURL: settings.publicURL)
         // Paths are made canonical before the router resolves them (see CanonicalPath).
         try await runtime.run(router: CanonicalPathRouter(router: router))
+    }
+
+    /// The public routes (besides the operational ones the runtime adds): the tests build the
+    /// same router to check it against the OpenAPI document.
+    static func addRoutes(to router: Router<GatewayRequestContext>, peers: Peers, verifier: TokenVerifier, readiness: Readiness, links: LinkSigner,
+                          publicURL: String) throws {
+        StatusController(peers: peers, readiness: readiness).register(on: router)
+        try DocsController().register(on: router)
+        let auth = UpstreamProxy(peer: peers.auth)
+        let metadata = UpstreamProxy(peer: peers.metadata)
+        router.addProxiedRoutes(ProxiedRoutes.auth, to: auth)
+        router.addProxiedRoutes(ProxiedRoutes.metadata, to: metadata)
+        DeadLetterEndpoints(services: [metadata, UpstreamProxy(peer: peers.blob), UpstreamProxy(peer: peers.thumbnail)]).register(on: router)
+        let me = MeEndpoint(auth: auth, metadata: peers.metadata)
+        router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
+        let transfer = FileTransfer(peers: peers, verifier: verifier)
+        transfer.register(on: router)
+        LinkEndpoints(metadata: metadata, peers: peers, transfer: transfer, signer: links, publicURL: publicURL).register(on: router)
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// The gateway's request context: Hummingbird's basic one plus the peer address, which
 /// the gateway passes on (auth throttles failed logins per client address), and what the
 /// edge learnt about the caller (for the access log).
-struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
+struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext, IdentityRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
     /// Set by the edge when a trusted proxy names the client (`X-Forwarded-For`); kept in the
@@ -17,6 +17,8 @@ struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     }
     /// Shared by every middleware of one request (contexts are copied inward, this is not).
     let edge = EdgeState()
+    /// The verified caller, on the routes behind `AuthenticationMiddleware`.
+    var identity: Identity?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

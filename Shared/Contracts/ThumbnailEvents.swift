@@ -107,3 +107,10 @@ public struct ThumbnailFailed: EventPayload {
 
     enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", reason, detail }
 }
+
+/// The media types that get thumbnails (those the libvips loaders Debian's libvips ships can
+/// read): metadata requests thumbnails for these and thumbnail renders only these.
+public enum Thumbnailable {
+    public static let types: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif", "image/tiff"]
+    public static func contains(_ contentType: String) -> Bool { types.contains(contentType) }
+}

@@ -14,18 +14,18 @@ import ServiceLifecycle
 public struct KnownIDs: Sendable {
     public enum Kind: String, Sendable { case references, files }
 
-    let http: HTTPClient
-    let url: String
+    let peer: InternalClient
+    let path: String
 
     /// Metadata's `/internal/known/<kind>`.
-    public init(http: HTTPClient, metadataURL: String, kind: Kind) {
-        self.init(http: http, url: metadataURL + "/internal/known/" + kind.rawValue)
+    public init(metadata: InternalClient, kind: Kind) {
+        self.init(peer: metadata, path: "/internal/known/" + kind.rawValue)
     }
 
     /// Any service's answer in the same shape (`KnownIDsQuery` → `KnownIDsReply`).
-    public init(http: HTTPClient, url: String) {
-        self.http = http
-        self.url = url
+    public init(peer: InternalClient, path: String) {
+        self.peer = peer
+        self.path = path
     }
 
     struct Unusable: Error, CustomStringConvertible {
@@ -35,15 +35,9 @@ public struct KnownIDs: Sendable {
     /// The subset of `ids` metadata has.
     public func known(_ ids: [UUID]) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try ContractCoding.encoder().encode(KnownIDsQuery(ids: ids))))
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw Unusable(description: "\(url) answered \(response.status.code)") }
-        let reply = try ContractCoding.decoder().decode(KnownIDsReply.self, from: Data(body.readableBytesView))
-        guard reply.checked == ids.count else { throw Unusable(description: "\(url) checked \(reply.checked) of \(ids.count) ids") }
+        let answer = try await peer.send(.POST, path, json: KnownIDsQuery(ids: ids))
+        guard let reply = answer.decode(KnownIDsReply.self) else { throw Unusable(description: "\(peer.service) \(path) answered \(answer.status)") }
+        guard reply.checked == ids.count else { throw Unusable(description: "\(peer.service) \(path) checked \(reply.checked) of \(ids.count) ids") }
         let asked = Set(ids)
         return Set(reply.known.filter(asked.contains))
     }

@@ -1,18 +1,19 @@
 import Foundation
 import Hummingbird
 
-extension Router {
+extension Router where Context: IdentityRequestContext {
     /// The admin API over this service's dead letters (the gateway merges the consuming
     /// services' answers under the same paths): list, show, replay one, replay a topic,
     /// discard. Each needs an admin's access token; each action is logged with the admin's id.
     public func addDeadLetterRoutes(_ deadLetters: DeadLetters, verifier: TokenVerifier) {
-        @Sendable func admin(_ request: Request) async throws -> UUID {
-            let identity = try await verifier.authenticate(request)
+        @Sendable func admin(_ context: Context) throws -> UUID {
+            let identity = try context.caller
             guard identity.role == .admin else { throw ProblemError(.forbidden, detail: "This needs the admin role.") }
             return identity.userID
         }
-        get("/v1/admin/dead-letters") { request, context -> Response in
-            _ = try await admin(request)
+        let routes = authenticated(by: verifier)
+        routes.get("/v1/admin/dead-letters") { request, context -> Response in
+            _ = try admin(context)
             let topic = request.uri.queryParameters.get("topic")
             var limit = 100
             if let raw = request.uri.queryParameters.get("limit") {
@@ -23,28 +24,28 @@ extension Router {
             }
             return try Response.json(DeadLetterPage(items: try await deadLetters.list(topic: topic, limit: limit)))
         }
-        get("/v1/admin/dead-letters/:id") { request, context -> Response in
-            _ = try await admin(request)
+        routes.get("/v1/admin/dead-letters/:id") { request, context -> Response in
+            _ = try admin(context)
             let id = try context.parameters.uuid("id", resource: "dead letter")
             guard let entry = try await deadLetters.show(id) else { throw ProblemError.notFound("dead letter") }
             return try Response.json(entry)
         }
-        post("/v1/admin/dead-letters/:id/replay") { request, context -> Response in
-            let adminID = try await admin(request)
+        routes.post("/v1/admin/dead-letters/:id/replay") { request, context -> Response in
+            let adminID = try admin(context)
             let id = try context.parameters.uuid("id", resource: "dead letter")
             guard let outcome = try await deadLetters.replay(id, by: adminID) else { throw ProblemError.notFound("dead letter") }
             return try Response.json(outcome)
         }
-        post("/v1/admin/dead-letters/replay") { request, context -> Response in
-            let adminID = try await admin(request)
+        routes.post("/v1/admin/dead-letters/replay") { request, context -> Response in
+            let adminID = try admin(context)
             let body = try await request.decodeJSON(ReplayTopic.self, context: context)
             guard !body.topic.isEmpty, body.topic.count <= 200 else {
                 throw ProblemError.validation(field: "topic", "Name the topic whose dead letters to replay.")
             }
             return try Response.json(try await deadLetters.replayAll(topic: body.topic, by: adminID))
         }
-        delete("/v1/admin/dead-letters/:id") { request, context -> Response in
-            let adminID = try await admin(request)
+        routes.delete("/v1/admin/dead-letters/:id") { request, context -> Response in
+            let adminID = try admin(context)
             let id = try context.parameters.uuid("id", resource: "dead letter")
             guard try await deadLetters.discard(id, by: adminID) else { throw ProblemError.notFound("dead letter") }
             return Response(status: .noContent)
@@ -52,8 +53,13 @@ extension Router {
     }
 }
 
-struct DeadLetterPage: Codable, Sendable {
-    var items: [DeadLetters.Entry]
+/// One service's list of dead letters (`GET /v1/admin/dead-letters`); the gateway merges them.
+public struct DeadLetterPage: Codable, Sendable {
+    public var items: [DeadLetters.Entry]
+
+    public init(items: [DeadLetters.Entry]) {
+        self.items = items
+    }
 }
 
 struct ReplayTopic: Codable, Sendable {

@@ -56,7 +56,7 @@ public enum Migrator {
         let all = kitMigrations + migrations
         precondition(Set(all.map(\.id)).count == all.count, "duplicate migration id")
         return try await client.transaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7305007011)", logger: logger)
+            try await AdvisoryLock.migrations.lock(on: connection, logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS cirrus_schema_migrations (
                     id TEXT PRIMARY KEY,

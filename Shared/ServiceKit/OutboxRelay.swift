@@ -43,8 +43,6 @@ public struct OutboxRelay: Service {
     /// Rows not published yet, and the age of the oldest: sampled every 15 s by the relay.
     private let backlog = Gauge(label: "cirrus_outbox_backlog")
     private let oldestAge = Gauge(label: "cirrus_outbox_oldest_unpublished_age_seconds")
-    /// Advisory lock id shared by every relay of one database.
-    static let lockKey: Int64 = 7_305_007_012
 
     public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), startup: StartupGate? = nil, logger: Logger) {
         self.client = client
@@ -93,11 +91,7 @@ public struct OutboxRelay: Service {
     @discardableResult
     public func relayBatch() async throws -> Int {
         try await client.transaction(logger: logger) { connection in
-            var holdsLock = false
-            for try await locked in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
-                holdsLock = locked
-            }
-            guard holdsLock else { return 0 }  // another replica is publishing
+            guard try await AdvisoryLock.outboxRelay.tryLock(on: connection, logger: logger) else { return 0 }  // another replica is publishing
             let rows = try await connection.query("""
                 SELECT id, event_id, topic, partition_key, event_type, payload, traceparent, tracestate
                 FROM cirrus_outbox WHERE published_at IS NULL

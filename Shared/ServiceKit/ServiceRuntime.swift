@@ -104,8 +104,8 @@ public final class ServiceRuntime: Sendable {
     ///   is then served only with `CIRRUS_METRICS_TOKEN` set.
     /// - Parameter edge: adds middleware that must apply to the operational routes too (the
     ///   gateway's security headers, access log, rate limits).
-    public func makeRouter() -> Router<BasicRequestContext> {
-        makeRouter(context: BasicRequestContext.self) { _ in }
+    public func makeRouter() -> Router<ServiceRequestContext> {
+        makeRouter(context: ServiceRequestContext.self) { _ in }
     }
 
     public func makeRouter<Context: RequestContext>(context: Context.Type, publicEdge: Bool = false,

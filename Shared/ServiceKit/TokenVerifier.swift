@@ -43,12 +43,11 @@ public final class TokenVerifier: Sendable {
     }
 
     /// Fetch the JWKS from auth's `GET /v1/auth/jwks`.
-    public static func remote(jwksURL: String, client: HTTPClient = .shared, logger: Logger) -> TokenVerifier {
+    public static func remote(auth: InternalClient, logger: Logger) -> TokenVerifier {
         TokenVerifier(logger: logger) {
-            let response = try await client.execute(HTTPClientRequest(url: jwksURL), timeout: .seconds(5))
-            guard response.status == .ok else { throw JWKSUnavailable() }
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return String(buffer: body)
+            let reply = try await auth.send(.GET, "/v1/auth/jwks", timeout: .seconds(5))
+            guard reply.status == 200 else { throw JWKSUnavailable() }
+            return String(buffer: reply.body)
         }
     }
 

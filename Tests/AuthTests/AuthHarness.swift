@@ -35,7 +35,7 @@ struct AuthHarness {
             try await Migrator.migrate(AuthMigrations.all, client: client, logger: TestDatabase.logger)
             let app = AuthApp(client: client, settings: settings, logger: TestDatabase.logger)
             try await app.prepare()
-            let router = Router()
+            let router = Router(context: ServiceRequestContext.self)
             router.add(middleware: RequestIDMiddleware())
             router.add(middleware: ErrorMiddleware())
             app.addRoutes(to: router)

@@ -51,7 +51,7 @@ struct BlobHTTPTests {
         try await TestDatabase.withDatabase { client, _ in
             try await Migrator.migrate(BlobMigrations.all, client: client, logger: TestDatabase.logger)
             let index = BlobIndex(client: client, logger: TestDatabase.logger)
-            let router = Router()
+            let router = Router(context: ServiceRequestContext.self)
             router.add(middleware: ErrorMiddleware())
             BlobController(store: store, index: index, signer: signer).register(on: router)
             try await Application(router: router, logger: TestDatabase.logger).test(.router) { http in
@@ -60,8 +60,8 @@ struct BlobHTTPTests {
         }
     }
 
-    static func reply(_ response: TestResponse) throws -> BlobController.UploadReply {
-        try ContractCoding.decoder().decode(BlobController.UploadReply.self, from: Data(buffer: response.body))
+    static func reply(_ response: TestResponse) throws -> StoredUpload {
+        try ContractCoding.decoder().decode(StoredUpload.self, from: Data(buffer: response.body))
     }
 
     static func hex(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }

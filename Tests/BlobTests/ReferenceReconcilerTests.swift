@@ -57,7 +57,7 @@ struct ReferenceReconcilerTests {
 
             // A short answer releases nothing.
             try await Self.fakeMetadata(known: [live], truncate: true) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(http: http, metadataURL: url, kind: .references),
+                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
                                                      configuration: configuration, logger: logger)
                 await #expect(throws: (any Error).self) { _ = try await reconciler.pass() }
             }
@@ -65,7 +65,7 @@ struct ReferenceReconcilerTests {
 
             // Metadata knows only the live file's reference (its id is the file id here).
             try await Self.fakeMetadata(known: [live]) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(http: http, metadataURL: url, kind: .references),
+                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
                                                      configuration: configuration, logger: logger)
                 #expect(try await reconciler.pass() == 2)
                 #expect(try await reconciler.pass() == 0, "a second pass finds nothing more")
@@ -77,7 +77,7 @@ struct ReferenceReconcilerTests {
             settings.grace = .seconds(3600)
             let patient = settings
             try await Self.fakeMetadata(known: []) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(http: http, metadataURL: url, kind: .references),
+                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
                                                      configuration: patient, logger: logger)
                 #expect(try await reconciler.pass() == 0)
             }

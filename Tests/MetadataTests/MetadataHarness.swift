@@ -41,7 +41,7 @@ struct MetadataHarness: Sendable {
         try await TestDatabase.withDatabase { blobDatabase, _ in
             try await Migrator.migrate(BlobMigrations.all, client: blobDatabase, logger: TestDatabase.logger)
             let store = try await TestStoreBackend.local.makeStore()
-            let blobRouter = Router()
+            let blobRouter = Router(context: ServiceRequestContext.self)
             blobRouter.add(middleware: ErrorMiddleware())
             BlobController(store: store, index: BlobIndex(client: blobDatabase, logger: TestDatabase.logger), signer: signer).register(on: blobRouter)
             let port = try freePort()
@@ -50,8 +50,9 @@ struct MetadataHarness: Sendable {
                 try await Migrator.migrate(MetadataMigrations.all, client: client, logger: TestDatabase.logger)
                 let blobURL = "http://127.0.0.1:\(port)"
                 let app = MetadataApp(client: client, settings: settings, verifier: tokens.verifier(logger: TestDatabase.logger), signer: signer,
-                                      linkSigner: linkSigner, blobURL: blobURL, logger: TestDatabase.logger)
-                let router = Router()
+                                      linkSigner: linkSigner, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
+                                      logger: TestDatabase.logger)
+                let router = Router(context: ServiceRequestContext.self)
                 router.add(middleware: RequestIDMiddleware())
                 router.add(middleware: ErrorMiddleware())
                 app.addRoutes(to: router)

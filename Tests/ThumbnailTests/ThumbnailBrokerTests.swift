@@ -85,7 +85,7 @@ struct ThumbnailBrokerTests {
             var settings = ThumbnailSettings()
             settings.concurrency = 1
             let app = ThumbnailApp(client: client, store: try await TestStoreBackend.local.makeStore(), settings: settings, signer: ThumbnailTests.signer,
-                                   blobURL: "http://127.0.0.1:\(try freePort())", http: http,
+                                   blob: InternalClient(http: http, service: "blob", baseURL: "http://127.0.0.1:\(try freePort())"),
                                    scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
             let event = request()
             let deliveries = Recorder<Date>(), letters = Recorder<KafkaMessage>()

@@ -69,7 +69,7 @@ struct ThumbnailTests {
     static func run(_ body: @Sendable (Harness) async throws -> Void) async throws {
         try await TestDatabase.withDatabase { blobDatabase, _ in
             try await Migrator.migrate(BlobMigrations.all, client: blobDatabase, logger: TestDatabase.logger)
-            let blobRouter = Router()
+            let blobRouter = Router(context: ServiceRequestContext.self)
             blobRouter.add(middleware: ErrorMiddleware())
             BlobController(store: try await TestStoreBackend.local.makeStore(), index: BlobIndex(client: blobDatabase, logger: TestDatabase.logger),
                            signer: signer).register(on: blobRouter)
@@ -81,9 +81,9 @@ struct ThumbnailTests {
                 var settings = ThumbnailSettings()
                 settings.concurrency = 2
                 let blobURL = "http://127.0.0.1:\(port)"
-                let app = ThumbnailApp(client: client, store: store, settings: settings, signer: signer, blobURL: blobURL,
+                let app = ThumbnailApp(client: client, store: store, settings: settings, signer: signer, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
                                        scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
-                let router = Router()
+                let router = Router(context: ServiceRequestContext.self)
                 router.add(middleware: ErrorMiddleware())
                 app.register(on: router)
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -27,8 +27,6 @@ export CIRRUS_BIN_DIR
 export CIRRUS_VENV  # the main venv, shared with the throw-away directory below
 mkdir -p "$CIRRUS_LOCAL"
 STACK="$(mktemp -d "$CIRRUS_LOCAL/api.XXXXXX")"
-run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
-  CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
 cleanup() {
   local status=$?
   run_stack stop >/dev/null 2>&1 || true
@@ -76,9 +74,6 @@ if [[ -z "${CIRRUS_SKIP_COLD_START:-}" ]]; then
   log "a new user's first request on the cold stack at $API"
   python3 "$CIRRUS_ROOT/Tests/api/cold-start.py" "$API" || cold_status=$?
 fi
-
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
 
 password="Api-check-$(random_secret)"
 pair="$(stack_admin_with_tier "$API" "$STACK" apiadmin "$password" '{"name":"api-check","thumbnail_sizes":[200,400],"original_links":true,

@@ -1,5 +1,5 @@
 // cirrus-bench-thumbnail: renders the thumbnail of one image file N times on C threads exactly
-// as the thumbnail service renders one size (Services/Thumbnail/Rendering/RenderCoordinator.swift),
+// as the thumbnail service renders one size (Services/Thumbnail/Domain/RenderCoordinator.swift),
 // and prints one JSON line: {"images_per_second": …, "p50_ms": …, "p95_ms": …}.
 //
 //   cirrus-bench-thumbnail --height H --iterations N --concurrency C [--format jpeg|webp] [--quality Q] FILE
@@ -139,7 +139,7 @@ func expectedSize(of source: (width: Int, height: Int), height: Int) -> (width: 
 }
 
 func benchmark(_ options: Options) throws -> String {
-    // As Services/Thumbnail/Entrypoint.swift: Vips.initialize(maxCacheMemory: settings.vipsCacheBytes).
+    // As ThumbnailApp.run (Services/Thumbnail/ThumbnailApp.swift): Vips.initialize(maxCacheMemory: settings.vipsCacheBytes).
     try Vips.initialize(maxCacheMemory: 32 << 20)
     let render = Render(height: options.height, format: options.format, quality: options.quality)
 

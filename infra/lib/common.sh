@@ -1,4 +1,4 @@
-# Shared helpers for infra/run, infra/test and infra/lib/*. Sourced, not executed.
+# Shared helpers for infra/run, infra/test, infra/lib/*, bench/ and Tests/api/. Sourced, not executed.
 # shellcheck shell=bash
 set -euo pipefail
 
@@ -55,6 +55,24 @@ stop_pidfile() {
     done
   fi
   rm -f "$file"
+}
+
+# alive PID: the process runs and is not a zombie.
+alive() {
+  local state; state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z* ]]
+}
+
+# stop_pid PID GRACE: TERM, KILL after GRACE seconds, reap if ours.
+stop_pid() {
+  local pid="$1" grace="$2" deadline
+  kill -TERM "$pid" 2>/dev/null || return 0
+  deadline=$((SECONDS + grace))
+  while alive "$pid"; do
+    if (( SECONDS >= deadline )); then kill -KILL "$pid" 2>/dev/null || true; break; fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------
@@ -156,6 +174,33 @@ pick_stack_ports() {
   PG_PORT="$(free_port)"; BROKER_PORT="$(free_port)"
 }
 
+# run_stack ARGS...: infra/run ARGS on the throw-away stack in $STACK, on the ports pick_stack_ports chose.
+run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
+  CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
+
+# bench_stack_ports: prints "GATEWAY PG BROKER", free ports outside the defaults and the ephemeral range (20000-28999):
+# GATEWAY and the four after it (infra/run gives them to auth, metadata, blob, thumbnail), PG = GATEWAY+7, BROKER = GATEWAY+8.
+bench_stack_ports() {
+  python3 - <<'PY'
+import random, socket
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(1000):
+    base = random.randrange(20000, 29000, 10)
+    ports = list(range(base, base + 5)) + [base + 7, base + 8]
+    if all(free(p) for p in ports):
+        print(base, base + 7, base + 8); break
+else:
+    raise SystemExit("no free ports found")
+PY
+}
+
 # stack_admin_with_tier API STACK_DIR NAME PASSWORD TIER_JSON: bootstraps the first administrator
 # NAME of the stack whose state is in STACK_DIR (with its bootstrap secret), creates a tier from
 # TIER_JSON through the admin API, and prints "ADMIN_TOKEN TIER_ID".
@@ -192,3 +237,55 @@ stack_user_on_tier() {
   wait_for "$user's tier in metadata" 30 bash -c "curl -fsS '$api/v1/images' -H 'Authorization: Bearer $token' | grep -q '\"allowed\":true'" || return 1
   echo "$token"
 }
+
+# ---------------------------------------------------------------------------
+# Helpers of the benchmarks and API checks that run against such a stack.
+# ---------------------------------------------------------------------------
+# json EXPR: a value from the JSON document on stdin (EXPR in Python over `d`).
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+
+# post METHOD PATH BODY [curl args...]: a JSON request to $API$PATH, body on stdout; fails on an HTTP error.
+post() { curl -fsS -X "$1" "$API$2" -H 'Content-Type: application/json' "${@:4}" -d "$3"; }
+
+# call EXPECTED METHOD URL OUT [curl args...]: the body goes to OUT; dies on another status.
+call() {
+  local expect="$1" method="$2" url="$3" out="$4" code; shift 4
+  code="$(curl -sS -g -m 60 -o "$out" -w '%{http_code}' -X "$method" "$@" "$url")" || die "$method $url: curl failed"
+  [[ "$code" == "$expect" ]] || die "$method $url: HTTP $code, expected $expect: $(head -c 600 "$out")"
+}
+
+# jget FILE EXPR: a value from a JSON file (EXPR in Python over `d`; None prints as an empty line).
+jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); v = eval(sys.argv[2]); print(v if v is not None else "")' "$1" "$2"; }
+
+# sql DB [psql args...]: psql as the services' role over TCP to 127.0.0.1:$PG_PORT ($PG_PASSWORD); SQL on stdin or with -c.
+sql() {
+  local db="$1"; shift
+  PGPASSWORD="$PG_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U cirrus -d "$db" -tA "$@"
+}
+
+# bench_tier SIZES_JSON: on the stack at $GW (state in $TMP, replies into $WORK), bootstraps `benchadmin`, creates a
+# tier with the highest request rate the API allows (the gateway answers 429 beyond a tier's requests_per_minute),
+# moves user $OWNER to it, and prints the tier's id once metadata has the user on it (a new login puts the rate into
+# the token).
+bench_tier() {
+  local admin_password="Admin-$(random_secret)" admin_auth tier
+  local json_type=(-H 'Content-Type: application/json')
+  call 201 POST "$GW/v1/auth/bootstrap-admin" "$WORK/admin.json" "${json_type[@]}" -H "X-Bootstrap-Secret: $(cat "$TMP/secrets/bootstrap-secret")" \
+    -d "{\"username\":\"benchadmin\",\"email\":\"benchadmin@example.com\",\"password\":\"$admin_password\"}"
+  call 200 POST "$GW/v1/auth/login" "$WORK/admin-login.json" "${json_type[@]}" -d "{\"login\":\"benchadmin\",\"password\":\"$admin_password\"}"
+  admin_auth=(-H "Authorization: Bearer $(jget "$WORK/admin-login.json" 'd["access_token"]')")
+  call 201 POST "$GW/v1/admin/tiers" "$WORK/tier.json" "${admin_auth[@]}" "${json_type[@]}" \
+    -d "{\"name\":\"benchmark\",\"thumbnail_sizes\":$1,\"original_links\":true,\"expiring_links\":false,\"quota_bytes\":1099511627776,\"max_upload_bytes\":1073741824,\"requests_per_minute\":1000000}"
+  tier="$(jget "$WORK/tier.json" 'd["id"].lower()')"
+  call 200 PATCH "$GW/v1/admin/users/$OWNER" "$WORK/user-tier.json" "${admin_auth[@]}" "${json_type[@]}" -d "{\"tier_id\":\"$tier\"}"
+  on_bench_tier() { [[ "$(sql metadata -c "SELECT tier_id FROM users WHERE id = '$OWNER'")" == "$1" ]]; }
+  wait_for "metadata: the user on the benchmark tier" 60 on_bench_tier "$tier" || die "metadata did not apply the tier change"
+  echo "$tier"
+}
+
+# median [DECIMALS]: median of the numbers on stdin (split on spaces and lines; empty and "-" skipped), "-" if none;
+# of an even count, the mean of the middle two with DECIMALS (default 2) decimals.
+median() { tr ' ' '\n' | grep -vE '^(|-)$' | sort -g | awk -v d="${1:-2}" '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%." d "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# spread: "lowest–highest" of the numbers on stdin (empty and "-" skipped), "-" if none.
+spread() { tr ' ' '\n' | grep -vE '^(|-)$' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) print lo "–" hi; else print "-" }'; }

@@ -26,7 +26,7 @@ struct BlobController: Sendable {
 
     static let checksumHeader = HTTPField.Name("X-Content-SHA256")!
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.put("/internal/uploads/:upload") { request, context in try await upload(request, context) }
         router.post("/internal/references") { request, _ in try await addReference(request) }
         // Which of these reference ids blob holds (metadata's content audit; internal port only:
@@ -44,22 +44,7 @@ struct BlobController: Sendable {
 
     // MARK: - Upload
 
-    struct UploadReply: Codable, Sendable {
-        var uploadID: UUID
-        var fileID: UUID
-        var blobID: String
-        var sha256: String
-        var size: Int64
-        var contentType: String
-        /// Signed statement of the above for metadata.
-        var receipt: String
-
-        enum CodingKeys: String, CodingKey {
-            case uploadID = "upload_id", fileID = "file_id", blobID = "blob_id", sha256, size, contentType = "content_type", receipt
-        }
-    }
-
-    func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func upload(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let grant = try request.grant(.upload, signer: signer)
         let uploadID = try context.parameters.uuid("upload", resource: "upload")
         guard grant.uploadID == uploadID, let fileID = grant.fileID, let limit = grant.maxBytes else {
@@ -111,7 +96,7 @@ struct BlobController: Sendable {
         let blobID = "sha256:" + content.sha256
         let receipt = signer.sign(InternalGrant(purpose: .receipt, ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, blobID: blobID,
                                                 sha256: content.sha256, size: content.size, contentType: content.contentType))
-        let reply = UploadReply(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
+        let reply = StoredUpload(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
                                 contentType: content.contentType, receipt: receipt)
         return try Response.json(reply, status: .created)
     }
@@ -139,7 +124,7 @@ struct BlobController: Sendable {
 
     // MARK: - Download
 
-    func download(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+    func download(_ request: Request, _ context: ServiceRequestContext, head: Bool) async throws -> Response {
         let grant = try request.grant(.read, signer: signer)
         guard let blobID = context.parameters.get("blob"), grant.blobID == blobID, blobID.hasPrefix("sha256:") else {
             throw ProblemError(.forbidden, detail: "The grant is not valid.")

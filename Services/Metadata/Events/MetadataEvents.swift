@@ -64,7 +64,7 @@ struct MetadataEvents: Sendable {
     /// A disabled user's links stop (`Drive.linkOwner`); enabled again, they work again.
     func userStatusChanged(_ envelope: EventEnvelope<UserStatusChanged>) async throws {
         try await once(envelope) { connection in
-            try await connection.query("UPDATE users SET disabled = \(envelope.payload.disabled) WHERE id = \(envelope.payload.userID)", logger: logger)
+            try await accounts.setDisabled(envelope.payload.userID, to: envelope.payload.disabled, on: connection)
         }
     }
 
@@ -72,11 +72,11 @@ struct MetadataEvents: Sendable {
     func userDeleted(_ envelope: EventEnvelope<UserDeleted>) async throws {
         try await once(envelope) { connection in
             let user = envelope.payload.userID
-            try await connection.query("INSERT INTO deleted_users (id) VALUES (\(user)) ON CONFLICT DO NOTHING", logger: logger)
+            try await accounts.markDeleted(user, on: connection)
             guard let account = try await accounts.find(user, lock: true, on: connection) else { return }
-            try await connection.query("DELETE FROM uploads WHERE owner_id = \(user)", logger: logger)
+            try await accounts.deleteUploads(of: user, on: connection)
             try await drive.deleteSubtrees([account.rootID], owner: user, trace: envelope.trace, on: connection)
-            try await connection.query("DELETE FROM users WHERE id = \(user)", logger: logger)
+            try await accounts.deleteUser(user, on: connection)
         }
     }
 

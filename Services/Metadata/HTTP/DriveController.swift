@@ -22,52 +22,24 @@ struct DriveController: Sendable {
         enum CodingKeys: String, CodingKey { case name, parentID = "parent_id" }
     }
 
-    struct ReserveInput: Decodable {
-        var folderID: UUID?
-        var name: String?
-        var size: Int64?
-        var fileID: UUID?
-        enum CodingKeys: String, CodingKey { case folderID = "folder_id", name, size, fileID = "file_id" }
-    }
-
-    struct CompleteInput: Decodable {
-        var receipt: String?
-    }
-
-    struct ContentGrant: Codable {
-        var fileID: UUID
-        var name: String
-        var blobID: String
-        var size: Int64
-        var contentType: String
-        var sha256: String
-        var grant: String
-        enum CodingKeys: String, CodingKey { case fileID = "file_id", name, blobID = "blob_id", size, contentType = "content_type", sha256, grant }
-    }
-
-    struct Usage: Codable {
-        var usedBytes: Int64
-        var reservedBytes: Int64
-        var quotaBytes: Int64
-        enum CodingKeys: String, CodingKey { case usedBytes = "used_bytes", reservedBytes = "reserved_bytes", quotaBytes = "quota_bytes" }
-    }
-
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
+        // Every route here is the caller's: the token is verified once, before the handler.
+        let router = router.authenticated(by: verifier)
         // Folders
-        router.get("/v1/folders/root") { request, _ in
-            try Response.json(ItemResource(try await drive.root(of: try await verifier.authenticate(request))))
+        router.get("/v1/folders/root") { request, context in
+            try Response.json(ItemResource(try await drive.root(of: try context.caller)))
         }
         router.post("/v1/folders") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let input = try await request.decodeJSON(ItemInput.self, context: context)
             return try Response.json(ItemResource(try await drive.createFolder(identity, name: input.name, parentID: input.parentID)), status: .created)
         }
         router.get("/v1/folders/:id") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "folder"), owner: identity.userID, kind: .folder)))
         }
         router.get("/v1/folders/:id/children") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "folder")
             let scope = Listing.Scope.children(folder: id)
             let query = try ListQuery(parameters: request.queryParameters, scope: scope.name)
@@ -78,29 +50,29 @@ struct DriveController: Sendable {
         router.delete("/v1/folders/:id") { request, context in try await trash(request, context, kind: .folder) }
 
         // Files
-        router.get("/v1/files") { request, _ in
-            let identity = try await verifier.authenticate(request)
+        router.get("/v1/files") { request, context in
+            let identity = try context.caller
             let query = try ListQuery(parameters: request.queryParameters, scope: Listing.Scope.files.name)
             return try Response.json(try await listing.list(owner: identity.userID, scope: .files, query: query))
         }
         router.get("/v1/files/:id") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)))
         }
         router.get("/v1/files/:id/versions") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let versions = try await drive.versions(of: try context.parameters.uuid("id", resource: "file"), owner: identity.userID)
             return try Response.json(["versions": versions])
         }
         router.patch("/v1/files/:id") { request, context in try await update(request, context, kind: .file) }
         router.delete("/v1/files/:id") { request, context in try await trash(request, context, kind: .file) }
         router.post("/v1/files/:id/thumbnails/retry") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
             return try Response.json(ItemResource(try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)), status: .accepted)
         }
         router.post("/v1/files/:id/copy") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
             let input = try await request.decodeJSON(ItemInput.self, context: context)
             let copy = try await drive.copy(identity, fileID: id, parentID: input.parentID, name: input.name, blob: blob)
@@ -108,8 +80,8 @@ struct DriveController: Sendable {
         }
 
         // Trash
-        router.get("/v1/trash") { request, _ in
-            let identity = try await verifier.authenticate(request)
+        router.get("/v1/trash") { request, context in
+            let identity = try context.caller
             let parameters = request.queryParameters
             var errors: [FieldError] = []
             var limit = 100
@@ -124,42 +96,42 @@ struct DriveController: Sendable {
             return try Response.json(try await drive.trashList(identity, limit: limit, cursor: cursor))
         }
         router.post("/v1/trash/:id/restore") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             return try Response.json(ItemResource(try await drive.restore(identity, id: try context.parameters.uuid("id", resource: "trashed item"))))
         }
         router.delete("/v1/trash/:id") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             try await drive.purge(identity, id: try context.parameters.uuid("id", resource: "trashed item"), trace: request.traceContext)
             return Response(status: .noContent)
         }
-        router.delete("/v1/trash") { request, _ in
-            let identity = try await verifier.authenticate(request)
+        router.delete("/v1/trash") { request, context in
+            let identity = try context.caller
             try await drive.purge(identity, id: nil, trace: request.traceContext)
             return Response(status: .noContent)
         }
 
         // Internal: uploads and downloads orchestrated by the gateway.
         router.post("/internal/uploads") { request, context in
-            let identity = try await verifier.authenticate(request)
-            let input = try await request.decodeJSON(ReserveInput.self, context: context)
+            let identity = try context.caller
+            let input = try await request.decodeJSON(UploadReservationRequest.self, context: context)
             if let size = input.size, size < 0 { throw ProblemError.validation(field: "size", "must be 0 or more") }
             let reservation = try await uploads.reserve(identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size)
             return try Response.json(reservation, status: .created)
         }
         router.post("/internal/uploads/:id/complete") { request, context in
-            let identity = try await verifier.authenticate(request)
-            let input = try await request.decodeJSON(CompleteInput.self, context: context)
+            let identity = try context.caller
+            let input = try await request.decodeJSON(UploadCompletion.self, context: context)
             let item = try await uploads.complete(identity, uploadID: try context.parameters.uuid("id", resource: "upload"), receipt: input.receipt,
                                                   trace: request.traceContext)
             return try Response.json(ItemResource(item))
         }
         router.delete("/internal/uploads/:id") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             try await uploads.cancel(identity, uploadID: try context.parameters.uuid("id", resource: "upload"))
             return Response(status: .noContent)
         }
         router.get("/internal/files/:id/content") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             var version: UUID?
             if let raw = request.queryParameters["version"] {
                 guard let parsed = UUID(uuidString: raw) else { throw ProblemError.notFound("version") }
@@ -171,7 +143,7 @@ struct DriveController: Sendable {
                                                   contentType: content.contentType, sha256: content.sha256, grant: grant))
         }
         router.get("/internal/files/:id/thumbnails/:size") { request, context in
-            let identity = try await verifier.authenticate(request)
+            let identity = try context.caller
             let file = try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)
             guard let size = context.parameters.get("size").flatMap(Int.init) else { throw ProblemError.notFound("thumbnail size") }
             guard file.isImage, let blobID = file.blobID, let contentType = file.contentType else {
@@ -185,24 +157,24 @@ struct DriveController: Sendable {
             }
             let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
                                                   contentType: contentType, lifetime: .seconds(300)))
-            return try Response.json(["grant": grant, "file_id": file.id.uuidString.lowercased()])
+            return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant))
         }
-        router.get("/internal/usage") { request, _ in
-            let identity = try await verifier.authenticate(request)
+        router.get("/internal/usage") { request, context in
+            let identity = try context.caller
             let account = try await drive.accounts.account(for: identity)
-            return try Response.json(Usage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
+            return try Response.json(StorageUsage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
         }
     }
 
-    func update(_ request: Request, _ context: BasicRequestContext, kind: Item.Kind) async throws -> Response {
-        let identity = try await verifier.authenticate(request)
+    func update(_ request: Request, _ context: ServiceRequestContext, kind: Item.Kind) async throws -> Response {
+        let identity = try context.caller
         let id = try context.parameters.uuid("id", resource: kind.rawValue)
         let input = try await request.decodeJSON(ItemInput.self, context: context)
         return try Response.json(ItemResource(try await drive.update(identity, id: id, kind: kind, name: input.name, parentID: input.parentID)))
     }
 
-    func trash(_ request: Request, _ context: BasicRequestContext, kind: Item.Kind) async throws -> Response {
-        let identity = try await verifier.authenticate(request)
+    func trash(_ request: Request, _ context: ServiceRequestContext, kind: Item.Kind) async throws -> Response {
+        let identity = try context.caller
         try await drive.trash(identity, id: try context.parameters.uuid("id", resource: kind.rawValue), kind: kind)
         return Response(status: .noContent)
     }

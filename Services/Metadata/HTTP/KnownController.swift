@@ -9,7 +9,7 @@ import Hummingbird
 struct KnownController: Sendable {
     let known: Known
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.post("/internal/known/references") { request, context in
             let query = try await Self.query(request, context)
             return try Response.json(KnownIDsReply(known: try await known.references(query.ids), checked: query.ids.count))
@@ -20,7 +20,7 @@ struct KnownController: Sendable {
         }
     }
 
-    static func query(_ request: Request, _ context: BasicRequestContext) async throws -> KnownIDsQuery {
+    static func query(_ request: Request, _ context: ServiceRequestContext) async throws -> KnownIDsQuery {
         let query = try await request.decodeJSON(KnownIDsQuery.self, context: context)
         guard query.ids.count <= KnownIDsQuery.limit else {
             throw ProblemError.validation(field: "ids", "at most \(KnownIDsQuery.limit) ids per request")

@@ -99,9 +99,10 @@ struct LinksController: Sendable {
         enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor", expiringLinks = "expiring_links" }
     }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/files/:id/links") { request, context in
-            let identity = try await verifier.authenticate(request)
+    func register(on router: Router<ServiceRequestContext>) {
+        let signedIn = router.authenticated(by: verifier)
+        signedIn.post("/v1/files/:id/links") { request, context in
+            let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
             let input = try await request.decodeJSON(LinkInput.self, context: context)
             let link = try await issue(identity, fileID: id, input: input)
@@ -110,8 +111,8 @@ struct LinksController: Sendable {
                                         expiresAt: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))
             return try Response.json(resource, status: .created, headers: [.cacheControl: "no-store"])
         }
-        router.get("/v1/images") { request, _ in
-            let identity = try await verifier.authenticate(request)
+        signedIn.get("/v1/images") { request, context in
+            let identity = try context.caller
             let query = try ListQuery(parameters: request.queryParameters, scope: Listing.Scope.images.name)
             let account = try await drive.accounts.account(for: identity)
             let page = try await listing.list(owner: identity.userID, scope: .images, query: query)
@@ -181,7 +182,7 @@ struct LinksController: Sendable {
             let content = try await drive.content(of: link.fileID, version: nil, owner: owner)
             guard content.item.state == "ready", content.item.version == link.version else { throw ProblemError.notFound("file") }
             let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: content.blobID, lifetime: .seconds(300)))
-            return try Response.json(DriveController.ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
+            return try Response.json(ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
                                                                   contentType: content.contentType, sha256: content.sha256, grant: grant))
         case .thumbnail:
             let file = try await drive.item(link.fileID, owner: owner, kind: .file)
@@ -190,7 +191,7 @@ struct LinksController: Sendable {
             }
             let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, fileID: file.id, blobID: blobID, size: Int64(size),
                                                   contentType: contentType, lifetime: .seconds(300)))
-            return try Response.json(["grant": grant, "file_id": file.id.uuidString.lowercased(), "name": file.name])
+            return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant, name: file.name))
         }
     }
 

@@ -77,6 +77,26 @@ struct Accounts: Sendable {
         try await connection.query("UPDATE users SET tier_id = \(tierID) WHERE id = \(userID)", logger: logger)
     }
 
+    /// Disable or enable the user (`user.status_changed`); a disabled user's links stop working.
+    func setDisabled(_ userID: UUID, to disabled: Bool, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE users SET disabled = \(disabled) WHERE id = \(userID)", logger: logger)
+    }
+
+    /// Remember the user as deleted, so a late event cannot create them again (`ensureUser`).
+    func markDeleted(_ userID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("INSERT INTO deleted_users (id) VALUES (\(userID)) ON CONFLICT DO NOTHING", logger: logger)
+    }
+
+    /// Drop every upload reservation the user holds.
+    func deleteUploads(of userID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM uploads WHERE owner_id = \(userID)", logger: logger)
+    }
+
+    /// Delete the user's row; the caller purges their items first (`user.deleted`).
+    func deleteUser(_ userID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM users WHERE id = \(userID)", logger: logger)
+    }
+
     /// The caller's account. A user whose `user.registered` has not arrived yet is created from
     /// the token's tier when metadata knows that tier; otherwise the caller is asked to retry.
     func account(for identity: Identity, lock: Bool = false, on connection: PostgresConnection) async throws -> Account {
@@ -106,10 +126,13 @@ struct Accounts: Sendable {
                    t.original_links, t.expiring_links, t.link_min_seconds, t.link_max_seconds
             FROM users u JOIN tiers t ON t.id = u.tier_id WHERE u.id = $1 \(lock ? "FOR UPDATE OF u" : "")
             """, binds: try bindings(userID)), logger: logger)
-        for try await row in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64, Bool, Bool, Int?, Int?).self) {
-            let tier = TierRecord(id: row.4, thumbnailSizes: row.5, quotaBytes: row.6, maxUploadBytes: row.7, originalLinks: row.8,
-                                  expiringLinks: row.9, linkMinSeconds: row.10, linkMaxSeconds: row.11)
-            return Account(userID: row.0, rootID: row.1, tier: tier, usedBytes: row.2, reservedBytes: row.3)
+        for try await (userID, rootID, usedBytes, reservedBytes, tierID, thumbnailSizes, quotaBytes, maxUploadBytes,
+                       originalLinks, expiringLinks, linkMinSeconds, linkMaxSeconds)
+            in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64, Bool, Bool, Int?, Int?).self) {
+            let tier = TierRecord(id: tierID, thumbnailSizes: thumbnailSizes, quotaBytes: quotaBytes, maxUploadBytes: maxUploadBytes,
+                                  originalLinks: originalLinks, expiringLinks: expiringLinks, linkMinSeconds: linkMinSeconds,
+                                  linkMaxSeconds: linkMaxSeconds)
+            return Account(userID: userID, rootID: rootID, tier: tier, usedBytes: usedBytes, reservedBytes: reservedBytes)
         }
         return nil
     }

@@ -58,8 +58,8 @@ struct Drive: Sendable {
             WHERE file_id = \(fileID) AND owner_id = \(owner) ORDER BY version DESC
             """, logger: logger)
         var result: [VersionResource] = []
-        for try await r in rows.decode((UUID, Int, Int64, String, String, Date).self) {
-            result.append(VersionResource(id: r.0, version: r.1, size: r.2, contentType: r.3, sha256: r.4, createdAt: r.5))
+        for try await (contentID, version, size, contentType, sha256, createdAt) in rows.decode((UUID, Int, Int64, String, String, Date).self) {
+            result.append(VersionResource(id: contentID, version: version, size: size, contentType: contentType, sha256: sha256, createdAt: createdAt))
         }
         return result
     }
@@ -74,7 +74,9 @@ struct Drive: Sendable {
         let rows = try await client.query("""
             SELECT blob_id, size, content_type, sha256 FROM versions WHERE content_id = \(version) AND file_id = \(fileID) AND owner_id = \(owner)
             """, logger: logger)
-        for try await r in rows.decode((String, Int64, String, String).self) { return (file, r.0, r.1, r.2, r.3) }
+        for try await (blobID, size, contentType, sha256) in rows.decode((String, Int64, String, String).self) {
+            return (file, blobID, size, contentType, sha256)
+        }
         throw ProblemError.notFound("version")
     }
 
@@ -246,10 +248,10 @@ struct Drive: Sendable {
         try await client.transaction(logger: logger) { connection in
             let account = try await accounts.account(for: identity, lock: true, on: connection)
             var top: (name: String, originalParent: UUID?)?
-            for try await r in try await connection.query("""
+            for try await (name, originalParent) in try await connection.query("""
                 SELECT name, original_parent_id FROM items
                 WHERE id = \(id) AND owner_id = \(identity.userID) AND trashed_at IS NOT NULL AND trash_root_id = id FOR UPDATE
-                """, logger: logger).decode((String, UUID?).self) { top = (r.0, r.1) }
+                """, logger: logger).decode((String, UUID?).self) { top = (name, originalParent) }
             guard let top else { throw ProblemError.notFound("trashed item") }
             var parent = account.rootID
             if let original = top.originalParent,
@@ -312,8 +314,8 @@ struct Drive: Sendable {
             FROM items i JOIN tree ON tree.id = i.id LEFT JOIN versions v ON v.file_id = i.id
             WHERE i.kind = 'file' GROUP BY i.id
             """, logger: logger)
-        for try await r in rows.decode((UUID, String?, Int64, [String], Int64).self) {
-            files.append((r.0, Set(r.3 + (r.1.map { [$0] } ?? [])), r.2 + r.4))
+        for try await (id, blobID, size, versionBlobIDs, versionBytes) in rows.decode((UUID, String?, Int64, [String], Int64).self) {
+            files.append((id, Set(versionBlobIDs + (blobID.map { [$0] } ?? [])), size + versionBytes))
         }
         // Uploads still in flight into these files end here: their reservations are freed, and
         // bytes that arrive later are orphans that blob is told to collect.

@@ -1,3 +1,4 @@
+import CirrusContracts
 import CirrusServiceKit
 import Foundation
 import Logging

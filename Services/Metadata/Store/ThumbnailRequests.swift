@@ -34,9 +34,9 @@ struct ThumbnailRequests: Sendable {
               AND NOT (t.thumbnail_sizes <@ i.thumbnail_sizes)
             """, logger: logger)
         var pending: [(UUID, UUID, String, String, [Int])] = []
-        for try await r in rows.decode((UUID, UUID, String, String, [Int], [Int]).self) {
-            let missing = Set(r.4).subtracting(r.5)
-            if !missing.isEmpty { pending.append((r.0, r.1, r.2, r.3, Array(missing))) }
+        for try await (fileID, owner, blobID, contentType, tierSizes, existingSizes) in rows.decode((UUID, UUID, String, String, [Int], [Int]).self) {
+            let missing = Set(tierSizes).subtracting(existingSizes)
+            if !missing.isEmpty { pending.append((fileID, owner, blobID, contentType, Array(missing))) }
         }
         for (file, owner, blob, type, sizes) in pending {
             try await request(fileID: file, owner: owner, blobID: blob, contentType: type, sizes: sizes, reason: reason, trace: trace, on: connection)
@@ -60,9 +60,9 @@ struct ThumbnailRequests: Sendable {
                 ORDER BY i.thumbnail_requested_at LIMIT \(limit) FOR UPDATE OF i SKIP LOCKED
                 """, logger: logger)
             var due: [(UUID, UUID, String, String, [Int])] = []
-            for try await r in rows.decode((UUID, UUID, String, String, [Int], [Int]).self) {
-                let missing = Set(r.4).subtracting(r.5)
-                due.append((r.0, r.1, r.2, r.3, missing.isEmpty ? r.4 : Array(missing)))
+            for try await (fileID, owner, blobID, contentType, tierSizes, existingSizes) in rows.decode((UUID, UUID, String, String, [Int], [Int]).self) {
+                let missing = Set(tierSizes).subtracting(existingSizes)
+                due.append((fileID, owner, blobID, contentType, missing.isEmpty ? tierSizes : Array(missing)))
             }
             for (file, owner, blob, type, sizes) in due {
                 try await request(fileID: file, owner: owner, blobID: blob, contentType: type, sizes: sizes, reason: .reconcile, trace: TraceContext(), on: connection)

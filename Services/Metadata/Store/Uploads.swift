@@ -14,16 +14,6 @@ enum Quota {
 }
 
 /// What the gateway needs to send an upload's bytes to blob.
-struct Reservation: Codable, Sendable {
-    var uploadID: UUID
-    var fileID: UUID
-    var maxBytes: Int64
-    var grant: String
-    var expiresAt: Date
-
-    enum CodingKeys: String, CodingKey { case uploadID = "upload_id", fileID = "file_id", maxBytes = "max_bytes", grant, expiresAt = "expires_at" }
-}
-
 /// The content blob stored, from its receipt or its `file.uploaded` event.
 struct StoredContent: Sendable, Equatable {
     var uploadID: UUID
@@ -49,7 +39,7 @@ struct Uploads: Sendable {
     /// Reserve a new file (`folderID` + `name`) or a new content for `replacing`. `declaredSize`
     /// (from Content-Length) is checked against the tier's largest upload at once; without it
     /// the reservation covers the most the upload may be.
-    func reserve(_ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?) async throws -> Reservation {
+    func reserve(_ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?) async throws -> UploadReservation {
         let name = replacing == nil ? try Names.validate(rawName) : nil
         if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
@@ -82,7 +72,7 @@ struct Uploads: Sendable {
             try await connection.query("UPDATE users SET reserved_bytes = reserved_bytes + \(amount) WHERE id = \(identity.userID)", logger: logger)
             let grant = signer.sign(InternalGrant(purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
                                                   lifetime: settings.uploadTTL))
-            return Reservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
+            return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
         }
     }
 
@@ -98,9 +88,9 @@ struct Uploads: Sendable {
     /// receipt and the `file.uploaded` event finds nothing left to do.
     func complete(_ content: StoredContent, trace: TraceContext, on connection: PostgresConnection) async throws -> Completion {
         var upload: (replaces: Bool, reserved: Int64)?
-        for try await r in try await connection.query("""
+        for try await (replaces, reserved) in try await connection.query("""
             SELECT replaces, reserved_bytes FROM uploads WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
-            """, logger: logger).decode((Bool, Int64).self) { upload = (r.0, r.1) }
+            """, logger: logger).decode((Bool, Int64).self) { upload = (replaces, reserved) }
         guard let upload else {
             if let file = try? await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection), file.contentID == content.uploadID {
                 return .alreadyCompleted(file)
@@ -182,12 +172,12 @@ struct Uploads: Sendable {
                 SELECT content_id FROM versions WHERE file_id = \(fileID) ORDER BY version DESC OFFSET \(settings.maxVersions)
             ) RETURNING content_id, blob_id, size
             """, logger: logger)
-        var pruned: [(UUID, String, Int64)] = []
-        for try await r in rows.decode((UUID, String, Int64).self) { pruned.append(r) }
+        var pruned: [(contentID: UUID, blobID: String, size: Int64)] = []
+        for try await (contentID, blobID, size) in rows.decode((UUID, String, Int64).self) { pruned.append((contentID, blobID, size)) }
         guard !pruned.isEmpty else { return }
-        let freed = pruned.reduce(0) { $0 + $1.2 }
+        let freed = pruned.reduce(0) { $0 + $1.size }
         try await connection.query("UPDATE users SET used_bytes = GREATEST(used_bytes - \(freed), 0) WHERE id = \(owner)", logger: logger)
-        let event = FileDeleted(fileID: fileID, ownerID: owner, blobIDs: Array(Set(pruned.map(\.1))).sorted(), referenceIDs: pruned.map(\.0))
+        let event = FileDeleted(fileID: fileID, ownerID: owner, blobIDs: Array(Set(pruned.map(\.blobID))).sorted(), referenceIDs: pruned.map(\.contentID))
         try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
     }
 
@@ -220,9 +210,9 @@ struct Uploads: Sendable {
     @discardableResult
     func release(uploadID: UUID, owner: UUID, on connection: PostgresConnection) async throws -> Bool {
         var upload: (file: UUID, replaces: Bool, reserved: Int64)?
-        for try await r in try await connection.query("""
+        for try await (file, replaces, reserved) in try await connection.query("""
             DELETE FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner) RETURNING file_id, replaces, reserved_bytes
-            """, logger: logger).decode((UUID, Bool, Int64).self) { upload = (r.0, r.1, r.2) }
+            """, logger: logger).decode((UUID, Bool, Int64).self) { upload = (file, replaces, reserved) }
         guard let upload else { return false }
         try await connection.query("UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0) WHERE id = \(owner)", logger: logger)
         if !upload.replaces {

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CirrusContracts
 import CirrusServiceKit
 import Foundation
@@ -16,15 +15,13 @@ import Synchronization
 /// tier is known from earlier runs, `/readyz` reports the `tiers` check not ready.
 final class TierSnapshot: Service, Sendable {
     let accounts: Accounts
-    let http: HTTPClient
-    let catalogueURL: String
+    let auth: InternalClient
     let logger: Logger
     private let loaded = Atomic<Bool>(false)
 
-    init(accounts: Accounts, http: HTTPClient, authURL: String, logger: Logger) {
+    init(accounts: Accounts, auth: InternalClient, logger: Logger) {
         self.accounts = accounts
-        self.http = http
-        self.catalogueURL = authURL + "/internal/tiers"
+        self.auth = auth
         self.logger = logger
     }
 
@@ -50,10 +47,8 @@ final class TierSnapshot: Service, Sendable {
     }
 
     func load() async throws {
-        let response = try await http.execute(HTTPClientRequest(url: catalogueURL), timeout: .seconds(5))
-        guard response.status == .ok else { throw Unavailable() }
-        let body = try await response.body.collect(upTo: 4 << 20)
-        let catalogue = try ContractCoding.decoder().decode(TierCatalogue.self, from: Data(body.readableBytesView))
+        let reply = try await auth.send(.GET, "/internal/tiers", timeout: .seconds(5))
+        guard let catalogue = reply.decode(TierCatalogue.self) else { throw Unavailable() }
         try await accounts.addMissingTiers(catalogue.items)
         loaded.store(true, ordering: .releasing)
         logger.info("tier catalogue loaded", metadata: ["tiers": "\(catalogue.items.count)"])

@@ -15,8 +15,8 @@ struct ThumbnailIndex: Sendable {
             WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = ANY(\(sizes))
             """, logger: logger)
         var result: [Int: Rendition] = [:]
-        for try await r in rows.decode((Int, Int, Int, Int64, String, String).self) {
-            result[r.0] = Rendition(size: r.0, width: r.1, height: r.2, bytes: r.3, format: r.4, objectKey: r.5)
+        for try await (size, width, height, bytes, format, objectKey) in rows.decode((Int, Int, Int, Int64, String, String).self) {
+            result[size] = Rendition(size: size, width: width, height: height, bytes: bytes, format: format, objectKey: objectKey)
         }
         return result
     }
@@ -38,7 +38,7 @@ struct ThumbnailIndex: Sendable {
 
     /// Serialises a file's renditions being indexed with their removal (`remove`).
     static func lockFile(_ fileID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(fileID.uuidString.lowercased()), 7305))", logger: logger)
+        try await KeyedAdvisoryLock.thumbnailFile.lock(fileID.uuidString.lowercased(), on: connection, logger: logger)
     }
 
     /// Index a stored rendition, unless its file was deleted while it rendered.
@@ -76,8 +76,8 @@ struct ThumbnailIndex: Sendable {
             UPDATE thumbnails SET last_access_at = now() WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = \(size)
             RETURNING size, width, height, bytes, format, object_key
             """, logger: logger)
-        for try await r in rows.decode((Int, Int, Int, Int64, String, String).self) {
-            return Rendition(size: r.0, width: r.1, height: r.2, bytes: r.3, format: r.4, objectKey: r.5)
+        for try await (storedSize, width, height, bytes, format, objectKey) in rows.decode((Int, Int, Int, Int64, String, String).self) {
+            return Rendition(size: storedSize, width: width, height: height, bytes: bytes, format: format, objectKey: objectKey)
         }
         return nil
     }

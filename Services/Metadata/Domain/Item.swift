@@ -1,0 +1,153 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import PostgresNIO
+
+/// A folder or a file, as metadata stores it and as the API shows it.
+struct Item: Sendable, Equatable, Codable {
+    enum Kind: String, Codable, Sendable { case folder, file }
+
+    var id: UUID
+    var ownerID: UUID
+    var parentID: UUID?
+    var kind: Kind
+    var name: String
+    var state: String
+    var size: Int64
+    var contentType: String?
+    var sha256: String?
+    var blobID: String?
+    var contentID: UUID?
+    var version: Int
+    var createdAt: Date
+    var updatedAt: Date
+    var trashedAt: Date?
+    var thumbnailStatus: String
+    var thumbnailSizes: [Int]
+    /// Why thumbnail gave up on this content (`thumbnail.failed`), while the status is `failed`.
+    var thumbnailFailure: String?
+    var thumbnailFailureDetail: String?
+
+    /// The columns `init(row:)` decodes, in order.
+    static let columns = """
+        id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version,
+        created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes, thumbnail_failure, thumbnail_failure_detail
+        """
+
+    /// Decodes the first columns of `row` (in `columns` order); more may follow.
+    init(row: PostgresRow) throws {
+        let r = row.makeRandomAccess()
+        id = try r[0].decode(UUID.self)
+        ownerID = try r[1].decode(UUID.self)
+        parentID = try r[2].decode(UUID?.self)
+        kind = Kind(rawValue: try r[3].decode(String.self)) ?? .file
+        name = try r[4].decode(String.self)
+        state = try r[5].decode(String.self)
+        size = try r[6].decode(Int64.self)
+        contentType = try r[7].decode(String?.self)
+        sha256 = try r[8].decode(String?.self)
+        blobID = try r[9].decode(String?.self)
+        contentID = try r[10].decode(UUID?.self)
+        version = try r[11].decode(Int.self)
+        createdAt = try r[12].decode(Date.self)
+        updatedAt = try r[13].decode(Date.self)
+        trashedAt = try r[14].decode(Date?.self)
+        thumbnailStatus = try r[15].decode(String.self)
+        thumbnailSizes = try r[16].decode([Int].self)
+        thumbnailFailure = try r[17].decode(String?.self)
+        thumbnailFailureDetail = try r[18].decode(String?.self)
+    }
+
+    /// Column 19 of a listing row: the cursor key PostgreSQL printed for it.
+    static func cursorKey(of row: PostgresRow) throws -> String {
+        try row.makeRandomAccess()[19].decode(String.self)
+    }
+
+    var isImage: Bool { kind == .file && contentType.map(Thumbnailable.contains) == true }
+}
+
+/// The public JSON of an item (snake_case, as the API documents).
+struct ItemResource: Codable, Sendable {
+    struct Thumbnails: Codable, Sendable {
+        /// Why thumbnail gave up (`reason` as in `thumbnail.failed`, and its detail).
+        struct Failure: Codable, Sendable {
+            var reason: String
+            var detail: String?
+        }
+
+        var status: String
+        var sizes: [Int]
+        var failure: Failure?
+    }
+
+    var id: UUID
+    var kind: Item.Kind
+    var name: String
+    var parentID: UUID?
+    var size: Int64?
+    var contentType: String?
+    var sha256: String?
+    var version: Int?
+    var state: String?
+    var createdAt: Date
+    var updatedAt: Date
+    var trashedAt: Date?
+    var thumbnails: Thumbnails?
+
+    init(_ item: Item) {
+        id = item.id
+        kind = item.kind
+        name = item.name
+        parentID = item.parentID
+        createdAt = item.createdAt
+        updatedAt = item.updatedAt
+        trashedAt = item.trashedAt
+        if item.kind == .file {
+            size = item.size
+            contentType = item.contentType
+            sha256 = item.sha256
+            version = item.version
+            state = item.state
+            let failure = item.isImage && item.thumbnailStatus == "failed"
+                ? Thumbnails.Failure(reason: item.thumbnailFailure ?? "unknown", detail: item.thumbnailFailureDetail) : nil
+            thumbnails = Thumbnails(status: item.isImage ? item.thumbnailStatus : "not_applicable", sizes: item.thumbnailSizes.sorted(), failure: failure)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, name, parentID = "parent_id", size, contentType = "content_type", sha256, version, state
+        case createdAt = "created_at", updatedAt = "updated_at", trashedAt = "trashed_at", thumbnails
+    }
+}
+
+/// A page of items and the cursor of the next one (absent on the last page).
+struct ItemPage: Codable, Sendable {
+    var items: [ItemResource]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+}
+
+/// An earlier content of a file.
+struct VersionResource: Codable, Sendable {
+    var id: UUID
+    var version: Int
+    var size: Int64
+    var contentType: String
+    var sha256: String
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey { case id, version, size, contentType = "content_type", sha256, createdAt = "created_at" }
+}
+
+/// A user's tier as metadata knows it (from auth's events).
+struct TierRecord: Sendable, Equatable {
+    var id: UUID
+    var thumbnailSizes: [Int]
+    var quotaBytes: Int64
+    var maxUploadBytes: Int64
+    var originalLinks = false
+    var expiringLinks = false
+    var linkMinSeconds: Int?
+    var linkMaxSeconds: Int?
+}

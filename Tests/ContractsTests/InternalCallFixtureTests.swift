@@ -1,0 +1,69 @@
+import CirrusContracts
+import Foundation
+import Testing
+
+/// The bodies of the internal routes (Shared/Contracts/InternalCalls.swift) are frozen like the
+/// events: `Fixtures/internal/` holds each sample's exact bytes. A renamed field, a changed type
+/// or date format fails here — and would break a caller deployed beside an older service.
+@Suite("Internal call wire format")
+struct InternalCallFixtureTests {
+    static let fileID = UUID(uuidString: "f11e0000-0000-4000-8000-000000000001")!
+    static let folderID = UUID(uuidString: "f01d0000-0000-4000-8000-000000000002")!
+    static let uploadID = UUID(uuidString: "00000000-0000-4000-8000-0000000000bb")!
+    static let blobID = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    static let grant = "v1.0a1b2c3d.eyJwIjoicmVhZCJ9.c2lnbmF0dXJl"
+    static let receipt = "v1.0a1b2c3d.eyJwIjoicmVjZWlwdCJ9.c2lnbmF0dXJl"
+    static let date = Date(timeIntervalSince1970: 1_795_372_200.123)  // 2026-11-22T18:30:00.123Z
+
+    /// Each sample, by its fixture's name, encoded and (to check decoding) decoded back.
+    static let samples: [(name: String, encode: @Sendable () throws -> Data, roundTrips: @Sendable (Data) throws -> Bool)] = [
+        sample("upload-reservation-request.new.json", UploadReservationRequest(folderID: folderID, name: "Sommer 2026.jpg", size: 1_048_576)),
+        sample("upload-reservation-request.version.json", UploadReservationRequest(fileID: fileID)),
+        sample("upload-reservation.json", UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: 10_737_418_240, grant: grant, expiresAt: date)),
+        sample("stored-upload.json", StoredUpload(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
+                                                  contentType: "image/jpeg", receipt: receipt)),
+        sample("upload-completion.json", UploadCompletion(receipt: receipt)),
+        sample("content-grant.json", ContentGrant(fileID: fileID, name: "Sommer 2026.jpg", blobID: blobID, size: 1_048_576, contentType: "image/jpeg",
+                                                  sha256: String(blobID.dropFirst(7)), grant: grant)),
+        sample("thumbnail-grant.json", ThumbnailGrant(fileID: fileID, grant: grant)),
+        sample("thumbnail-grant.link.json", ThumbnailGrant(fileID: fileID, grant: grant, name: "Sommer 2026.jpg")),
+        sample("storage-usage.json", StorageUsage(usedBytes: 1_048_576, reservedBytes: 2048, quotaBytes: 1_099_511_627_776)),
+        sample("known-ids-query.json", KnownIDsQuery(ids: [fileID, uploadID])),
+        sample("known-ids-reply.json", KnownIDsReply(known: [fileID], checked: 2)),
+    ]
+
+    static func sample<T: Codable & Equatable & Sendable>(_ name: String, _ value: T) -> (name: String, encode: @Sendable () throws -> Data, roundTrips: @Sendable (Data) throws -> Bool) {
+        (name, { try ContractCoding.encoder().encode(value) }, { try ContractCoding.decoder().decode(T.self, from: $0) == value })
+    }
+
+    static func fixture(_ name: String) throws -> Data {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        return try Data(contentsOf: folder.appendingPathComponent("internal").appendingPathComponent(name))
+    }
+
+    @Test(arguments: samples.map(\.name))
+    func encodingMatchesTheFixtureByteForByte(name: String) throws {
+        let sample = try #require(Self.samples.first { $0.name == name })
+        let encoded = try sample.encode()
+        let expected = try Self.fixture(name)
+        #expect(String(decoding: encoded, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+    }
+
+    @Test(arguments: samples.map(\.name))
+    func decodingTheFixtureGivesBackTheSample(name: String) throws {
+        let sample = try #require(Self.samples.first { $0.name == name })
+        #expect(try sample.roundTrips(Self.fixture(name)))
+    }
+
+    @Test func everyFixtureHasASample() throws {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent("internal")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        #expect(Set(files) == Set(Self.samples.map(\.name)))
+    }
+
+    /// A reservation request for a new file names no file; one for a new version names no folder.
+    @Test func absentMembersAreOmittedNotNull() throws {
+        let json = String(decoding: try ContractCoding.encoder().encode(UploadReservationRequest(fileID: Self.fileID)), as: UTF8.self)
+        #expect(!json.contains("null") && !json.contains("folder_id") && !json.contains("size"))
+    }
+}
