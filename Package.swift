@@ -140,39 +140,50 @@ let package = Package(
         ),
 
         // MARK: - Services
-        serviceTarget("Gateway", dependencies: [
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOFoundationCompat", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ], resources: [
-            // The OpenAPI document and the page that renders it, served as they are.
-            .copy("Resources/openapi.json"),
-            .copy("Resources/docs.html"),
-        ]),
-        serviceTarget("Auth", dependencies: [
-            .product(name: "JWTKit", package: "jwt-kit"),
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        serviceTarget("Metadata", dependencies: [
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        serviceTarget("Blob", dependencies: [
-            "CirrusStorage",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Metrics", package: "swift-metrics"),
-        ]),
-        serviceTarget("Thumbnail", dependencies: [
-            "CirrusVips", "CirrusStorage",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOFoundationCompat", package: "swift-nio"),
-        ]),
+        serviceTarget(
+            "Gateway",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            resources: [
+                // The OpenAPI document and the page that renders it, served as they are.
+                .copy("Resources/openapi.json"),
+                .copy("Resources/docs.html"),
+            ]),
+        serviceTarget(
+            "Auth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        serviceTarget(
+            "Metadata",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        serviceTarget(
+            "Blob",
+            dependencies: [
+                "CirrusStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        serviceTarget(
+            "Thumbnail",
+            dependencies: [
+                "CirrusVips", "CirrusStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
 
         // MARK: - Command-line client (Clients/cli: a client of the gateway, HTTP only, no service modules)
         .executableTarget(

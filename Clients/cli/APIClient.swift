@@ -184,8 +184,10 @@ final class APIClient {
     /// Logs in and saves the new session.
     func login(server: String, login: String, password: String) async throws {
         config = Config(server: server)
-        let tokens = try await fetch(TokenPair.self, .POST, "/v1/auth/login",
-                                     json: ["login": login, "password": password], authenticated: false).value
+        let tokens = try await fetch(
+            TokenPair.self, .POST, "/v1/auth/login",
+            json: ["login": login, "password": password], authenticated: false
+        ).value
         config.username = login
         save(tokens)
         config.rootFolderId = try await fetch(Item.self, .GET, "/v1/folders/root").value.id
@@ -219,16 +221,19 @@ final class APIClient {
     private func refresh(force: Bool) async throws {
         try await store.withLock {
             if let onDisk = try store.load(), onDisk.server == config.server, onDisk.isLoggedIn,
-               onDisk.refreshToken != config.refreshToken || !force,
-               let expiry = onDisk.accessTokenExpiresAt, expiry > Date().addingTimeInterval(30) {
+                onDisk.refreshToken != config.refreshToken || !force,
+                let expiry = onDisk.accessTokenExpiresAt, expiry > Date().addingTimeInterval(30)
+            {
                 config = onDisk
                 return
             }
             guard let refreshToken = config.refreshToken else { throw CLIError.notLoggedIn }
             let tokens: TokenPair
             do {
-                tokens = try await fetch(TokenPair.self, .POST, "/v1/auth/refresh",
-                                         json: ["refresh_token": refreshToken], authenticated: false).value
+                tokens = try await fetch(
+                    TokenPair.self, .POST, "/v1/auth/refresh",
+                    json: ["refresh_token": refreshToken], authenticated: false
+                ).value
             } catch var error as CLIError where error.status == .auth {
                 error.message = "The session has expired or was revoked: run `cirrus login` again."
                 throw error

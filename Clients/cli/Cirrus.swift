@@ -9,19 +9,19 @@ struct Cirrus: AsyncParsableCommand {
         commandName: "cirrus",
         abstract: "Use a Cirrus drive from the command line.",
         discussion: """
-        Remote paths start at your root folder: /Photos/2026/a.jpg. Where a command takes \
-        a remote path it also takes --id ID instead.
+            Remote paths start at your root folder: /Photos/2026/a.jpg. Where a command takes \
+            a remote path it also takes --id ID instead.
 
-        `cirrus login` saves the server and the session in $CIRRUS_CONFIG \
-        (default ~/.config/cirrus/config.json, mode 0600); the access token is refreshed \
-        on its own.
+            `cirrus login` saves the server and the session in $CIRRUS_CONFIG \
+            (default ~/.config/cirrus/config.json, mode 0600); the access token is refreshed \
+            on its own.
 
-        --json prints the API's JSON on standard output (several results or pages as \
-        {"items": [...]}). Errors go to standard error.
+            --json prints the API's JSON on standard output (several results or pages as \
+            {"items": [...]}). Errors go to standard error.
 
-        Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 not logged in or not allowed, \
-        5 conflict (already exists), 6 server unavailable or failing.
-        """,
+            Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 not logged in or not allowed, \
+            5 conflict (already exists), 6 server unavailable or failing.
+            """,
         version: "1.0.0",
         subcommands: [
             Login.self, Logout.self, Me.self,

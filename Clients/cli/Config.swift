@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What `cirrus login` remembers: the server and the session's tokens.
 struct Config: Codable, Sendable {
@@ -26,7 +27,8 @@ struct ConfigStore: Sendable {
     static func standard() -> ConfigStore {
         let env = ProcessInfo.processInfo.environment
         if let path = env["CIRRUS_CONFIG"], !path.isEmpty { return ConfigStore(path: path) }
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["HOME"] ?? NSHomeDirectory()) + "/.config"
         return ConfigStore(path: base + "/cirrus/config.json")
     }

@@ -74,7 +74,7 @@ enum JSONItems {
         var values: [Data] = []
         for page in pages {
             guard let object = try JSONSerialization.jsonObject(with: page) as? [String: Any],
-                  let items = object["items"] as? [Any]
+                let items = object["items"] as? [Any]
             else { throw CLIError("The server sent a page without items.") }
             for item in items {
                 values.append(try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]))

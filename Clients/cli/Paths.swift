@@ -102,10 +102,10 @@ struct Resolver {
     /// The item named by a path argument or by `--id` (exactly one of them).
     func item(path: String?, id: String?) async throws -> (item: Item, label: String) {
         switch (path, id) {
-        case let (path?, nil):
+        case (let path?, nil):
             let remote = RemotePath(path)
             return (try await resolve(remote), remote.description)
-        case let (nil, id?):
+        case (nil, let id?):
             return (try await item(id: id), id)
         default:
             throw CLIError.usage("Name the item by a remote path or by --id, not both.")

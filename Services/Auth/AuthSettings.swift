@@ -39,11 +39,13 @@ struct AuthSettings: Sendable {
         bootstrapSecret = try reader.secret("CIRRUS_AUTH_BOOTSTRAP_SECRET", minLength: 16)
         secureCookie = try reader.bool("CIRRUS_AUTH_COOKIE_SECURE", default: secureCookie)
         maxFailuresPerAccount = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS", default: maxFailuresPerAccount, range: 1...1000)
-        maxFailuresPerAccountEverywhere = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT", default: maxFailuresPerAccountEverywhere,
-                                                         range: 1...1_000_000)
+        maxFailuresPerAccountEverywhere = try reader.int(
+            "CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT", default: maxFailuresPerAccountEverywhere,
+            range: 1...1_000_000)
         loginBackoff = try reader.seconds("CIRRUS_AUTH_LOGIN_BACKOFF_SECONDS", default: loginBackoff, range: 1...86_400)
-        registrationsPerAddressPerHour = try reader.int("CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR", default: registrationsPerAddressPerHour,
-                                                        range: 1...1_000_000)
+        registrationsPerAddressPerHour = try reader.int(
+            "CIRRUS_AUTH_REGISTRATIONS_PER_ADDRESS_PER_HOUR", default: registrationsPerAddressPerHour,
+            range: 1...1_000_000)
         maxFailuresPerAddress = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS", default: maxFailuresPerAddress, range: 1...100_000)
         lockout = try reader.seconds("CIRRUS_AUTH_LOCKOUT_SECONDS", default: lockout, range: 1...86_400)
     }

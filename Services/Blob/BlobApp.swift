@@ -19,7 +19,8 @@ enum BlobApp {
             collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
             grants = try InternalGrantSigner(reader: reader)
             collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
-            reconciliation.interval = try reader.seconds("CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
+            reconciliation.interval = try reader.seconds(
+                "CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
             reconciliation.grace = try reader.seconds("CIRRUS_BLOB_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
             peers = try PeerURLs(reader: reader)
         }
@@ -32,16 +33,21 @@ enum BlobApp {
         guard let postgres = runtime.postgres else { preconditionFailure("blob has a database") }
         let index = BlobIndex(client: postgres, logger: logger)
         runtime.addConsumer(handlers: FileDeletedHandler.handlers(index: index))
-        runtime.addService(GatedService(gate: runtime.startup, service: GarbageCollector(index: index, store: store, configuration: setup.collection,
-                                                                                          logger: logger)))
+        runtime.addService(
+            GatedService(
+                gate: runtime.startup,
+                service: GarbageCollector(
+                    index: index, store: store, configuration: setup.collection,
+                    logger: logger)))
         let http = HTTPClientService()
         runtime.addService(http)
         let metadata = InternalClient(http: http.client, service: "metadata", baseURL: setup.peers.metadata, logger: logger)
         let auth = InternalClient(http: http.client, service: "auth", baseURL: setup.peers.auth, logger: logger)
         runtime.addSampler("stored bytes", every: .seconds(60)) { try await index.sampleStoredBytes() }
         if setup.reconciliation.interval > .zero {
-            let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: metadata, kind: .references),
-                                                 configuration: setup.reconciliation, logger: logger)
+            let reconciler = ReferenceReconciler(
+                index: index, metadata: KnownIDs(metadata: metadata, kind: .references),
+                configuration: setup.reconciliation, logger: logger)
             runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
         }
         let router = runtime.makeRouter()

@@ -46,8 +46,10 @@ enum GatewayApp {
 
     /// The public routes (besides the operational ones the runtime adds): the tests build the
     /// same router to check it against the OpenAPI document.
-    static func addRoutes(to router: Router<GatewayRequestContext>, peers: Peers, verifier: TokenVerifier, readiness: Readiness, links: LinkSigner,
-                          publicURL: String) throws {
+    static func addRoutes(
+        to router: Router<GatewayRequestContext>, peers: Peers, verifier: TokenVerifier, readiness: Readiness, links: LinkSigner,
+        publicURL: String
+    ) throws {
         StatusController(peers: peers, readiness: readiness).register(on: router)
         try DocsController().register(on: router)
         let auth = UpstreamProxy(peer: peers.auth)

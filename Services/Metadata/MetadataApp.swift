@@ -14,15 +14,18 @@ struct MetadataApp: Sendable {
     let links: LinksController
     let known: KnownController
 
-    init(client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
-         blob: InternalClient, logger: Logger) {
+    init(
+        client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
+        blob: InternalClient, logger: Logger
+    ) {
         let accounts = Accounts(client: client, logger: logger)
         drive = Drive(client: client, accounts: accounts, settings: settings, logger: logger)
         listing = Listing(client: client, logger: logger)
         uploads = Uploads(drive: drive, thumbnails: ThumbnailRequests(client: client, logger: logger), signer: signer)
         events = MetadataEvents(uploads: uploads)
-        controller = DriveController(drive: drive, listing: listing, uploads: uploads, blob: BlobClient(peer: blob, signer: signer, logger: logger),
-                                     verifier: verifier, signer: signer)
+        controller = DriveController(
+            drive: drive, listing: listing, uploads: uploads, blob: BlobClient(peer: blob, signer: signer, logger: logger),
+            verifier: verifier, signer: signer)
         links = LinksController(drive: drive, listing: listing, verifier: verifier, grants: signer, links: linkSigner)
         known = KnownController(known: Known(client: client, logger: logger))
     }
@@ -59,13 +62,15 @@ extension MetadataApp {
         let auth = InternalClient(http: http.client, service: "auth", baseURL: setup.peers.auth, logger: logger)
         let blob = InternalClient(http: http.client, service: "blob", baseURL: setup.peers.blob, logger: logger)
         let verifier = TokenVerifier.remote(auth: auth, logger: logger)
-        let app = MetadataApp(client: postgres, settings: setup.settings, verifier: verifier, signer: setup.grants, linkSigner: setup.links, blob: blob,
-                              logger: logger)
+        let app = MetadataApp(
+            client: postgres, settings: setup.settings, verifier: verifier, signer: setup.grants, linkSigner: setup.links, blob: blob,
+            logger: logger)
         runtime.addConsumer(handlers: app.events.handlers)
         runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
         if setup.settings.contentAudit.interval > .zero {
-            let audit = ContentAudit(known: Known(client: postgres, logger: logger), blob: KnownIDs(peer: blob, path: "/internal/known/references"),
-                                     configuration: setup.settings.contentAudit, logger: logger)
+            let audit = ContentAudit(
+                known: Known(client: postgres, logger: logger), blob: KnownIDs(peer: blob, path: "/internal/known/references"),
+                configuration: setup.settings.contentAudit, logger: logger)
             runtime.addService(GatedService(gate: runtime.startup, service: audit.service))
         }
         let tiers = TierSnapshot(accounts: app.drive.accounts, auth: auth, logger: logger)

@@ -20,14 +20,17 @@ struct ThumbnailApp: Sendable {
     var client: PostgresClient { index.client }
     var logger: Logger { index.logger }
 
-    init(client: PostgresClient, store: any ObjectStore, settings: ThumbnailSettings, signer: InternalGrantSigner, blob: InternalClient,
-         scratch: String, logger: Logger) {
+    init(
+        client: PostgresClient, store: any ObjectStore, settings: ThumbnailSettings, signer: InternalGrantSigner, blob: InternalClient,
+        scratch: String, logger: Logger
+    ) {
         index = ThumbnailIndex(client: client, logger: logger)
         self.store = store
         self.signer = signer
         self.settings = settings
-        coordinator = RenderCoordinator(settings: settings, store: store, index: index, blob: blob, signer: signer, scratch: scratch,
-                                        logger: logger)
+        coordinator = RenderCoordinator(
+            settings: settings, store: store, index: index, blob: blob, signer: signer, scratch: scratch,
+            logger: logger)
     }
 }
 
@@ -47,7 +50,8 @@ extension ThumbnailApp {
             grants = try InternalGrantSigner(reader: reader)
             peers = try PeerURLs(reader: reader)
             scratch = reader.string("CIRRUS_THUMBNAIL_SCRATCH_PATH", default: NSTemporaryDirectory() + "cirrus-thumbnail")
-            reconciliation.interval = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
+            reconciliation.interval = try reader.seconds(
+                "CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
             reconciliation.grace = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
         }
     }
@@ -65,13 +69,15 @@ extension ThumbnailApp {
         let blob = InternalClient(http: http.client, service: "blob", baseURL: setup.peers.blob, logger: logger)
         let metadata = InternalClient(http: http.client, service: "metadata", baseURL: setup.peers.metadata, logger: logger)
         let auth = InternalClient(http: http.client, service: "auth", baseURL: setup.peers.auth, logger: logger)
-        let app = ThumbnailApp(client: postgres, store: store, settings: setup.settings, signer: setup.grants, blob: blob, scratch: setup.scratch,
-                               logger: logger)
+        let app = ThumbnailApp(
+            client: postgres, store: store, settings: setup.settings, signer: setup.grants, blob: blob, scratch: setup.scratch,
+            logger: logger)
         runtime.addConsumer(handlers: app.handlers)
         runtime.addService(GatedService(gate: runtime.startup, service: Evictor(app: app)))
         if setup.reconciliation.interval > .zero {
-            let reconciler = RenditionReconciler(index: app.index, store: store, metadata: KnownIDs(metadata: metadata, kind: .files),
-                                                 configuration: setup.reconciliation, logger: logger)
+            let reconciler = RenditionReconciler(
+                index: app.index, store: store, metadata: KnownIDs(metadata: metadata, kind: .files),
+                configuration: setup.reconciliation, logger: logger)
             runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
         }
         let router = runtime.makeRouter()

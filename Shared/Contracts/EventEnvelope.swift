@@ -32,7 +32,10 @@ public struct TraceContext: Codable, Sendable, Equatable {
         self.requestID = requestID
     }
 
-    enum CodingKeys: String, CodingKey { case traceparent, tracestate, requestID = "request_id" }
+    enum CodingKeys: String, CodingKey {
+        case traceparent, tracestate
+        case requestID = "request_id"
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -74,7 +77,11 @@ public struct EventEnvelope<Payload: EventPayload>: Codable, Sendable, Equatable
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", type, schemaVersion = "schema_version", occurredAt = "occurred_at", producer, trace, payload
+        case eventID = "event_id"
+        case type
+        case schemaVersion = "schema_version"
+        case occurredAt = "occurred_at"
+        case producer, trace, payload
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,7 +125,11 @@ public struct EventHeader: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", type, schemaVersion = "schema_version", occurredAt = "occurred_at", producer, trace
+        case eventID = "event_id"
+        case type
+        case schemaVersion = "schema_version"
+        case occurredAt = "occurred_at"
+        case producer, trace
     }
 
     public init(from decoder: any Decoder) throws {

@@ -27,7 +27,12 @@ public struct FileUploaded: EventPayload {
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
     enum CodingKeys: String, CodingKey {
-        case fileID = "file_id", ownerID = "owner_id", uploadID = "upload_id", blobID = "blob_id", sha256, size, contentType = "content_type"
+        case fileID = "file_id"
+        case ownerID = "owner_id"
+        case uploadID = "upload_id"
+        case blobID = "blob_id"
+        case sha256, size
+        case contentType = "content_type"
     }
 }
 
@@ -53,5 +58,10 @@ public struct FileDeleted: EventPayload {
 
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobIDs = "blob_ids", referenceIDs = "reference_ids" }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+        case ownerID = "owner_id"
+        case blobIDs = "blob_ids"
+        case referenceIDs = "reference_ids"
+    }
 }

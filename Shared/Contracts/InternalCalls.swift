@@ -28,7 +28,11 @@ public struct UploadReservationRequest: Codable, Sendable, Equatable {
         self.fileID = fileID
     }
 
-    enum CodingKeys: String, CodingKey { case folderID = "folder_id", name, size, fileID = "file_id" }
+    enum CodingKeys: String, CodingKey {
+        case folderID = "folder_id"
+        case name, size
+        case fileID = "file_id"
+    }
 }
 
 /// Metadata's reservation: the upload's id, the file it will become, the most bytes it may
@@ -48,7 +52,13 @@ public struct UploadReservation: Codable, Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
-    enum CodingKeys: String, CodingKey { case uploadID = "upload_id", fileID = "file_id", maxBytes = "max_bytes", grant, expiresAt = "expires_at" }
+    enum CodingKeys: String, CodingKey {
+        case uploadID = "upload_id"
+        case fileID = "file_id"
+        case maxBytes = "max_bytes"
+        case grant
+        case expiresAt = "expires_at"
+    }
 }
 
 /// Blob's answer to an upload: what it stored, and `receipt`, its signed statement of the same
@@ -73,7 +83,12 @@ public struct StoredUpload: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case uploadID = "upload_id", fileID = "file_id", blobID = "blob_id", sha256, size, contentType = "content_type", receipt
+        case uploadID = "upload_id"
+        case fileID = "file_id"
+        case blobID = "blob_id"
+        case sha256, size
+        case contentType = "content_type"
+        case receipt
     }
 }
 
@@ -108,7 +123,14 @@ public struct ContentGrant: Codable, Sendable, Equatable {
         self.grant = grant
     }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", name, blobID = "blob_id", size, contentType = "content_type", sha256, grant }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+        case name
+        case blobID = "blob_id"
+        case size
+        case contentType = "content_type"
+        case sha256, grant
+    }
 }
 
 /// Metadata's permission to read one image's thumbnail of one size from the thumbnail service.
@@ -124,7 +146,10 @@ public struct ThumbnailGrant: Codable, Sendable, Equatable {
         self.name = name
     }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", grant, name }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+        case grant, name
+    }
 }
 
 /// A user's storage as metadata counts it (`GET /internal/usage`), joined into `GET /v1/me`.
@@ -139,5 +164,9 @@ public struct StorageUsage: Codable, Sendable, Equatable {
         self.quotaBytes = quotaBytes
     }
 
-    enum CodingKeys: String, CodingKey { case usedBytes = "used_bytes", reservedBytes = "reserved_bytes", quotaBytes = "quota_bytes" }
+    enum CodingKeys: String, CodingKey {
+        case usedBytes = "used_bytes"
+        case reservedBytes = "reserved_bytes"
+        case quotaBytes = "quota_bytes"
+    }
 }

@@ -26,7 +26,10 @@ public struct CheckResult: Codable, Sendable, Equatable {
         self.latencyMs = latencyMs
     }
 
-    enum CodingKeys: String, CodingKey { case ok, detail, latencyMs = "latency_ms" }
+    enum CodingKeys: String, CodingKey {
+        case ok, detail
+        case latencyMs = "latency_ms"
+    }
 }
 
 /// The gateway's `/v1/status`: every service's readiness.

@@ -31,7 +31,11 @@ public struct ThumbnailRequested: EventPayload {
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
     enum CodingKeys: String, CodingKey {
-        case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", contentType = "content_type", sizes, reason
+        case fileID = "file_id"
+        case ownerID = "owner_id"
+        case blobID = "blob_id"
+        case contentType = "content_type"
+        case sizes, reason
     }
 }
 
@@ -74,7 +78,12 @@ public struct ThumbnailGenerated: EventPayload {
 
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", thumbnails }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+        case ownerID = "owner_id"
+        case blobID = "blob_id"
+        case thumbnails
+    }
 }
 
 /// Thumbnail: the image cannot be thumbnailed. Key: file id.
@@ -105,12 +114,19 @@ public struct ThumbnailFailed: EventPayload {
 
     public var partitionKey: String { fileID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case fileID = "file_id", ownerID = "owner_id", blobID = "blob_id", reason, detail }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+        case ownerID = "owner_id"
+        case blobID = "blob_id"
+        case reason, detail
+    }
 }
 
 /// The media types that get thumbnails (those the libvips loaders Debian's libvips ships can
 /// read): metadata requests thumbnails for these and thumbnail renders only these.
 public enum Thumbnailable {
-    public static let types: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif", "image/tiff"]
+    public static let types: Set<String> = [
+        "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif", "image/tiff",
+    ]
     public static func contains(_ contentType: String) -> Bool { types.contains(contentType) }
 }

@@ -16,7 +16,10 @@ public struct TierPermissions: Codable, Sendable, Equatable {
     public var maxUploadBytes: Int64
     public var requestsPerMinute: Int
 
-    public init(id: UUID, name: String, thumbnailSizes: [Int], originalLinks: Bool, expiringLinks: Bool, linkMinSeconds: Int?, linkMaxSeconds: Int?, quotaBytes: Int64, maxUploadBytes: Int64, requestsPerMinute: Int) {
+    public init(
+        id: UUID, name: String, thumbnailSizes: [Int], originalLinks: Bool, expiringLinks: Bool, linkMinSeconds: Int?, linkMaxSeconds: Int?,
+        quotaBytes: Int64, maxUploadBytes: Int64, requestsPerMinute: Int
+    ) {
         self.id = id
         self.name = name
         self.thumbnailSizes = thumbnailSizes
@@ -30,9 +33,15 @@ public struct TierPermissions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, thumbnailSizes = "thumbnail_sizes", originalLinks = "original_links", expiringLinks = "expiring_links"
-        case linkMinSeconds = "link_min_seconds", linkMaxSeconds = "link_max_seconds", quotaBytes = "quota_bytes"
-        case maxUploadBytes = "max_upload_bytes", requestsPerMinute = "requests_per_minute"
+        case id, name
+        case thumbnailSizes = "thumbnail_sizes"
+        case originalLinks = "original_links"
+        case expiringLinks = "expiring_links"
+        case linkMinSeconds = "link_min_seconds"
+        case linkMaxSeconds = "link_max_seconds"
+        case quotaBytes = "quota_bytes"
+        case maxUploadBytes = "max_upload_bytes"
+        case requestsPerMinute = "requests_per_minute"
     }
 
     /// Absent link bounds are written as explicit `null`s: every field is always present.

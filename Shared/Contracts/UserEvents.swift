@@ -18,7 +18,10 @@ public struct UserRegistered: EventPayload {
 
     public var partitionKey: String { userID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case userID = "user_id", username, role, tier }
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case username, role, tier
+    }
 }
 
 /// Auth: a user moved to another tier. Key: user id.
@@ -36,7 +39,11 @@ public struct UserTierChanged: EventPayload {
 
     public var partitionKey: String { userID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case userID = "user_id", previousTierID = "previous_tier_id", tier }
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case previousTierID = "previous_tier_id"
+        case tier
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -72,7 +79,10 @@ public struct UserStatusChanged: EventPayload {
 
     public var partitionKey: String { userID.uuidString.lowercased() }
 
-    enum CodingKeys: String, CodingKey { case userID = "user_id", disabled }
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case disabled
+    }
 }
 
 /// Auth: a tier's permissions changed, or it was deleted. Key: tier id.

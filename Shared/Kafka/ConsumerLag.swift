@@ -25,9 +25,11 @@ final class ConsumerLag: Sendable {
             let entry = assignment.pointee.elems[index]
             guard let name = entry.topic else { continue }
             let topic = String(cString: name)
-            var low: Int64 = 0, high: Int64 = 0
+            var low: Int64 = 0
+            var high: Int64 = 0
             guard rd_kafka_get_watermark_offsets(client.handle, topic, entry.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                  high >= 0 else { continue }
+                high >= 0
+            else { continue }
             // Before the first message the position is unset: everything from the low
             // watermark (or nothing, on an empty partition) is still to come.
             let position = entry.offset >= 0 ? entry.offset : low
@@ -35,12 +37,15 @@ final class ConsumerLag: Sendable {
         }
         gauges.withLockedValue { gauges in
             for (key, value) in seen {
-                let gauge = gauges[key] ?? {
-                    let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-                    let made = Gauge(label: "cirrus_kafka_consumer_lag", dimensions: [("group", group), ("topic", parts[0]), ("partition", parts[1])])
-                    gauges[key] = made
-                    return made
-                }()
+                let gauge =
+                    gauges[key]
+                    ?? {
+                        let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+                        let made = Gauge(
+                            label: "cirrus_kafka_consumer_lag", dimensions: [("group", group), ("topic", parts[0]), ("partition", parts[1])])
+                        gauges[key] = made
+                        return made
+                    }()
                 gauge.record(value)
             }
             for (key, gauge) in gauges where seen[key] == nil { gauge.record(0) }

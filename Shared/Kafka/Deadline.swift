@@ -17,10 +17,12 @@ public func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping 
     let work = Task { try await operation() }
     let outcome = NIOLockedValueBox<CheckedContinuation<T, any Error>?>(nil)
     let finish: @Sendable (Result<T, any Error>) -> Bool = { result in
-        guard let continuation = outcome.withLockedValue({ value -> CheckedContinuation<T, any Error>? in
-            defer { value = nil }
-            return value
-        }) else { return false }
+        guard
+            let continuation = outcome.withLockedValue({ value -> CheckedContinuation<T, any Error>? in
+                defer { value = nil }
+                return value
+            })
+        else { return false }
         continuation.resume(with: result)
         return true
     }

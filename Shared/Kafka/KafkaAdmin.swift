@@ -17,7 +17,9 @@ public struct KafkaTopicSpec: Sendable, Hashable {
 /// Topic administration through librdkafka's admin API.
 public enum KafkaAdmin {
     /// Create the topics that do not exist yet; existing topics are left as they are.
-    public static func createTopics(_ topics: [KafkaTopicSpec], client: KafkaClientConfiguration, timeout: Duration = .seconds(15), logger: Logger) async throws {
+    public static func createTopics(
+        _ topics: [KafkaTopicSpec], client: KafkaClientConfiguration, timeout: Duration = .seconds(15), logger: Logger
+    ) async throws {
         guard !topics.isEmpty else { return }
         let conf = try client.makeConf([:])
         let rdk = try RdKafkaClient(type: RD_KAFKA_PRODUCER, conf: conf, context: RdKafkaContext(logger: logger))

@@ -68,7 +68,9 @@ public final class KafkaConsumer: Service, Sendable {
     private let deadLettered: Counter
     private let lag: ConsumerLag
 
-    public init(configuration: Configuration, client: KafkaClientConfiguration, deadLetterProducer: KafkaProducer, logger: Logger, handler: @escaping Handler) {
+    public init(
+        configuration: Configuration, client: KafkaClientConfiguration, deadLetterProducer: KafkaProducer, logger: Logger, handler: @escaping Handler
+    ) {
         self.configuration = configuration
         self.clientConfiguration = client
         self.deadLetters = deadLetterProducer

@@ -111,8 +111,9 @@ public final class KafkaProducer: Service, Sendable {
         }
         let err = record.value.withUnsafeBytes { value in
             withOptionalBytes(record.key) { key in
-                cirrus_rdk_produce(handle, record.topic, key.baseAddress, key.count, value.baseAddress, value.count,
-                                   headers, UnsafeMutableRawPointer(bitPattern: opaque))
+                cirrus_rdk_produce(
+                    handle, record.topic, key.baseAddress, key.count, value.baseAddress, value.count,
+                    headers, UnsafeMutableRawPointer(bitPattern: opaque))
             }
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
@@ -188,14 +189,15 @@ final class DeliveryBatch: Sendable {
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, any Error>) {
-        let wake: (CheckedContinuation<[Result<KafkaDeliveryReport, any Error>], Never>, [Result<KafkaDeliveryReport, any Error>])? = state.withLockedValue { state in
-            guard state.results[index] == nil else { return nil }
-            state.results[index] = result
-            state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.results.map { $0! })
-        }
+        let wake: (CheckedContinuation<[Result<KafkaDeliveryReport, any Error>], Never>, [Result<KafkaDeliveryReport, any Error>])? =
+            state.withLockedValue { state in
+                guard state.results[index] == nil else { return nil }
+                state.results[index] = result
+                state.remaining -= 1
+                guard state.remaining == 0, let waiter = state.waiter else { return nil }
+                state.waiter = nil
+                return (waiter, state.results.map { $0! })
+            }
         if let (waiter, results) = wake { waiter.resume(returning: results) }
     }
 

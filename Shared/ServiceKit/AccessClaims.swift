@@ -42,7 +42,14 @@ public struct AccessClaims: JWTPayload, Equatable {
     public var id: IDClaim
 
     enum CodingKeys: String, CodingKey {
-        case subject = "sub", role, tier, rpm, issuer = "iss", audience = "aud", issuedAt = "iat", notBefore = "nbf", expiration = "exp", id = "jti"
+        case subject = "sub"
+        case role, tier, rpm
+        case issuer = "iss"
+        case audience = "aud"
+        case issuedAt = "iat"
+        case notBefore = "nbf"
+        case expiration = "exp"
+        case id = "jti"
     }
 
     public init(identity: Identity, issuedAt: Date, lifetime: Duration) {

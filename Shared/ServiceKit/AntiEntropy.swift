@@ -57,8 +57,10 @@ extension KnownIDs {
     /// One full reconciliation pass: `page(last)` gives the local items after `last` (in a
     /// stable order, at most `pageSize`), the other service is asked about each page's ids, and
     /// `clean` handles every item it does not have. Returns how many were cleaned.
-    public func reconcile<Item: Sendable>(pageSize: Int, page: (Item?) async throws -> [Item], id: (Item) -> UUID,
-                                          clean: (Item) async throws -> Void) async throws -> Int {
+    public func reconcile<Item: Sendable>(
+        pageSize: Int, page: (Item?) async throws -> [Item], id: (Item) -> UUID,
+        clean: (Item) async throws -> Void
+    ) async throws -> Int {
         var cleaned = 0
         var last: Item?
         while true {

@@ -97,10 +97,12 @@ public enum CirrusTracing {
         _ body: () async throws -> Result
     ) async rethrows -> Result {
         guard enabled else { return try await body() }
-        return try await span("\(method) \(peer)", kind: .client, attributes: {
-            $0["http.request.method"] = method
-            $0["peer.service"] = "cirrus-\(peer)"
-        }, body)
+        return try await span(
+            "\(method) \(peer)", kind: .client,
+            attributes: {
+                $0["http.request.method"] = method
+                $0["peer.service"] = "cirrus-\(peer)"
+            }, body)
     }
 
     /// Both directions of the W3C headers through a plain dictionary.

@@ -41,7 +41,10 @@ public struct ClientBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendabl
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let wait = state.withLockedValue { state -> Bool in
                 state.detached = true
-                if state.reading { state.waiters.append(continuation); return true }
+                if state.reading {
+                    state.waiters.append(continuation)
+                    return true
+                }
                 return false
             }
             if !wait { continuation.resume() }

@@ -39,8 +39,14 @@ public final class DeadLetters: Sendable {
         public var payloadEncoding: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, service, consumer, topic, partition, offset, key, eventID = "event_id", eventType = "event_type", error, attempts, replays
-            case firstFailedAt = "first_failed_at", lastFailedAt = "last_failed_at", payload, payloadEncoding = "payload_encoding"
+            case id, service, consumer, topic, partition, offset, key
+            case eventID = "event_id"
+            case eventType = "event_type"
+            case error, attempts, replays
+            case firstFailedAt = "first_failed_at"
+            case lastFailedAt = "last_failed_at"
+            case payload
+            case payloadEncoding = "payload_encoding"
         }
     }
 
@@ -57,29 +63,31 @@ public final class DeadLetters: Sendable {
         public var failed: Int
     }
 
-    static let migration = Migration("0000-kit-dead-letters", [
-        """
-        CREATE TABLE cirrus_dead_letters (
-            id UUID PRIMARY KEY,
-            consumer TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            partition INT NOT NULL,
-            message_offset BIGINT NOT NULL,
-            message_key BYTEA,
-            payload BYTEA NOT NULL,
-            headers TEXT NOT NULL,
-            event_id UUID,
-            event_type TEXT,
-            error TEXT NOT NULL,
-            attempts INT NOT NULL,
-            replays INT NOT NULL DEFAULT 0,
-            first_failed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-            last_failed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-            UNIQUE (consumer, topic, partition, message_offset)
-        )
-        """,
-        "CREATE INDEX cirrus_dead_letters_topic ON cirrus_dead_letters (topic, last_failed_at)",
-    ])
+    static let migration = Migration(
+        "0000-kit-dead-letters",
+        [
+            """
+            CREATE TABLE cirrus_dead_letters (
+                id UUID PRIMARY KEY,
+                consumer TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                partition INT NOT NULL,
+                message_offset BIGINT NOT NULL,
+                message_key BYTEA,
+                payload BYTEA NOT NULL,
+                headers TEXT NOT NULL,
+                event_id UUID,
+                event_type TEXT,
+                error TEXT NOT NULL,
+                attempts INT NOT NULL,
+                replays INT NOT NULL DEFAULT 0,
+                first_failed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                last_failed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                UNIQUE (consumer, topic, partition, message_offset)
+            )
+            """,
+            "CREATE INDEX cirrus_dead_letters_topic ON cirrus_dead_letters (topic, last_failed_at)",
+        ])
 
     let service: String
     let client: PostgresClient
@@ -108,7 +116,8 @@ public final class DeadLetters: Sendable {
         let key = message.key.map { ByteBuffer(bytes: $0) }
         let payload = ByteBuffer(bytes: message.value)
         let headers = Self.encodeHeaders(message.headers)
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO cirrus_dead_letters (id, consumer, topic, partition, message_offset, message_key, payload, headers,
                                              event_id, event_type, error, attempts)
             VALUES (\(UUID()), \(consumer), \(message.topic), \(Int(message.partition)), \(message.offset), \(key), \(payload), \(headers),
@@ -127,7 +136,8 @@ public final class DeadLetters: Sendable {
         """
 
     public func list(topic: String?, limit: Int) async throws -> [Entry] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: Self.columns) FROM cirrus_dead_letters
             WHERE (\(topic == nil) OR topic = \(topic ?? ""))
             ORDER BY last_failed_at DESC, id LIMIT \(limit)
@@ -138,7 +148,8 @@ public final class DeadLetters: Sendable {
     }
 
     public func show(_ id: UUID) async throws -> Entry? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: Self.columns), payload FROM cirrus_dead_letters WHERE id = \(id)
             """, logger: logger)
         for try await row in rows {
@@ -160,11 +171,12 @@ public final class DeadLetters: Sendable {
     private func entry(_ row: PostgresRow) throws -> Entry {
         let c = row.makeRandomAccess()
         let key = try c[5].decode(ByteBuffer?.self).map { String(decoding: $0.readableBytesView, as: UTF8.self) }
-        return Entry(id: try c[0].decode(UUID.self), service: service, consumer: try c[1].decode(String.self), topic: try c[2].decode(String.self),
-                     partition: Int32(try c[3].decode(Int.self)), offset: try c[4].decode(Int64.self), key: key,
-                     eventID: try c[6].decode(UUID?.self), eventType: try c[7].decode(String?.self), error: try c[8].decode(String.self),
-                     attempts: try c[9].decode(Int.self), replays: try c[10].decode(Int.self),
-                     firstFailedAt: try c[11].decode(Date.self), lastFailedAt: try c[12].decode(Date.self))
+        return Entry(
+            id: try c[0].decode(UUID.self), service: service, consumer: try c[1].decode(String.self), topic: try c[2].decode(String.self),
+            partition: Int32(try c[3].decode(Int.self)), offset: try c[4].decode(Int64.self), key: key,
+            eventID: try c[6].decode(UUID?.self), eventType: try c[7].decode(String?.self), error: try c[8].decode(String.self),
+            attempts: try c[9].decode(Int.self), replays: try c[10].decode(Int.self),
+            firstFailedAt: try c[11].decode(Date.self), lastFailedAt: try c[12].decode(Date.self))
     }
 
     // MARK: - Acting
@@ -172,13 +184,17 @@ public final class DeadLetters: Sendable {
     /// Run `id`'s message through its consumer's handler again. Replayed: the row is removed.
     /// Failed again: the row keeps it, with the new error. Nil: no such dead letter.
     public func replay(_ id: UUID, by admin: UUID) async throws -> Outcome? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT consumer, topic, partition, message_offset, message_key, payload, headers FROM cirrus_dead_letters WHERE id = \(id)
             """, logger: logger)
         var found: (consumer: String, message: KafkaMessage)?
-        for try await (consumer, topic, partition, offset, key, payload, headers) in rows.decode((String, String, Int, Int64, ByteBuffer?, ByteBuffer, String).self) {
-            let message = KafkaMessage(topic: topic, partition: Int32(partition), offset: offset, key: key.map { Array($0.readableBytesView) },
-                                       value: Array(payload.readableBytesView), headers: Self.decodeHeaders(headers))
+        for try await (consumer, topic, partition, offset, key, payload, headers) in rows.decode(
+            (String, String, Int, Int64, ByteBuffer?, ByteBuffer, String).self)
+        {
+            let message = KafkaMessage(
+                topic: topic, partition: Int32(partition), offset: offset, key: key.map { Array($0.readableBytesView) },
+                value: Array(payload.readableBytesView), headers: Self.decodeHeaders(headers))
             found = (consumer, message)
         }
         guard let found else { return nil }
@@ -195,7 +211,8 @@ public final class DeadLetters: Sendable {
             try await handler(found.message)
         } catch {
             let reason = String(describing: error).prefix(1000).description
-            try await client.query("""
+            try await client.query(
+                """
                 UPDATE cirrus_dead_letters SET error = \(reason), attempts = attempts + 1, replays = replays + 1, last_failed_at = now()
                 WHERE id = \(id)
                 """, logger: logger)
@@ -211,7 +228,8 @@ public final class DeadLetters: Sendable {
 
     /// Replay every dead letter of `topic` (oldest failure first), up to `limit`.
     public func replayAll(topic: String, by admin: UUID, limit: Int = 1000) async throws -> Summary {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id FROM cirrus_dead_letters WHERE topic = \(topic) ORDER BY first_failed_at, id LIMIT \(limit)
             """, logger: logger)
         var ids: [UUID] = []
@@ -228,9 +246,11 @@ public final class DeadLetters: Sendable {
     public func discard(_ id: UUID, by admin: UUID) async throws -> Bool {
         let rows = try await client.query("DELETE FROM cirrus_dead_letters WHERE id = \(id) RETURNING consumer, topic", logger: logger)
         for try await (consumer, topic) in rows.decode((String, String).self) {
-            logger.notice("dead letter discarded by an admin", metadata: [
-                "dead_letter": "\(id)", "admin": "\(admin)", "consumer": "\(consumer)", "topic": "\(topic)",
-            ])
+            logger.notice(
+                "dead letter discarded by an admin",
+                metadata: [
+                    "dead_letter": "\(id)", "admin": "\(admin)", "consumer": "\(consumer)", "topic": "\(topic)",
+                ])
             await refreshGauges()
             return true
         }

@@ -63,15 +63,17 @@ public struct EventHandlers: Sendable {
         }
         let parent = trace.traceparent == nil ? ServiceContext.topLevel : CirrusTracing.context(from: trace)
         try await ServiceContext.$current.withValue(parent) {
-            try await CirrusTracing.span("\(message.topic) process", kind: .consumer, attributes: {
-                $0["messaging.system"] = "kafka"
-                $0["messaging.operation.type"] = "process"
-                $0["messaging.destination.name"] = message.topic
-                $0["messaging.destination.partition.id"] = "\(message.partition)"
-                $0["messaging.kafka.offset"] = Int(message.offset)
-                $0["messaging.message.id"] = header.eventID.uuidString.lowercased()
-                $0["cirrus.request_id"] = header.trace.requestID
-            }, body)
+            try await CirrusTracing.span(
+                "\(message.topic) process", kind: .consumer,
+                attributes: {
+                    $0["messaging.system"] = "kafka"
+                    $0["messaging.operation.type"] = "process"
+                    $0["messaging.destination.name"] = message.topic
+                    $0["messaging.destination.partition.id"] = "\(message.partition)"
+                    $0["messaging.kafka.offset"] = Int(message.offset)
+                    $0["messaging.message.id"] = header.eventID.uuidString.lowercased()
+                    $0["cirrus.request_id"] = header.trace.requestID
+                }, body)
         }
     }
 }

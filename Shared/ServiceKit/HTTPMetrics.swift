@@ -35,8 +35,15 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 final class HTTPMetricsCache: Sendable {
-    struct Key: Hashable { var route: String; var method: String; var status: Int }
-    struct DurationKey: Hashable { var route: String; var method: String }
+    struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+    struct DurationKey: Hashable {
+        var route: String
+        var method: String
+    }
 
     let inFlight = Meter(label: "cirrus_http_requests_in_flight")
     private let counters = NIOLockedValueBox<[Key: Counter]>([:])
@@ -53,7 +60,8 @@ final class HTTPMetricsCache: Sendable {
         let durationKey = DurationKey(route: route, method: method)
         let timer = timers.withLockedValue { timers in
             if let timer = timers[durationKey] { return timer }
-            let made = Timer(label: "cirrus_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], preferredDisplayUnit: .seconds)
+            let made = Timer(
+                label: "cirrus_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], preferredDisplayUnit: .seconds)
             timers[durationKey] = made
             return made
         }

@@ -1,11 +1,11 @@
-import CirrusStorage
 import CirrusContracts
+import CirrusStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import PostgresNIO
 import Tracing
 
@@ -69,14 +69,16 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error where PSQLError.databaseUnavailable(error) {
             // The database restarting, refusing connections or out of them: retry later, like
             // any dependency that is down (nothing was written: the transaction did not commit).
-            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogSafePath.label(request.uri.path))"])
+            context.logger.warning(
+                "database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogSafePath.label(request.uri.path))"])
             return try ProblemError.unavailable("The service's database is unavailable; try again shortly.").response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors (404 for unknown routes, 400 for bad bodies, 413…).
             let problem = ProblemError(error.status, detail: Self.publicDetail(for: error))
             return try problem.response(from: request, context: context)
         } catch {
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogSafePath.label(request.uri.path))"])
+            context.logger.error(
+                "unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogSafePath.label(request.uri.path))"])
             return try ProblemError(.internalServerError, detail: "An internal error occurred.").response(from: request, context: context)
         }
     }

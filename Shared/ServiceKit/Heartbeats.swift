@@ -35,9 +35,10 @@ public final class Heartbeats: Sendable {
                 entries[worker] = entry
                 return due ? entry.gauge : nil
             }
-            let entry = Entry(last: now, bound: bound, recorded: now,
-                              gauge: Gauge(label: "cirrus_worker_last_beat_timestamp_seconds", dimensions: [("worker", worker)]),
-                              silent: Counter(label: "cirrus_worker_silent_total", dimensions: [("worker", worker)]))
+            let entry = Entry(
+                last: now, bound: bound, recorded: now,
+                gauge: Gauge(label: "cirrus_worker_last_beat_timestamp_seconds", dimensions: [("worker", worker)]),
+                silent: Counter(label: "cirrus_worker_silent_total", dimensions: [("worker", worker)]))
             entries[worker] = entry
             return entry.gauge
         }

@@ -18,7 +18,8 @@ public enum Inbox {
         effect: (PostgresConnection) async throws -> Void
     ) async throws -> Bool {
         try await client.transaction(logger: logger) { connection in
-            let inserted = try await connection.query("""
+            let inserted = try await connection.query(
+                """
                 INSERT INTO cirrus_inbox (consumer, event_id, topic) VALUES (\(consumer), \(eventID), \(topic))
                 ON CONFLICT (consumer, event_id) DO NOTHING
                 RETURNING 1

@@ -30,8 +30,10 @@ public struct InternalClient: Sendable {
     public var unavailableDetail: String
     let logger: Logger
 
-    public init(http: HTTPClient, service: String, baseURL: String, timeout: TimeAmount = .seconds(30), replyLimit: Int = 4 << 20,
-                unavailableDetail: String? = nil, logger: Logger = Logger(label: "cirrus.internal-client")) {
+    public init(
+        http: HTTPClient, service: String, baseURL: String, timeout: TimeAmount = .seconds(30), replyLimit: Int = 4 << 20,
+        unavailableDetail: String? = nil, logger: Logger = Logger(label: "cirrus.internal-client")
+    ) {
         self.http = http
         self.service = service
         self.baseURL = baseURL
@@ -52,8 +54,10 @@ public struct InternalClient: Sendable {
     }
 
     /// Sends a request with a JSON body (a contract type) and collects the answer.
-    public func send(_ method: HTTPMethod, _ path: String, as credential: Credential = .none, json: some Encodable & Sendable,
-                     headers: HTTPHeaders = [:], timeout: TimeAmount? = nil) async throws -> InternalReply {
+    public func send(
+        _ method: HTTPMethod, _ path: String, as credential: Credential = .none, json: some Encodable & Sendable,
+        headers: HTTPHeaders = [:], timeout: TimeAmount? = nil
+    ) async throws -> InternalReply {
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         let body = ByteBuffer(bytes: try ContractCoding.encoder().encode(json))
@@ -61,14 +65,19 @@ public struct InternalClient: Sendable {
     }
 
     /// Sends a request (with `body`, if any, sent as it is) and collects the answer (up to `replyLimit` bytes).
-    public func send(_ method: HTTPMethod, _ path: String, as credential: Credential = .none, body: ByteBuffer? = nil,
-                     headers: HTTPHeaders = [:], timeout: TimeAmount? = nil) async throws -> InternalReply {
+    public func send(
+        _ method: HTTPMethod, _ path: String, as credential: Credential = .none, body: ByteBuffer? = nil,
+        headers: HTTPHeaders = [:], timeout: TimeAmount? = nil
+    ) async throws -> InternalReply {
         let retries = body == nil && [.GET, .HEAD, .DELETE].contains(method) ? 1 : 0
-        return try await collect(method, path, credential: credential, headers: headers, body: body.map { .bytes($0) }, timeout: timeout, retries: retries)
+        return try await collect(
+            method, path, credential: credential, headers: headers, body: body.map { .bytes($0) }, timeout: timeout, retries: retries)
     }
 
-    private func collect(_ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
-                         timeout: TimeAmount?, retries: Int) async throws -> InternalReply {
+    private func collect(
+        _ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
+        timeout: TimeAmount?, retries: Int
+    ) async throws -> InternalReply {
         let replyLimit = self.replyLimit
         return try await perform(method, path, credential: credential, headers: headers, body: body, timeout: timeout, retries: retries) { response in
             InternalReply(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: replyLimit))
@@ -76,8 +85,10 @@ public struct InternalClient: Sendable {
     }
 
     /// Sends a request (its body streamed when it is one) and returns the answer unread.
-    public func stream(_ method: HTTPMethod, _ path: String, as credential: Credential = .none, headers: HTTPHeaders = [:],
-                       body: HTTPClientRequest.Body? = nil, timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
+    public func stream(
+        _ method: HTTPMethod, _ path: String, as credential: Credential = .none, headers: HTTPHeaders = [:],
+        body: HTTPClientRequest.Body? = nil, timeout: TimeAmount? = nil
+    ) async throws -> HTTPClientResponse {
         try await perform(method, path, credential: credential, headers: headers, body: body, timeout: timeout, retries: 0) { $0 }
     }
 
@@ -89,13 +100,17 @@ public struct InternalClient: Sendable {
     }
 
     /// Like `stream`, but throws `Unreachable` (not a 503 problem), for callers that must clean up first.
-    public func streamOrUnreachable(_ method: HTTPMethod, _ path: String, as credential: Credential = .none, headers: HTTPHeaders = [:],
-                                    body: HTTPClientRequest.Body? = nil, timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
+    public func streamOrUnreachable(
+        _ method: HTTPMethod, _ path: String, as credential: Credential = .none, headers: HTTPHeaders = [:],
+        body: HTTPClientRequest.Body? = nil, timeout: TimeAmount? = nil
+    ) async throws -> HTTPClientResponse {
         try await execute(method, path, credential: credential, headers: headers, body: body, timeout: timeout)
     }
 
-    private func perform<T: Sendable>(_ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
-                                      timeout: TimeAmount?, retries: Int, _ read: (HTTPClientResponse) async throws -> T) async throws -> T {
+    private func perform<T: Sendable>(
+        _ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
+        timeout: TimeAmount?, retries: Int, _ read: (HTTPClientResponse) async throws -> T
+    ) async throws -> T {
         var attempt = 0
         while true {
             let response: HTTPClientResponse
@@ -118,8 +133,10 @@ public struct InternalClient: Sendable {
         }
     }
 
-    private func execute(_ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
-                         timeout: TimeAmount?) async throws -> HTTPClientResponse {
+    private func execute(
+        _ method: HTTPMethod, _ path: String, credential: Credential, headers: HTTPHeaders, body: HTTPClientRequest.Body?,
+        timeout: TimeAmount?
+    ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers = headers

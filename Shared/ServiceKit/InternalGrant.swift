@@ -33,9 +33,11 @@ public struct InternalGrant: Codable, Sendable, Equatable {
     /// Seconds since 1970.
     public var expiresAt: Int64
 
-    public init(purpose: Purpose, ownerID: UUID, fileID: UUID? = nil, uploadID: UUID? = nil, blobID: String? = nil,
-                maxBytes: Int64? = nil, sha256: String? = nil, size: Int64? = nil, contentType: String? = nil,
-                lifetime: Duration = .seconds(3600), now: Date = Date()) {
+    public init(
+        purpose: Purpose, ownerID: UUID, fileID: UUID? = nil, uploadID: UUID? = nil, blobID: String? = nil,
+        maxBytes: Int64? = nil, sha256: String? = nil, size: Int64? = nil, contentType: String? = nil,
+        lifetime: Duration = .seconds(3600), now: Date = Date()
+    ) {
         self.purpose = purpose
         self.ownerID = ownerID
         self.fileID = fileID
@@ -49,8 +51,17 @@ public struct InternalGrant: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case purpose = "p", ownerID = "o", fileID = "f", uploadID = "u", blobID = "b", maxBytes = "m", sha256 = "h", size = "s",
-             contentType = "c", expiresAt = "e"
+        case purpose = "p"
+        case ownerID = "o"
+        case fileID = "f"
+        case uploadID = "u"
+        case blobID = "b"
+        case maxBytes = "m"
+        case sha256 = "h"
+        case size = "s"
+        case
+            contentType = "c"
+        case expiresAt = "e"
     }
 
     /// The header that carries a grant between services.

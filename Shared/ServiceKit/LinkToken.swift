@@ -31,7 +31,13 @@ public struct LinkToken: Codable, Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
-    enum CodingKeys: String, CodingKey { case fileID = "f", version = "n", variant = "v", size = "s", expiresAt = "e" }
+    enum CodingKeys: String, CodingKey {
+        case fileID = "f"
+        case version = "n"
+        case variant = "v"
+        case size = "s"
+        case expiresAt = "e"
+    }
 }
 
 /// Signs and verifies link tokens with HMAC-SHA256. The link keys are derived (HKDF-SHA256,
@@ -52,7 +58,8 @@ public struct LinkSigner: Sendable {
     public init(secrets: [String]) {
         precondition(!secrets.isEmpty, "a link signer needs a secret")
         keys = secrets.map { secret in
-            let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)), info: Data("cirrus-links".utf8), outputByteCount: 32)
+            let key = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)), info: Data("cirrus-links".utf8), outputByteCount: 32)
             let id = key.withUnsafeBytes { SHA256.hash(data: Data($0)) }.prefix(3).map { String(format: "%02x", $0) }.joined()
             return (id, key)
         }
@@ -76,7 +83,8 @@ public struct LinkSigner: Sendable {
         guard token.utf8.count <= 1024 else { throw .invalid }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let signature = Base64URL.decode(parts[2]),
-              let key = keys.first(where: { $0.id == parts[0] })?.key else { throw .invalid }
+            let key = keys.first(where: { $0.id == parts[0] })?.key
+        else { throw .invalid }
         let signed = parts[0] + "." + parts[1]
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(signed.utf8), using: key) else { throw .invalid }
         guard let payload = Base64URL.decode(parts[1]), let link = try? JSONDecoder().decode(LinkToken.self, from: payload) else { throw .invalid }
@@ -101,11 +109,13 @@ extension ProblemError {
     public static func link(_ failure: LinkSigner.Failure) -> ProblemError {
         switch failure {
         case .invalid:
-            ProblemError(.forbidden, type: "https://cirrus.dev/problems/link-invalid", title: "Invalid link",
-                         detail: "This link is not valid: it was altered or was never issued here.")
+            ProblemError(
+                .forbidden, type: "https://cirrus.dev/problems/link-invalid", title: "Invalid link",
+                detail: "This link is not valid: it was altered or was never issued here.")
         case .expired(let link):
-            ProblemError(.gone, type: "https://cirrus.dev/problems/link-expired", title: "Link expired",
-                         detail: "This link expired at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))).")
+            ProblemError(
+                .gone, type: "https://cirrus.dev/problems/link-expired", title: "Link expired",
+                detail: "This link expired at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))).")
         }
     }
 }

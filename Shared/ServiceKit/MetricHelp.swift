@@ -4,7 +4,8 @@
 public enum MetricHelp {
     public static let texts: [String: String] = [
         "cirrus_http_requests_total": "HTTP requests answered, by method, route pattern and status.",
-        "cirrus_http_request_duration_seconds": "Time from a request's arrival until its response is ready to send (a streamed body's transfer excluded), by method and route pattern.",
+        "cirrus_http_request_duration_seconds":
+            "Time from a request's arrival until its response is ready to send (a streamed body's transfer excluded), by method and route pattern.",
         "cirrus_http_requests_in_flight": "HTTP requests being handled now.",
         "cirrus_kafka_consumer_lag": "Messages of an assigned partition this consumer has still to handle (high watermark minus position).",
         "cirrus_kafka_messages_handled_total": "Messages a consumer group handled successfully.",
@@ -19,7 +20,8 @@ public enum MetricHelp {
         "cirrus_worker_last_beat_timestamp_seconds": "Unix time of a background loop's last heartbeat.",
         "cirrus_worker_silent_total": "Times a background loop was found silent for longer than its bound.",
         "cirrus_reconcile_cleaned_total": "Entries a reconciler repaired or released.",
-        "cirrus_reconcile_missing": "What the last complete audit pass found missing on the other side (metadata-contents: contents metadata has that blob lacks).",
+        "cirrus_reconcile_missing":
+            "What the last complete audit pass found missing on the other side (metadata-contents: contents metadata has that blob lacks).",
         "cirrus_reconcile_last_success_timestamp_seconds": "Unix time of a reconciler's last complete pass.",
         "cirrus_db_pool_wait_seconds": "Time a transaction waited for a pooled PostgreSQL connection (and its BEGIN).",
         "cirrus_db_pool_in_use": "Connections to this service's database that are running a statement or inside a transaction.",

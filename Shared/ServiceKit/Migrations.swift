@@ -18,33 +18,35 @@ public struct Migration: Sendable {
 public enum Migrator {
     /// The tables every service with a database has: outbox and inbox.
     public static let kitMigrations: [Migration] = [
-        Migration("0000-kit-outbox-inbox", [
-            """
-            CREATE TABLE cirrus_outbox (
-                id BIGSERIAL PRIMARY KEY,
-                event_id UUID NOT NULL UNIQUE,
-                topic TEXT NOT NULL,
-                partition_key TEXT NOT NULL,
-                event_type TEXT NOT NULL,
-                payload BYTEA NOT NULL,
-                traceparent TEXT,
-                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                published_at TIMESTAMPTZ
-            )
-            """,
-            "CREATE INDEX cirrus_outbox_unpublished ON cirrus_outbox (id) WHERE published_at IS NULL",
-            "CREATE INDEX cirrus_outbox_published_at ON cirrus_outbox (published_at) WHERE published_at IS NOT NULL",
-            """
-            CREATE TABLE cirrus_inbox (
-                consumer TEXT NOT NULL,
-                event_id UUID NOT NULL,
-                topic TEXT NOT NULL,
-                processed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                PRIMARY KEY (consumer, event_id)
-            )
-            """,
-            "CREATE INDEX cirrus_inbox_processed_at ON cirrus_inbox (processed_at)",
-        ]),
+        Migration(
+            "0000-kit-outbox-inbox",
+            [
+                """
+                CREATE TABLE cirrus_outbox (
+                    id BIGSERIAL PRIMARY KEY,
+                    event_id UUID NOT NULL UNIQUE,
+                    topic TEXT NOT NULL,
+                    partition_key TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    payload BYTEA NOT NULL,
+                    traceparent TEXT,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    published_at TIMESTAMPTZ
+                )
+                """,
+                "CREATE INDEX cirrus_outbox_unpublished ON cirrus_outbox (id) WHERE published_at IS NULL",
+                "CREATE INDEX cirrus_outbox_published_at ON cirrus_outbox (published_at) WHERE published_at IS NOT NULL",
+                """
+                CREATE TABLE cirrus_inbox (
+                    consumer TEXT NOT NULL,
+                    event_id UUID NOT NULL,
+                    topic TEXT NOT NULL,
+                    processed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (consumer, event_id)
+                )
+                """,
+                "CREATE INDEX cirrus_inbox_processed_at ON cirrus_inbox (processed_at)",
+            ]),
         DeadLetters.migration,
         // The W3C tracestate beside traceparent: the relay puts both in the record's headers.
         Migration("0000-kit-outbox-tracestate", ["ALTER TABLE cirrus_outbox ADD COLUMN tracestate TEXT"]),
@@ -57,7 +59,8 @@ public enum Migrator {
         precondition(Set(all.map(\.id)).count == all.count, "duplicate migration id")
         return try await client.transaction(logger: logger) { connection in
             try await AdvisoryLock.migrations.lock(on: connection, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS cirrus_schema_migrations (
                     id TEXT PRIMARY KEY,
                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()

@@ -49,7 +49,9 @@ let operationalPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
 extension Router {
     /// `/healthz` (the process answers), `/readyz` (it can do its job) and `/metrics` (as `metrics` allows).
-    public func addOperationalRoutes(readiness: Readiness, metrics: MetricsExposure = .open, registry: PrometheusCollectorRegistry = CirrusMetrics.registry) {
+    public func addOperationalRoutes(
+        readiness: Readiness, metrics: MetricsExposure = .open, registry: PrometheusCollectorRegistry = CirrusMetrics.registry
+    ) {
         get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }

@@ -12,7 +12,9 @@ public enum Outbox {
     /// Record `envelope` for publication, on a connection inside the caller's transaction.
     /// With tracing on, the event's trace context names the span in progress (the
     /// transaction's) as its parent, whatever the caller passed.
-    public static func enqueue<Payload: EventPayload>(_ envelope: EventEnvelope<Payload>, on connection: PostgresConnection, logger: Logger) async throws {
+    public static func enqueue<Payload: EventPayload>(
+        _ envelope: EventEnvelope<Payload>, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         var envelope = envelope
         envelope.trace = CirrusTracing.outgoing(envelope.trace)
         let bytes = try ContractCoding.encoder().encode(envelope)
@@ -22,7 +24,8 @@ public enum Outbox {
         let payload = ByteBuffer(bytes: bytes)
         let traceparent = envelope.trace.traceparent
         let tracestate = envelope.trace.tracestate
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO cirrus_outbox (event_id, topic, partition_key, event_type, payload, traceparent, tracestate)
             VALUES (\(envelope.eventID), \(topic), \(key), \(type), \(payload), \(traceparent), \(tracestate))
             """, logger: logger)

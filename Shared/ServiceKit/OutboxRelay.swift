@@ -5,8 +5,8 @@ import Logging
 import Metrics
 import NIOCore
 import PostgresNIO
-import Tracing
 import ServiceLifecycle
+import Tracing
 
 /// Publishes outbox rows to Kafka and marks them published once the broker acknowledged.
 ///
@@ -44,7 +44,8 @@ public struct OutboxRelay: Service {
     private let backlog = Gauge(label: "cirrus_outbox_backlog")
     private let oldestAge = Gauge(label: "cirrus_outbox_oldest_unpublished_age_seconds")
 
-    public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), startup: StartupGate? = nil, logger: Logger) {
+    public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), startup: StartupGate? = nil, logger: Logger)
+    {
         self.client = client
         self.producer = producer
         self.configuration = configuration
@@ -92,7 +93,8 @@ public struct OutboxRelay: Service {
     public func relayBatch() async throws -> Int {
         try await client.transaction(logger: logger) { connection in
             guard try await AdvisoryLock.outboxRelay.tryLock(on: connection, logger: logger) else { return 0 }  // another replica is publishing
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT id, event_id, topic, partition_key, event_type, payload, traceparent, tracestate
                 FROM cirrus_outbox WHERE published_at IS NULL
                 ORDER BY id LIMIT \(configuration.batchSize)
@@ -102,7 +104,8 @@ public struct OutboxRelay: Service {
             var records: [KafkaRecord] = []
             var spans: [any Span] = []
             for try await (id, eventID, topic, key, type, payload, traceparent, tracestate)
-                in rows.decode((Int64, UUID, String, String, String, ByteBuffer, String?, String?).self) {
+                in rows.decode((Int64, UUID, String, String, String, ByteBuffer, String?, String?).self)
+            {
                 ids.append(id)
                 var trace = TraceContext(traceparent: traceparent, tracestate: tracestate)
                 if CirrusTracing.enabled, traceparent != nil {
@@ -142,7 +145,8 @@ public struct OutboxRelay: Service {
 
     /// `cirrus_outbox_backlog` and `cirrus_outbox_oldest_unpublished_age_seconds` (0 when empty).
     private func sampleBacklog() async throws {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT count(*)::int8, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
             FROM cirrus_outbox WHERE published_at IS NULL
             """, logger: logger)

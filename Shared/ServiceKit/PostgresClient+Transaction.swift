@@ -11,12 +11,17 @@ extension PostgresClient {
     /// `cirrus_db_pool_wait_seconds`.
     /// With tracing on, a transaction of traced work (a request, an event) is a span named
     /// after the function that opened it; background passes make none.
-    public func transaction<Result: Sendable>(logger: Logger, function: String = #function,
-                                              _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await CirrusTracing.span("transaction \(function.prefix { $0 != "(" })", kind: .client, onlyInTrace: true, attributes: {
-            $0["db.system"] = "postgresql"
-            $0["code.function"] = function
-        }) {
+    public func transaction<Result: Sendable>(
+        logger: Logger, function: String = #function,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await CirrusTracing.span(
+            "transaction \(function.prefix { $0 != "(" })", kind: .client, onlyInTrace: true,
+            attributes: {
+                $0["db.system"] = "postgresql"
+                $0["code.function"] = function
+            }
+        ) {
             try await transactionUntraced(logger: logger, body)
         }
     }
@@ -73,7 +78,8 @@ public enum DatabaseMetrics {
     /// `cirrus_db_pool_in_use` / `cirrus_db_pool_open`, as PostgreSQL sees the connections to this
     /// service's database (replicas of one service share the figure: they share the database).
     public static func sample(_ client: PostgresClient, logger: Logger) async throws {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT count(*) FILTER (WHERE state IS DISTINCT FROM 'idle')::BIGINT, count(*)::BIGINT FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
             """, logger: logger)

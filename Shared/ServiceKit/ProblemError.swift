@@ -11,7 +11,10 @@ public struct ProblemError: Error, HTTPResponseError, Sendable {
     public var problem: Problem
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, type: String? = nil, title: String? = nil, detail: String? = nil, errors: [FieldError]? = nil, headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, type: String? = nil, title: String? = nil, detail: String? = nil, errors: [FieldError]? = nil,
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.problem = Problem(
             type: type ?? "https://cirrus.dev/problems/\(Self.slug(status.reasonPhrase))",
@@ -26,7 +29,8 @@ public struct ProblemError: Error, HTTPResponseError, Sendable {
 
     /// 422 naming each offending field.
     public static func validation(_ errors: [FieldError], detail: String = "The request has invalid fields.") -> ProblemError {
-        ProblemError(.unprocessableContent, type: "https://cirrus.dev/problems/validation", title: "Validation failed", detail: detail, errors: errors)
+        ProblemError(
+            .unprocessableContent, type: "https://cirrus.dev/problems/validation", title: "Validation failed", detail: detail, errors: errors)
     }
 
     public static func validation(field: String, _ message: String) -> ProblemError {

@@ -63,7 +63,10 @@ public final class Readiness: Sendable {
     static func run(_ check: ReadinessCheck) async -> (any Error)? {
         await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
-                do { try await check.check(); return nil } catch { return error }
+                do {
+                    try await check.check()
+                    return nil
+                } catch { return error }
             }
             group.addTask {
                 try? await Task.sleep(for: check.timeout)

@@ -30,7 +30,8 @@ public struct Samplers: Service {
             }
             await withGracefulShutdownHandler {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully { try? await Task.sleep(for: .seconds(1)) }
-            } onGracefulShutdown: {}
+            } onGracefulShutdown: {
+            }
             group.cancelAll()
         }
     }

@@ -94,7 +94,8 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
             throw ConfigurationError(key: key, reason: "must look like postgres://user:password@host:port/database")
         }
         guard let user = components.user, !user.isEmpty, let host = components.host, !host.isEmpty,
-              let database = components.path, !database.isEmpty else {
+            let database = components.path, !database.isEmpty
+        else {
             throw ConfigurationError(key: key, reason: "needs a user, a host and a database name")
         }
         self.host = host
@@ -108,7 +109,8 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
     public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
     public var postgresConfiguration: PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(5)
         return configuration

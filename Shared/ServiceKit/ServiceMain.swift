@@ -9,9 +9,11 @@ public enum ServiceMain {
     ///   - service: the service's name (`auth`), in logs and the process's messages.
     ///   - settings: the service's own settings, read from the environment.
     ///   - app: builds and runs the service until shutdown.
-    public static func run<Settings: Sendable>(_ service: String, usesDatabase: Bool,
-                                               settings read: @Sendable (ConfigReader, ServiceConfiguration) throws -> Settings,
-                                               app: @Sendable (ServiceConfiguration, Settings, Logger) async throws -> Void) async -> Never {
+    public static func run<Settings: Sendable>(
+        _ service: String, usesDatabase: Bool,
+        settings read: @Sendable (ConfigReader, ServiceConfiguration) throws -> Settings,
+        app: @Sendable (ServiceConfiguration, Settings, Logger) async throws -> Void
+    ) async -> Never {
         let configuration: ServiceConfiguration
         let settings: Settings
         do {
@@ -36,8 +38,10 @@ public enum ServiceMain {
 /// Where the other services listen (`CIRRUS_<SERVICE>_URL`), for the `InternalClient`s a
 /// service makes. Each service reads only the ones it calls.
 public struct PeerURLs: Sendable {
-    public static let defaults = ["auth": "http://127.0.0.1:8081", "metadata": "http://127.0.0.1:8082",
-                                  "blob": "http://127.0.0.1:8083", "thumbnail": "http://127.0.0.1:8084"]
+    public static let defaults = [
+        "auth": "http://127.0.0.1:8081", "metadata": "http://127.0.0.1:8082",
+        "blob": "http://127.0.0.1:8083", "thumbnail": "http://127.0.0.1:8084",
+    ]
 
     public var auth: String
     public var metadata: String

@@ -45,9 +45,10 @@ public final class ServiceRuntime: Sendable {
         if let database = configuration.database {
             let client = PostgresClient(configuration: database.postgresConfiguration, backgroundLogger: logger)
             postgres = client
-            readiness.add(ReadinessCheck("database") {
-                try await client.query("SELECT 1", logger: logger)
-            })
+            readiness.add(
+                ReadinessCheck("database") {
+                    try await client.query("SELECT 1", logger: logger)
+                })
         } else {
             postgres = nil
         }
@@ -94,7 +95,8 @@ public final class ServiceRuntime: Sendable {
                 try await deadLetters.record(message, consumer: group, error: error, attempts: attempts)
             }
         }
-        let consumer = KafkaConsumer(configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger, handler: handle)
+        let consumer = KafkaConsumer(
+            configuration: consumerConfiguration, client: kafka, deadLetterProducer: producer, logger: logger, handler: handle)
         addService(GatedService(gate: startup, service: consumer))
     }
 
@@ -108,8 +110,10 @@ public final class ServiceRuntime: Sendable {
         makeRouter(context: ServiceRequestContext.self) { _ in }
     }
 
-    public func makeRouter<Context: RequestContext>(context: Context.Type, publicEdge: Bool = false,
-                                                    edge: (Router<Context>) throws -> Void = { _ in }) rethrows -> Router<Context> {
+    public func makeRouter<Context: RequestContext>(
+        context: Context.Type, publicEdge: Bool = false,
+        edge: (Router<Context>) throws -> Void = { _ in }
+    ) rethrows -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: RequestIDMiddleware())
         if CirrusTracing.enabled { router.add(middleware: ServerSpanMiddleware()) }
@@ -133,7 +137,8 @@ public final class ServiceRuntime: Sendable {
             // code's HTTP clients keep idle pooled connections, so a server never closes one a
             // client is about to reuse. A response being written is not cut.
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: Self.idleTimeout)),
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),
+            configuration: .init(
+                address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "cirrus-\(configuration.service)"),
             onServerRunning: { [logger, configuration] channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "service": "\(configuration.service)"])
             },
@@ -151,7 +156,9 @@ public final class ServiceRuntime: Sendable {
         if let postgres, let producer {
             var relayConfiguration = OutboxRelay.Configuration()
             relayConfiguration.pollInterval = configuration.outboxPollInterval
-            services.append(.init(service: OutboxRelay(client: postgres, producer: producer, configuration: relayConfiguration, startup: startup, logger: logger)))
+            services.append(
+                .init(service: OutboxRelay(client: postgres, producer: producer, configuration: relayConfiguration, startup: startup, logger: logger))
+            )
         }
         for worker in workers.withLockedValue({ $0 }) { services.append(.init(service: worker)) }
         if let postgres {

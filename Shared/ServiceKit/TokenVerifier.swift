@@ -111,7 +111,8 @@ public final class TokenVerifier: Sendable {
     static func keyID(of token: String) -> String? {
         guard token.utf8.count < 8192, let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
         guard let data = Base64URL.decode(headerPart),
-              let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return header["kid"] as? String
     }
 

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Objects as files under `root/objects/`, sharded by the first characters of the key's last
 /// segment so no directory grows huge. A write goes to `root/tmp/`, is fsynced, renamed into
@@ -52,12 +53,18 @@ public struct LocalObjectStore: ObjectStore {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw errno == ENOENT ? StorageError.notFound : Self.error(errno, "open") }
             var info = stat()
-            guard fstat(fd, &info) == 0 else { close(fd); throw Self.error(errno, "stat") }
+            guard fstat(fd, &info) == 0 else {
+                close(fd)
+                throw Self.error(errno, "stat")
+            }
             return (fd, Int64(info.st_size))
         }
         let file = OpenFile(fd: fd)
         let resolved: ByteRange?
-        do { resolved = try ObjectKeys.check(range, size: size) } catch { file.close(); throw error }
+        do { resolved = try ObjectKeys.check(range, size: size) } catch {
+            file.close()
+            throw error
+        }
         let start = resolved?.first ?? 0
         let end = resolved.map { $0.last + 1 } ?? size
         let pool = self.pool
@@ -65,7 +72,10 @@ public struct LocalObjectStore: ObjectStore {
             let offset = NIOLockedValueBox(start)
             return {
                 let position = offset.withLockedValue { $0 }
-                guard position < end else { file.close(); return nil }
+                guard position < end else {
+                    file.close()
+                    return nil
+                }
                 let count = Int(min(Int64(Self.chunkSize), end - position))
                 let chunk = try await pool.runIfActive { () throws -> ByteBuffer in
                     var buffer = ByteBufferAllocator().buffer(capacity: count)
@@ -107,7 +117,10 @@ public struct LocalObjectStore: ObjectStore {
         let objects = root.appendingPathComponent("objects")
         return try await pool.runIfActive {
             var found: [ObjectInfo] = []
-            guard let walker = FileManager.default.enumerator(at: objects, includingPropertiesForKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey]) else { return [] }
+            guard
+                let walker = FileManager.default.enumerator(
+                    at: objects, includingPropertiesForKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey])
+            else { return [] }
             for case let url as URL in walker {
                 let values = try url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey])
                 guard values.isRegularFile == true else { continue }
@@ -115,7 +128,8 @@ public struct LocalObjectStore: ObjectStore {
                 let relative = url.standardizedFileURL.path.dropFirst(objects.standardizedFileURL.path.count + 1)
                 let key = relative.split(separator: "/", maxSplits: 2).dropFirst(2).first.map(String.init) ?? ""
                 guard key.hasPrefix(prefix) else { continue }
-                found.append(ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate?.timeIntervalSince1970 ?? 0))
+                found.append(
+                    ObjectInfo(key: key, size: Int64(values.fileSize ?? 0), lastModified: values.contentModificationDate?.timeIntervalSince1970 ?? 0))
             }
             return found
         }
@@ -222,7 +236,10 @@ final class LocalObjectWriter: ObjectWriter {
                 guard rename(tempPath, finalPath) == 0 else { throw LocalObjectStore.error(errno, "rename") }
                 // Make the rename itself durable.
                 let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if dirFD >= 0 { fsync(dirFD); Glibc.close(dirFD) }
+                if dirFD >= 0 {
+                    fsync(dirFD)
+                    Glibc.close(dirFD)
+                }
             }
         } catch {
             file.close()

@@ -126,7 +126,8 @@ enum ObjectKeys {
     /// Keys are plain names: no empty, `.` or `..` segment, nothing outside the allowed set.
     static func validate(_ key: String) throws {
         guard !key.isEmpty, key.count <= 512, key.allSatisfy(allowed.contains), !key.hasPrefix("/"),
-              !key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            !key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        else {
             throw StorageError.invalidKey
         }
     }

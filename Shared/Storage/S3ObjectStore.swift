@@ -69,10 +69,14 @@ public struct S3ObjectStore: ObjectStore {
         return ("\(scheme)://\(virtualHost)\(encodedKey)", encodedKey, virtualHost)
     }
 
-    func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [], body: ByteBuffer? = nil, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+    func send(
+        _ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [], body: ByteBuffer? = nil,
+        timeout: TimeAmount = .seconds(60)
+    ) async throws -> HTTPClientResponse {
         let (url, path, host) = location(key)
         let payloadHash = body.map { SigV4.hex(SHA256.hash(data: Data($0.readableBytesView))) } ?? SigV4.emptyPayloadHash
-        let signed = signer.sign(method: method.rawValue, path: path, query: query, headers: [("host", host)] + extra, payloadHash: payloadHash, date: Date())
+        let signed = signer.sign(
+            method: method.rawValue, path: path, query: query, headers: [("host", host)] + extra, payloadHash: payloadHash, date: Date())
         let queryString = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
         var request = HTTPClientRequest(url: queryString.isEmpty ? url : "\(url)?\(queryString)")
         request.method = method
@@ -116,7 +120,8 @@ public struct S3ObjectStore: ObjectStore {
         case 206:
             // Content-Range: bytes first-last/size
             guard let contentRange = response.headers.first(name: "content-range"),
-                  let parsed = Self.parseContentRange(contentRange) else { throw StorageError.unavailable("S3 answered 206 without Content-Range") }
+                let parsed = Self.parseContentRange(contentRange)
+            else { throw StorageError.unavailable("S3 answered 206 without Content-Range") }
             return ObjectRead(size: parsed.size, range: parsed.range, body: Self.body(of: response))
         default:
             throw await failure(response, "GET")
@@ -178,7 +183,9 @@ public struct S3ObjectStore: ObjectStore {
             for entry in S3XML.blocks("Contents", in: xml) {
                 guard let key = S3XML.value("Key", in: entry) else { continue }
                 let size = Int64(S3XML.value("Size", in: entry) ?? "") ?? 0
-                let modified = S3XML.value("LastModified", in: entry).flatMap { ISO8601DateFormatter.withFractions.date(from: $0) ?? ISO8601DateFormatter().date(from: $0) }
+                let modified = S3XML.value("LastModified", in: entry).flatMap {
+                    ISO8601DateFormatter.withFractions.date(from: $0) ?? ISO8601DateFormatter().date(from: $0)
+                }
                 found.append(ObjectInfo(key: key, size: size, lastModified: modified?.timeIntervalSince1970 ?? 0))
             }
             token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
@@ -211,7 +218,8 @@ public struct S3ObjectStore: ObjectStore {
             }
             marker = nil
             if S3XML.value("IsTruncated", in: xml) == "true",
-               let key = S3XML.value("NextKeyMarker", in: xml), let uploadID = S3XML.value("NextUploadIdMarker", in: xml) {
+                let key = S3XML.value("NextKeyMarker", in: xml), let uploadID = S3XML.value("NextUploadIdMarker", in: xml)
+            {
                 marker = (key, uploadID)
             }
         } while marker != nil
@@ -277,7 +285,10 @@ final class S3ObjectWriter: ObjectWriter {
             return part
         }
         if let full {
-            do { try await upload(part: full) } catch { await abort(); throw error }
+            do { try await upload(part: full) } catch {
+                await abort()
+                throw error
+            }
         }
     }
 
@@ -292,7 +303,8 @@ final class S3ObjectWriter: ObjectWriter {
             state.withLockedValue { $0.uploadID = id }
         }
         let number = state.withLockedValue { $0.parts.count + 1 }
-        let response = try await store.send(.PUT, key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID!)], body: part, timeout: .minutes(10))
+        let response = try await store.send(
+            .PUT, key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID!)], body: part, timeout: .minutes(10))
         guard response.status.code == 200, let etag = response.headers.first(name: "etag") else { throw await store.failure(response, "UploadPart") }
         state.withLockedValue { $0.parts.append((number, etag)) }
     }
@@ -309,13 +321,20 @@ final class S3ObjectWriter: ObjectWriter {
             } else {
                 if rest.readableBytes > 0 || state.withLockedValue({ $0.parts.isEmpty }) { try await upload(part: rest) }
                 let (parts, id) = state.withLockedValue { ($0.parts, $0.uploadID!) }
-                let xml = "<CompleteMultipartUpload>" + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\($0.etag)</ETag></Part>" }.joined() + "</CompleteMultipartUpload>"
+                let xml =
+                    "<CompleteMultipartUpload>" + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\($0.etag)</ETag></Part>" }.joined()
+                    + "</CompleteMultipartUpload>"
                 let response = try await store.send(.POST, key: key, query: [("uploadId", id)], body: ByteBuffer(string: xml), timeout: .minutes(10))
                 let answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
                 // S3 can answer 200 with an error inside the body.
-                guard response.status.code == 200, !answer.contains("<Error>") else { throw StorageError.unavailable("CompleteMultipartUpload failed") }
+                guard response.status.code == 200, !answer.contains("<Error>") else {
+                    throw StorageError.unavailable("CompleteMultipartUpload failed")
+                }
             }
-            state.withLockedValue { $0.closed = true; $0.buffer = ByteBuffer() }
+            state.withLockedValue {
+                $0.closed = true
+                $0.buffer = ByteBuffer()
+            }
         } catch {
             await abort()
             throw error
@@ -324,7 +343,11 @@ final class S3ObjectWriter: ObjectWriter {
 
     func abort() async {
         let uploadID: String? = state.withLockedValue { state in
-            defer { state.closed = true; state.buffer = ByteBuffer(); state.uploadID = nil }
+            defer {
+                state.closed = true
+                state.buffer = ByteBuffer()
+                state.uploadID = nil
+            }
             return state.closed ? nil : state.uploadID
         }
         if let uploadID {
@@ -336,7 +359,9 @@ final class S3ObjectWriter: ObjectWriter {
 /// Just enough XML for S3's answers: the text of the first `<name>` element, and blocks.
 enum S3XML {
     static func value(_ name: String, in xml: String) -> String? {
-        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex) else { return nil }
+        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex) else {
+            return nil
+        }
         return String(xml[start.upperBound..<end.lowerBound])
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
             .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
@@ -346,7 +371,8 @@ enum S3XML {
         var result: [String] = []
         var cursor = xml.startIndex
         while let start = xml.range(of: "<\(name)>", range: cursor..<xml.endIndex),
-              let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex) {
+            let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex)
+        {
             result.append(String(xml[start.upperBound..<end.lowerBound]))
             cursor = end.upperBound
         }

@@ -19,7 +19,9 @@ public struct SigV4: Sendable {
     /// Signs a request: returns the headers to send (`x-amz-date`, `x-amz-content-sha256`,
     /// `Authorization`) given the method, the (already encoded) path, the query items, the
     /// headers that must be signed (at least `host`) and the payload's SHA-256 in hex.
-    public func sign(method: String, path: String, query: [(String, String)], headers: [(String, String)], payloadHash: String, date: Date) -> [(String, String)] {
+    public func sign(
+        method: String, path: String, query: [(String, String)], headers: [(String, String)], payloadHash: String, date: Date
+    ) -> [(String, String)] {
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))
         var all = headers.map { ($0.0.lowercased(), $0.1.trimmingCharacters(in: .whitespaces)) }

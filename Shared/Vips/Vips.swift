@@ -60,14 +60,17 @@ public enum Vips {
     /// decompression bomb is recognised before anything is decoded).
     public static func dimensions(ofFile path: String) throws -> (width: Int, height: Int) {
         try ensureStarted()
-        var width: Int32 = 0, height: Int32 = 0
+        var width: Int32 = 0
+        var height: Int32 = 0
         guard cirrus_vips_header(path, &width, &height) == 0 else { throw lastError() }
         return (Int(width), Int(height))
     }
 
     /// A thumbnail of an image file `height` pixels high (never upscaled; at most
     /// `maxWidth` wide for panoramas), EXIF-rotated, in sRGB, metadata stripped.
-    public static func thumbnail(ofFile path: String, height: Int, maxWidth: Int, format: Format, quality: Int) throws -> (bytes: Data, width: Int, height: Int) {
+    public static func thumbnail(
+        ofFile path: String, height: Int, maxWidth: Int, format: Format, quality: Int
+    ) throws -> (bytes: Data, width: Int, height: Int) {
         try ensureStarted()
         var thumbnail: UnsafeMutablePointer<VipsImage>?
         guard cirrus_vips_thumbnail_file(path, Int32(maxWidth), Int32(height), &thumbnail) == 0, let thumbnail else { throw lastError() }
@@ -77,10 +80,11 @@ public enum Vips {
         defer { cirrus_vips_unref(srgb) }
         var buffer: UnsafeMutableRawPointer?
         var length = 0
-        let status = switch format {
-        case .jpeg: cirrus_vips_jpegsave_buffer(srgb, &buffer, &length, Int32(quality))
-        case .webp: cirrus_vips_webpsave_buffer(srgb, &buffer, &length, Int32(quality))
-        }
+        let status =
+            switch format {
+            case .jpeg: cirrus_vips_jpegsave_buffer(srgb, &buffer, &length, Int32(quality))
+            case .webp: cirrus_vips_webpsave_buffer(srgb, &buffer, &length, Int32(quality))
+            }
         guard status == 0, let buffer else { throw lastError() }
         defer { g_free(buffer) }
         return (Data(bytes: buffer, count: length), Int(vips_image_get_width(srgb)), Int(vips_image_get_height(srgb)))

@@ -1,4 +1,3 @@
-@testable import Auth
 import CirrusContracts
 import CirrusServiceKit
 import CirrusTestSupport
@@ -8,6 +7,8 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import Testing
+
+@testable import Auth
 
 @Suite("Auth accounts", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
 struct AccountTests {
@@ -21,11 +22,13 @@ struct AccountTests {
             #expect(try response.fields() == ["username", "email", "password"])
 
             for username in ["ab", String(repeating: "a", count: 33), "UPPER", "with space", "semi;colon", "ünï"] {
-                response = try await client.send(.post, "/v1/auth/register", json: ["username": username, "email": "a@b.co", "password": AuthHarness.password])
+                response = try await client.send(
+                    .post, "/v1/auth/register", json: ["username": username, "email": "a@b.co", "password": AuthHarness.password])
                 #expect(try response.fields() == ["username"], "\(username)")
             }
             for email in ["plain", "a@b", "@b.co", "a b@c.de", "a@-b.co", "a@b..co"] {
-                response = try await client.send(.post, "/v1/auth/register", json: ["username": "valid_1", "email": email, "password": AuthHarness.password])
+                response = try await client.send(
+                    .post, "/v1/auth/register", json: ["username": "valid_1", "email": email, "password": AuthHarness.password])
                 #expect(try response.fields() == ["email"], "\(email)")
             }
             for password in ["aaaaaaaaaaaa", "1234567890123", "Short1!", String(repeating: "Ab1", count: 25)] {
@@ -34,7 +37,8 @@ struct AccountTests {
             }
             response = try await client.send(.post, "/v1/auth/register", json: ["username": 5, "email": "v@b.co", "password": AuthHarness.password])
             #expect(try response.fields() == ["username"])
-            response = try await client.execute(uri: "/v1/auth/register", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{not json"))
+            response = try await client.execute(
+                uri: "/v1/auth/register", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{not json"))
             #expect(response.status == .badRequest)
         }
     }
@@ -82,10 +86,12 @@ struct AccountTests {
     @Test func takenUsernamesAndEmailsAreConflictsNamingTheField() async throws {
         try await AuthHarness.run { _, client in
             try await client.register("grace", email: "grace@example.com")
-            var response = try await client.send(.post, "/v1/auth/register", json: ["username": "grace", "email": "other@example.com", "password": AuthHarness.password])
+            var response = try await client.send(
+                .post, "/v1/auth/register", json: ["username": "grace", "email": "other@example.com", "password": AuthHarness.password])
             #expect(response.status == .conflict)
             #expect(try response.fields() == ["username"])
-            response = try await client.send(.post, "/v1/auth/register", json: ["username": "grace2", "email": "GRACE@example.com", "password": AuthHarness.password])
+            response = try await client.send(
+                .post, "/v1/auth/register", json: ["username": "grace2", "email": "GRACE@example.com", "password": AuthHarness.password])
             #expect(response.status == .conflict)
             #expect(try response.fields() == ["email"])
         }
@@ -122,8 +128,9 @@ struct AccountTests {
         try await AuthHarness.run(settings: settings) { _, client in
             try await client.register("ada")
             func login(_ login: String, _ password: String, from address: String) async throws -> TestResponse {
-                try await client.send(.post, "/v1/auth/login", json: ["login": login, "password": password],
-                                      headers: [HTTPField.Name("X-Cirrus-Client-Address")!: address])
+                try await client.send(
+                    .post, "/v1/auth/login", json: ["login": login, "password": password],
+                    headers: [HTTPField.Name("X-Cirrus-Client-Address")!: address])
             }
             for _ in 0..<5 { #expect(try await login("ada", "Wrong-password-1", from: "203.0.113.1").status == .unauthorized) }
             let locked = try await login("ada", AuthHarness.password, from: "203.0.113.1")
@@ -148,12 +155,20 @@ struct AccountTests {
         try await AuthHarness.run(settings: settings) { _, client in
             let from: HTTPFields = [HTTPField.Name("X-Cirrus-Client-Address")!: "203.0.113.9"]
             for index in 0..<3 {
-                let response = try await client.send(.post, "/v1/auth/register", json: ["username": "mass\(index)", "email": "mass\(index)@example.com",
-                                                                                       "password": AuthHarness.password], headers: from)
+                let response = try await client.send(
+                    .post, "/v1/auth/register",
+                    json: [
+                        "username": "mass\(index)", "email": "mass\(index)@example.com",
+                        "password": AuthHarness.password,
+                    ], headers: from)
                 #expect(response.status == .created)
             }
-            let refused = try await client.send(.post, "/v1/auth/register", json: ["username": "mass3", "email": "mass3@example.com",
-                                                                                  "password": AuthHarness.password], headers: from)
+            let refused = try await client.send(
+                .post, "/v1/auth/register",
+                json: [
+                    "username": "mass3", "email": "mass3@example.com",
+                    "password": AuthHarness.password,
+                ], headers: from)
             #expect(refused.status == .tooManyRequests)
             #expect(refused.headers[.retryAfter] != nil)
             // Nothing was kept: the name is still free, from another address.

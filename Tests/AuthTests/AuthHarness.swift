@@ -1,4 +1,3 @@
-@testable import Auth
 import CirrusContracts
 import CirrusServiceKit
 import CirrusTestSupport
@@ -11,6 +10,8 @@ import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
 import Testing
+
+@testable import Auth
 
 /// Auth's routes over a fresh, migrated database, through Hummingbird's router test client.
 struct AuthHarness {
@@ -50,7 +51,9 @@ struct AuthHarness {
 // MARK: - Request helpers
 
 extension TestClientProtocol {
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: [String: Any]? = nil, token: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json: [String: Any]? = nil, token: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = headers
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
@@ -63,7 +66,8 @@ extension TestClientProtocol {
 
     @discardableResult
     func register(_ username: String, email: String? = nil, password: String = AuthHarness.password) async throws -> [String: Any] {
-        let response = try await send(.post, "/v1/auth/register", json: ["username": username, "email": email ?? "\(username)@example.com", "password": password])
+        let response = try await send(
+            .post, "/v1/auth/register", json: ["username": username, "email": email ?? "\(username)@example.com", "password": password])
         #expect(response.status == .created, "register \(username): \(String(buffer: response.body))")
         return try response.object()
     }
@@ -77,8 +81,9 @@ extension TestClientProtocol {
 
     /// An admin made through the bootstrap path, logged in.
     func bootstrapAdmin(_ username: String = "root") async throws -> String {
-        let response = try await send(.post, "/v1/auth/bootstrap-admin", json: ["username": username, "email": "\(username)@example.com", "password": AuthHarness.password],
-                                      headers: [HTTPField.Name("X-Bootstrap-Secret")!: AuthHarness.bootstrapSecret])
+        let response = try await send(
+            .post, "/v1/auth/bootstrap-admin", json: ["username": username, "email": "\(username)@example.com", "password": AuthHarness.password],
+            headers: [HTTPField.Name("X-Bootstrap-Secret")!: AuthHarness.bootstrapSecret])
         #expect(response.status == .created, "bootstrap: \(String(buffer: response.body))")
         return try await login(username).access
     }

@@ -1,13 +1,14 @@
-@testable import Auth
 import CirrusServiceKit
 import CirrusTestSupport
 import Crypto
 import Foundation
 import HTTPTypes
-import PostgresNIO
 import HummingbirdTesting
 import JWTKit
+import PostgresNIO
 import Testing
+
+@testable import Auth
 
 /// Forged, tampered and out-of-window tokens are refused.
 @Suite("Auth token attacks", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
@@ -133,7 +134,8 @@ struct TokenAttackTests {
             #expect(try Self.decodeSegment(fresh.split(separator: ".")[0])["kid"] as? String == newKid)
             #expect(try await client.send(.get, "/v1/me", token: fresh).status == .ok)
             // Once retired, the old key's tokens stop working.
-            try await harness.client.query("UPDATE signing_keys SET retired_at = now() - interval '1 second' WHERE kid <> \(newKid)", logger: TestDatabase.logger)
+            try await harness.client.query(
+                "UPDATE signing_keys SET retired_at = now() - interval '1 second' WHERE kid <> \(newKid)", logger: TestDatabase.logger)
             try await harness.app.verifier.refresh()
             #expect(try await client.send(.get, "/v1/me", token: old).status == .unauthorized)
         }

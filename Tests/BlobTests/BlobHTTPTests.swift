@@ -1,4 +1,3 @@
-@testable import Blob
 import CirrusContracts
 import CirrusServiceKit
 import CirrusStorage
@@ -14,6 +13,8 @@ import PostgresNIO
 import Synchronization
 import Testing
 
+@testable import Blob
+
 /// Blob's internal HTTP API on both store backends: uploads with grants, checksums and limits,
 /// downloads with ranges and conditional requests, and owners kept apart.
 @Suite("Blob HTTP API", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
@@ -26,14 +27,17 @@ struct BlobHTTPTests {
         let store: any ObjectStore
         let http: any TestClientProtocol
 
-        func upload(_ bytes: [UInt8], owner: UUID, file: UUID = UUID(), limit: Int64 = 1 << 30, sha256: String? = nil,
-                    grant: String? = nil) async throws -> TestResponse {
+        func upload(
+            _ bytes: [UInt8], owner: UUID, file: UUID = UUID(), limit: Int64 = 1 << 30, sha256: String? = nil,
+            grant: String? = nil
+        ) async throws -> TestResponse {
             let upload = UUID()
             let token = grant ?? signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: file, uploadID: upload, maxBytes: limit))
             var headers: HTTPFields = [grantHeader: token]
             if let sha256 { headers[BlobController.checksumHeader] = sha256 }
-            return try await http.execute(uri: "/internal/uploads/\(upload.uuidString.lowercased())", method: .put, headers: headers,
-                                          body: ByteBuffer(bytes: bytes))
+            return try await http.execute(
+                uri: "/internal/uploads/\(upload.uuidString.lowercased())", method: .put, headers: headers,
+                body: ByteBuffer(bytes: bytes))
         }
 
         func download(_ blobID: String, owner: UUID, method: HTTPRequest.Method = .get, headers: HTTPFields = [:]) async throws -> TestResponse {
@@ -78,7 +82,8 @@ struct BlobHTTPTests {
     @Test(arguments: TestStoreBackend.allCases)
     func uploadStoresRecordsAndAnnounces(backend: TestStoreBackend) async throws {
         try await Self.run(backend) { h in
-            let owner = UUID(), file = UUID()
+            let owner = UUID()
+            let file = UUID()
             var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
             png += (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let response = try await h.upload(png, owner: owner, file: file, sha256: Self.hex(png).uppercased())
@@ -109,7 +114,8 @@ struct BlobHTTPTests {
     @Test(arguments: TestStoreBackend.allCases)
     func identicalContentOfOneOwnerIsStoredOnce(backend: TestStoreBackend) async throws {
         try await Self.run(backend) { h in
-            let owner = UUID(), other = UUID()
+            let owner = UUID()
+            let other = UUID()
             let bytes = Array("the same words, twice".utf8)
             let first = try Self.reply(try await h.upload(bytes, owner: owner))
             let second = try Self.reply(try await h.upload(bytes, owner: owner))
@@ -150,7 +156,8 @@ struct BlobHTTPTests {
     @Test
     func grantsAreCheckedAndOwnersKeptApart() async throws {
         try await Self.run(.local) { h in
-            let owner = UUID(), intruder = UUID()
+            let owner = UUID()
+            let intruder = UUID()
             let reply = try Self.reply(try await h.upload(Array("private".utf8), owner: owner))
             // No grant, a forged one, one for another purpose, one for another upload: 403.
             let upload = UUID()
@@ -161,8 +168,10 @@ struct BlobHTTPTests {
             #expect(try await h.upload(Array("x".utf8), owner: owner, grant: forged).status == .forbidden)
             let readGrant = Self.signer.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: reply.blobID))
             #expect(try await h.upload(Array("x".utf8), owner: owner, grant: readGrant).status == .forbidden)
-            let expired = Self.signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: UUID(), uploadID: upload, maxBytes: 10,
-                                                         lifetime: .seconds(-1)))
+            let expired = Self.signer.sign(
+                InternalGrant(
+                    purpose: .upload, ownerID: owner, fileID: UUID(), uploadID: upload, maxBytes: 10,
+                    lifetime: .seconds(-1)))
             #expect(try await h.upload(Array("x".utf8), owner: owner, grant: expired).status == .forbidden)
             // Another user's grant for the same content address finds nothing: 404, no bytes.
             let stolen = try await h.download(reply.blobID, owner: intruder)
@@ -170,7 +179,8 @@ struct BlobHTTPTests {
             #expect(!String(buffer: stolen.body).contains("private"))
             // A grant for one blob does not open another.
             var headers: HTTPFields = [:]
-            headers[Self.grantHeader] = Self.signer.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: "sha256:" + String(repeating: "0", count: 64)))
+            headers[Self.grantHeader] = Self.signer.sign(
+                InternalGrant(purpose: .read, ownerID: owner, blobID: "sha256:" + String(repeating: "0", count: 64)))
             let mismatched = try await h.http.execute(uri: "/internal/blobs/\(reply.blobID)", method: .get, headers: headers)
             #expect(mismatched.status == .forbidden)
         }
@@ -229,8 +239,10 @@ struct BlobHTTPTests {
     @Test
     func anUnavailableStoreIsA503WithRetryAfterAndAFullOneA507() async throws {
         // Nothing listens on port 9: the S3 store cannot be reached.
-        let unreachable = S3ObjectStore(configuration: .init(endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "none",
-                                                             accessKeyID: "test", secretAccessKey: "test", pathStyle: true))
+        let unreachable = S3ObjectStore(
+            configuration: .init(
+                endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "none",
+                accessKeyID: "test", secretAccessKey: "test", pathStyle: true))
         try await Self.run(store: unreachable) { h in
             let response = try await h.upload(Array(repeating: 1, count: 10_000), owner: UUID())
             #expect(response.status == .serviceUnavailable)
@@ -244,7 +256,12 @@ struct BlobHTTPTests {
 
     final class Tally: Sendable {
         private let total = Mutex(0)
-        func add(_ bytes: Int) -> Int { total.withLock { $0 += bytes; return $0 } }
+        func add(_ bytes: Int) -> Int {
+            total.withLock {
+                $0 += bytes
+                return $0
+            }
+        }
     }
 
     /// A local store whose disk fills up after `capacity` bytes of one write.
@@ -292,7 +309,10 @@ struct BlobHTTPTests {
     @Test
     func copiesAddReferencesAndALateReleaseNeverDropsANewerUse() async throws {
         try await Self.run(.local) { h in
-            let owner = UUID(), file = UUID(), copy = UUID(), copyReference = UUID()
+            let owner = UUID()
+            let file = UUID()
+            let copy = UUID()
+            let copyReference = UUID()
             let bytes = Array("content used twice".utf8)
             let first = try Self.reply(try await h.upload(bytes, owner: owner, file: file))
             func refCount() async throws -> Int {
@@ -301,7 +321,8 @@ struct BlobHTTPTests {
                 return -1
             }
             func reference(_ owner: UUID, _ blobID: String) async throws -> TestResponse {
-                let grant = Self.signer.sign(InternalGrant(purpose: .reference, ownerID: owner, fileID: copy, uploadID: copyReference, blobID: blobID))
+                let grant = Self.signer.sign(
+                    InternalGrant(purpose: .reference, ownerID: owner, fileID: copy, uploadID: copyReference, blobID: blobID))
                 return try await h.http.execute(uri: "/internal/references", method: .post, headers: [Self.grantHeader: grant])
             }
             // The copy: one more reference, once however often it is sent.
@@ -316,8 +337,11 @@ struct BlobHTTPTests {
             #expect(try await refCount() == 3)
             // The first version is pruned: only its reference goes, even arriving twice.
             let handler = FileDeletedHandler(index: BlobIndex(client: h.client, logger: TestDatabase.logger))
-            let prune = EventEnvelope(producer: "metadata", payload: FileDeleted(fileID: file, ownerID: owner, blobIDs: [first.blobID],
-                                                                                referenceIDs: [first.uploadID]))
+            let prune = EventEnvelope(
+                producer: "metadata",
+                payload: FileDeleted(
+                    fileID: file, ownerID: owner, blobIDs: [first.blobID],
+                    referenceIDs: [first.uploadID]))
             try await handler.handle(prune)
             try await handler.handle(prune)
             #expect(try await refCount() == 2)

@@ -1,9 +1,10 @@
-@testable import Blob
 import CirrusServiceKit
 import CirrusTestSupport
 import Foundation
 import PostgresNIO
 import Testing
+
+@testable import Blob
 
 /// Deduplication, reference counting and garbage-collection safety against PostgreSQL.
 @Suite("Blob index", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(2)))
@@ -17,7 +18,9 @@ struct BlobIndexTests {
         }
     }
 
-    func register(_ index: BlobIndex, _ client: PostgresClient, owner: UUID, file: UUID, sha: String, key: String) async throws -> BlobIndex.Registration {
+    func register(
+        _ index: BlobIndex, _ client: PostgresClient, owner: UUID, file: UUID, sha: String, key: String
+    ) async throws -> BlobIndex.Registration {
         try await client.transaction(logger: logger) { connection in
             try await index.register(ownerID: owner, fileID: file, sha256: sha, size: 10, contentType: "image/png", objectKey: key, on: connection)
         }
@@ -25,24 +28,36 @@ struct BlobIndexTests {
 
     @Test func identicalContentOfOneOwnerIsStoredOnceAndCounted() async throws {
         try await withIndex { index, client in
-            let owner = UUID(), sha = String(repeating: "a", count: 64)
-            guard case .stored(let first) = try await register(index, client, owner: owner, file: UUID(), sha: sha, key: "k1") else { Issue.record("expected stored"); return }
+            let owner = UUID()
+            let sha = String(repeating: "a", count: 64)
+            guard case .stored(let first) = try await register(index, client, owner: owner, file: UUID(), sha: sha, key: "k1") else {
+                Issue.record("expected stored")
+                return
+            }
             #expect(first.refCount == 1)
             #expect(first.blobID == "sha256:" + sha)
             let second = try await register(index, client, owner: owner, file: UUID(), sha: sha, key: "k2")
-            guard case .deduplicated(let record, let redundant) = second else { Issue.record("expected dedup"); return }
+            guard case .deduplicated(let record, let redundant) = second else {
+                Issue.record("expected dedup")
+                return
+            }
             #expect(record.objectKey == "k1")
             #expect(record.refCount == 2)
             #expect(redundant == "k2")
             // Another owner's identical content is theirs alone.
-            guard case .stored(let other) = try await register(index, client, owner: UUID(), file: UUID(), sha: sha, key: "k3") else { Issue.record("expected stored"); return }
+            guard case .stored(let other) = try await register(index, client, owner: UUID(), file: UUID(), sha: sha, key: "k3") else {
+                Issue.record("expected stored")
+                return
+            }
             #expect(other.refCount == 1)
         }
     }
 
     @Test func registeringTheSameFileTwiceAddsOneReference() async throws {
         try await withIndex { index, client in
-            let owner = UUID(), file = UUID(), sha = String(repeating: "b", count: 64)
+            let owner = UUID()
+            let file = UUID()
+            let sha = String(repeating: "b", count: 64)
             _ = try await register(index, client, owner: owner, file: file, sha: sha, key: "k1")
             _ = try await register(index, client, owner: owner, file: file, sha: sha, key: "k2")
             #expect(try await index.find(ownerID: owner, sha256: sha)?.refCount == 1)
@@ -51,7 +66,10 @@ struct BlobIndexTests {
 
     @Test func releasedContentIsCollectedOnlyAfterTheGracePeriodAndOnlyIfStillUnreferenced() async throws {
         try await withIndex { index, client in
-            let owner = UUID(), a = UUID(), b = UUID(), sha = String(repeating: "c", count: 64)
+            let owner = UUID()
+            let a = UUID()
+            let b = UUID()
+            let sha = String(repeating: "c", count: 64)
             _ = try await register(index, client, owner: owner, file: a, sha: sha, key: "k1")
             _ = try await register(index, client, owner: owner, file: b, sha: sha, key: "k2")
             try await client.transaction(logger: logger) { try await index.release(ownerID: owner, fileID: a, on: $0) }
@@ -71,7 +89,9 @@ struct BlobIndexTests {
 
     @Test func contentReferencedAgainWhileBeingCollectedSurvivesWithItsOwnObject() async throws {
         try await withIndex { index, client in
-            let owner = UUID(), file = UUID(), sha = String(repeating: "d", count: 64)
+            let owner = UUID()
+            let file = UUID()
+            let sha = String(repeating: "d", count: 64)
             _ = try await register(index, client, owner: owner, file: file, sha: sha, key: "old")
             try await client.transaction(logger: logger) { try await index.release(ownerID: owner, fileID: file, on: $0) }
             let claimed = Recorder<String>()
@@ -93,7 +113,10 @@ struct BlobIndexTests {
             let registration = try await register(index, client, owner: owner, file: UUID(), sha: sha, key: "new")
             try await collector.value
             #expect(claimed.all == ["old"])
-            guard case .stored(let record) = registration else { Issue.record("expected stored, got \(registration)"); return }
+            guard case .stored(let record) = registration else {
+                Issue.record("expected stored, got \(registration)")
+                return
+            }
             #expect(record.objectKey == "new")
             #expect(record.refCount == 1)
             #expect(try await index.find(ownerID: owner, sha256: sha)?.objectKey == "new")

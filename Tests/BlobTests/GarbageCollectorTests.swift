@@ -1,4 +1,3 @@
-@testable import Blob
 import CirrusContracts
 import CirrusKafka
 import CirrusServiceKit
@@ -8,6 +7,8 @@ import Foundation
 import NIOCore
 import PostgresNIO
 import Testing
+
+@testable import Blob
 
 /// file.deleted → references released (once per event) → content and objects collected;
 /// nothing referenced is ever deleted. On both store backends, against PostgreSQL and the broker.
@@ -42,9 +43,14 @@ struct GarbageCollectorTests {
             configuration.grace = .zero
             let collector = GarbageCollector(index: index, store: store, configuration: configuration, logger: TestDatabase.logger)
 
-            let owner = UUID(), a = UUID(), b = UUID(), keep = UUID()
-            let shared = String(repeating: "1", count: 64), kept = String(repeating: "2", count: 64)
-            let sharedKey = BlobObjects.key(uploadID: UUID()), keptKey = BlobObjects.key(uploadID: UUID())
+            let owner = UUID()
+            let a = UUID()
+            let b = UUID()
+            let keep = UUID()
+            let shared = String(repeating: "1", count: 64)
+            let kept = String(repeating: "2", count: 64)
+            let sharedKey = BlobObjects.key(uploadID: UUID())
+            let keptKey = BlobObjects.key(uploadID: UUID())
             try await put(store, sharedKey)
             try await put(store, keptKey)
             try await register(index, owner: owner, file: a, sha: shared, key: sharedKey)
@@ -88,7 +94,10 @@ struct GarbageCollectorTests {
             let index = BlobIndex(client: client, logger: TestDatabase.logger)
             let orphan = BlobObjects.key(uploadID: UUID())
             try await put(store, orphan)
-            let owner = UUID(), file = UUID(), sha = String(repeating: "4", count: 64), releasedKey = BlobObjects.key(uploadID: UUID())
+            let owner = UUID()
+            let file = UUID()
+            let sha = String(repeating: "4", count: 64)
+            let releasedKey = BlobObjects.key(uploadID: UUID())
             try await put(store, releasedKey)
             try await register(index, owner: owner, file: file, sha: sha, key: releasedKey)
             try await FileDeletedHandler(index: index).handle(deletedEvent(owner: owner, file: file, sha: sha))
@@ -127,23 +136,32 @@ struct GarbageCollectorTests {
         try await TestDatabase.withDatabase { client, _ in
             try await Migrator.migrate(BlobMigrations.all, client: client, logger: TestDatabase.logger)
             let index = BlobIndex(client: client, logger: TestDatabase.logger)
-            let owner = UUID(), file = UUID(), sha = String(repeating: "3", count: 64), key = BlobObjects.key(uploadID: UUID())
+            let owner = UUID()
+            let file = UUID()
+            let sha = String(repeating: "3", count: 64)
+            let key = BlobObjects.key(uploadID: UUID())
             try await put(store, key)
             try await register(index, owner: owner, file: file, sha: sha, key: key)
 
             let kafka = KafkaClientConfiguration(brokers: TestEnvironment.kafkaBrokers, clientID: "blob-tests")
-            try await KafkaAdmin.createTopics([KafkaTopicSpec(name: FileDeleted.topic.rawValue), KafkaTopicSpec(name: Topic.deadLetter(FileDeleted.topic.rawValue))], client: kafka, logger: logger)
+            try await KafkaAdmin.createTopics(
+                [KafkaTopicSpec(name: FileDeleted.topic.rawValue), KafkaTopicSpec(name: Topic.deadLetter(FileDeleted.topic.rawValue))], client: kafka,
+                logger: logger)
             let producer = try KafkaProducer(client: kafka, logger: logger)
             let handler = FileDeletedHandler(index: index)
             var building = EventHandlers()
             building.on(FileDeleted.self) { try await handler.handle($0) }
             let handlers = building
             let logger = self.logger
-            let consumer = KafkaConsumer(configuration: .init(groupID: TestEnvironment.uniqueName("blob"), topics: handlers.topics),
-                                         client: kafka, deadLetterProducer: producer, logger: logger) { try await handlers.handle($0, logger: logger) }
+            let consumer = KafkaConsumer(
+                configuration: .init(groupID: TestEnvironment.uniqueName("blob"), topics: handlers.topics),
+                client: kafka, deadLetterProducer: producer, logger: logger
+            ) { try await handlers.handle($0, logger: logger) }
             try await withServices([producer, consumer], logger: logger) {
                 let envelope = deletedEvent(owner: owner, file: file, sha: sha)
-                let record = KafkaRecord(topic: FileDeleted.topic.rawValue, key: envelope.payload.partitionKey, value: Array(try ContractCoding.encoder().encode(envelope)))
+                let record = KafkaRecord(
+                    topic: FileDeleted.topic.rawValue, key: envelope.payload.partitionKey, value: Array(try ContractCoding.encoder().encode(envelope))
+                )
                 try await producer.send(record)
                 try await producer.send(record)  // redelivered
                 try await eventually("the release") { try await index.find(ownerID: owner, sha256: sha)?.refCount == 0 }

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-@testable import Blob
 import CirrusContracts
 import CirrusServiceKit
 import CirrusTestSupport
@@ -10,6 +9,8 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 import Testing
+
+@testable import Blob
 
 /// What a lost `file.deleted` leaves: references metadata no longer has are released (and the
 /// content then collected); references metadata has, or that are younger than the grace, stay;
@@ -28,7 +29,8 @@ struct ReferenceReconcilerTests {
             let data = try ContractCoding.encoder().encode(KnownIDsReply(known: query.ids.filter(known.contains), checked: checked))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestDatabase.logger).test(.live) { client in
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestDatabase.logger).test(.live)
+        { client in
             try await body("http://127.0.0.1:\(client.port!)")
         }
     }
@@ -37,12 +39,17 @@ struct ReferenceReconcilerTests {
         try await TestDatabase.withDatabase { client, _ in
             try await Migrator.migrate(BlobMigrations.all, client: client, logger: logger)
             let index = BlobIndex(client: client, logger: logger)
-            let owner = UUID(), live = UUID(), lost = UUID(), copy = UUID()
-            let sha = String(repeating: "a", count: 64), other = String(repeating: "b", count: 64)
+            let owner = UUID()
+            let live = UUID()
+            let lost = UUID()
+            let copy = UUID()
+            let sha = String(repeating: "a", count: 64)
+            let other = String(repeating: "b", count: 64)
             for (file, content) in [(live, sha), (lost, other)] {
                 _ = try await client.transaction(logger: logger) { connection in
-                    try await index.register(ownerID: owner, fileID: file, sha256: content, size: 1, contentType: "text/plain",
-                                             objectKey: BlobObjects.key(uploadID: UUID()), on: connection)
+                    try await index.register(
+                        ownerID: owner, fileID: file, sha256: content, size: 1, contentType: "text/plain",
+                        objectKey: BlobObjects.key(uploadID: UUID()), on: connection)
                 }
             }
             // A copy of the live content (a second reference to it) that metadata also lost.
@@ -57,16 +64,18 @@ struct ReferenceReconcilerTests {
 
             // A short answer releases nothing.
             try await Self.fakeMetadata(known: [live], truncate: true) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
-                                                     configuration: configuration, logger: logger)
+                let reconciler = ReferenceReconciler(
+                    index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
+                    configuration: configuration, logger: logger)
                 await #expect(throws: (any Error).self) { _ = try await reconciler.pass() }
             }
             #expect(try await index.find(ownerID: owner, sha256: other)?.refCount == 1)
 
             // Metadata knows only the live file's reference (its id is the file id here).
             try await Self.fakeMetadata(known: [live]) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
-                                                     configuration: configuration, logger: logger)
+                let reconciler = ReferenceReconciler(
+                    index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
+                    configuration: configuration, logger: logger)
                 #expect(try await reconciler.pass() == 2)
                 #expect(try await reconciler.pass() == 0, "a second pass finds nothing more")
             }
@@ -77,8 +86,9 @@ struct ReferenceReconcilerTests {
             settings.grace = .seconds(3600)
             let patient = settings
             try await Self.fakeMetadata(known: []) { (url: String) async throws in
-                let reconciler = ReferenceReconciler(index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
-                                                     configuration: patient, logger: logger)
+                let reconciler = ReferenceReconciler(
+                    index: index, metadata: KnownIDs(metadata: InternalClient(http: http, service: "metadata", baseURL: url), kind: .references),
+                    configuration: patient, logger: logger)
                 #expect(try await reconciler.pass() == 0)
             }
             #expect(try await index.find(ownerID: owner, sha256: sha)?.refCount == 1)

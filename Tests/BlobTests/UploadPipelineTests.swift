@@ -1,10 +1,11 @@
-@testable import Blob
 import CirrusStorage
 import CirrusTestSupport
 import Crypto
 import Foundation
 import NIOCore
 import Testing
+
+@testable import Blob
 
 /// The upload stream: hashing, the size limit, the expected checksum, and nothing left
 /// behind on failure — on both store backends.
@@ -50,8 +51,9 @@ struct UploadPipelineTests {
         let store = try await store(backend)
         let bytes = Self.png(size: 6 << 20 + 17)
         let expected = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        let result = try await UploadPipeline.run(body: Body(bytes, chunk: 64 * 1024), into: try await store.makeWriter(key: "ok-1"),
-                                                  limit: Int64(bytes.count), expectedSHA256: expected.uppercased())
+        let result = try await UploadPipeline.run(
+            body: Body(bytes, chunk: 64 * 1024), into: try await store.makeWriter(key: "ok-1"),
+            limit: Int64(bytes.count), expectedSHA256: expected.uppercased())
         #expect(result == UploadedContent(size: Int64(bytes.count), sha256: expected, contentType: "image/png"))
         let back = try await store.read(key: "ok-1", range: nil).body.collect(upTo: 16 << 20)
         #expect(Array(back.readableBytesView) == bytes)
@@ -76,7 +78,8 @@ struct UploadPipelineTests {
         let bytes = Self.png(size: 100_000)
         let wrong = String(repeating: "0", count: 64)
         await #expect {
-            try await UploadPipeline.run(body: Body(bytes, chunk: 8192), into: try await store.makeWriter(key: "bad-1"), limit: 1 << 20, expectedSHA256: wrong)
+            try await UploadPipeline.run(
+                body: Body(bytes, chunk: 8192), into: try await store.makeWriter(key: "bad-1"), limit: 1 << 20, expectedSHA256: wrong)
         } throws: { error in
             guard case .checksumMismatch(let expected, let actual) = error as? UploadError else { return false }
             return expected == wrong && actual == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -86,7 +89,8 @@ struct UploadPipelineTests {
 
     @Test func anEmptyBodyIsAnEmptyObject() async throws {
         let store = try await store(.local)
-        let result = try await UploadPipeline.run(body: Body([], chunk: 1), into: try await store.makeWriter(key: "empty-1"), limit: 10, expectedSHA256: nil)
+        let result = try await UploadPipeline.run(
+            body: Body([], chunk: 1), into: try await store.makeWriter(key: "empty-1"), limit: 10, expectedSHA256: nil)
         #expect(result.size == 0)
         #expect(result.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(result.contentType == "application/octet-stream")

@@ -28,7 +28,9 @@ struct ContractCodingTests {
     }
 
     @Test func anEnvelopeWithSubMillisecondTimeRoundTrips() throws {
-        let envelope = EventEnvelope(eventID: Samples.eventID, occurredAt: Date(timeIntervalSince1970: 1_795_372_200.123456), producer: "auth", payload: UserDeleted(userID: Samples.ownerID))
+        let envelope = EventEnvelope(
+            eventID: Samples.eventID, occurredAt: Date(timeIntervalSince1970: 1_795_372_200.123456), producer: "auth",
+            payload: UserDeleted(userID: Samples.ownerID))
         let decoded = try ContractCoding.decoder().decode(EventEnvelope<UserDeleted>.self, from: ContractCoding.encoder().encode(envelope))
         #expect(decoded == envelope)
         #expect(decoded.occurredAt == Samples.date)
@@ -45,10 +47,11 @@ struct ContractCodingTests {
     }
 
     @Test func topicsAreTheEventTypes() {
-        #expect(Topic.allCases.map(\.rawValue) == [
-            "file.uploaded", "thumbnail.requested", "thumbnail.generated", "thumbnail.failed", "file.deleted",
-            "user.registered", "user.tier_changed", "user.deleted", "user.status_changed", "tier.updated",
-        ])
+        #expect(
+            Topic.allCases.map(\.rawValue) == [
+                "file.uploaded", "thumbnail.requested", "thumbnail.generated", "thumbnail.failed", "file.deleted",
+                "user.registered", "user.tier_changed", "user.deleted", "user.status_changed", "tier.updated",
+            ])
         #expect(FileUploaded.eventType == "file.uploaded")
         #expect(ThumbnailRequested.topic == .thumbnailRequested)
         #expect(TierUpdated.eventType == Topic.tierUpdated.rawValue)

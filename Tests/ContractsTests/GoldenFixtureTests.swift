@@ -29,14 +29,19 @@ struct GoldenFixtureTests {
     @Test func decodingEachFixtureGivesBackTheSample() throws {
         let decoder = ContractCoding.decoder()
         #expect(try decoder.decode(EventEnvelope<FileUploaded>.self, from: Self.fixture("file.uploaded.v1.json")) == Samples.fileUploaded)
-        #expect(try decoder.decode(EventEnvelope<ThumbnailRequested>.self, from: Self.fixture("thumbnail.requested.v1.json")) == Samples.thumbnailRequested)
-        #expect(try decoder.decode(EventEnvelope<ThumbnailGenerated>.self, from: Self.fixture("thumbnail.generated.v1.json")) == Samples.thumbnailGenerated)
+        #expect(
+            try decoder.decode(EventEnvelope<ThumbnailRequested>.self, from: Self.fixture("thumbnail.requested.v1.json"))
+                == Samples.thumbnailRequested)
+        #expect(
+            try decoder.decode(EventEnvelope<ThumbnailGenerated>.self, from: Self.fixture("thumbnail.generated.v1.json"))
+                == Samples.thumbnailGenerated)
         #expect(try decoder.decode(EventEnvelope<ThumbnailFailed>.self, from: Self.fixture("thumbnail.failed.v1.json")) == Samples.thumbnailFailed)
         #expect(try decoder.decode(EventEnvelope<FileDeleted>.self, from: Self.fixture("file.deleted.v1.json")) == Samples.fileDeleted)
         #expect(try decoder.decode(EventEnvelope<UserRegistered>.self, from: Self.fixture("user.registered.v1.json")) == Samples.userRegistered)
         #expect(try decoder.decode(EventEnvelope<UserTierChanged>.self, from: Self.fixture("user.tier_changed.v1.json")) == Samples.userTierChanged)
         #expect(try decoder.decode(EventEnvelope<UserDeleted>.self, from: Self.fixture("user.deleted.v1.json")) == Samples.userDeleted)
-        #expect(try decoder.decode(EventEnvelope<UserStatusChanged>.self, from: Self.fixture("user.status_changed.v1.json")) == Samples.userStatusChanged)
+        #expect(
+            try decoder.decode(EventEnvelope<UserStatusChanged>.self, from: Self.fixture("user.status_changed.v1.json")) == Samples.userStatusChanged)
         #expect(try decoder.decode(EventEnvelope<TierUpdated>.self, from: Self.fixture("tier.updated.v1.json")) == Samples.tierUpdated)
     }
 

@@ -19,12 +19,19 @@ struct InternalCallFixtureTests {
     static let samples: [(name: String, encode: @Sendable () throws -> Data, roundTrips: @Sendable (Data) throws -> Bool)] = [
         sample("upload-reservation-request.new.json", UploadReservationRequest(folderID: folderID, name: "Sommer 2026.jpg", size: 1_048_576)),
         sample("upload-reservation-request.version.json", UploadReservationRequest(fileID: fileID)),
-        sample("upload-reservation.json", UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: 10_737_418_240, grant: grant, expiresAt: date)),
-        sample("stored-upload.json", StoredUpload(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
-                                                  contentType: "image/jpeg", receipt: receipt)),
+        sample(
+            "upload-reservation.json", UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: 10_737_418_240, grant: grant, expiresAt: date)),
+        sample(
+            "stored-upload.json",
+            StoredUpload(
+                uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
+                contentType: "image/jpeg", receipt: receipt)),
         sample("upload-completion.json", UploadCompletion(receipt: receipt)),
-        sample("content-grant.json", ContentGrant(fileID: fileID, name: "Sommer 2026.jpg", blobID: blobID, size: 1_048_576, contentType: "image/jpeg",
-                                                  sha256: String(blobID.dropFirst(7)), grant: grant)),
+        sample(
+            "content-grant.json",
+            ContentGrant(
+                fileID: fileID, name: "Sommer 2026.jpg", blobID: blobID, size: 1_048_576, contentType: "image/jpeg",
+                sha256: String(blobID.dropFirst(7)), grant: grant)),
         sample("thumbnail-grant.json", ThumbnailGrant(fileID: fileID, grant: grant)),
         sample("thumbnail-grant.link.json", ThumbnailGrant(fileID: fileID, grant: grant, name: "Sommer 2026.jpg")),
         sample("storage-usage.json", StorageUsage(usedBytes: 1_048_576, reservedBytes: 2048, quotaBytes: 1_099_511_627_776)),
@@ -32,7 +39,9 @@ struct InternalCallFixtureTests {
         sample("known-ids-reply.json", KnownIDsReply(known: [fileID], checked: 2)),
     ]
 
-    static func sample<T: Codable & Equatable & Sendable>(_ name: String, _ value: T) -> (name: String, encode: @Sendable () throws -> Data, roundTrips: @Sendable (Data) throws -> Bool) {
+    static func sample<T: Codable & Equatable & Sendable>(
+        _ name: String, _ value: T
+    ) -> (name: String, encode: @Sendable () throws -> Data, roundTrips: @Sendable (Data) throws -> Bool) {
         (name, { try ContractCoding.encoder().encode(value) }, { try ContractCoding.decoder().decode(T.self, from: $0) == value })
     }
 

@@ -17,8 +17,13 @@ struct ProblemTests {
     }
 
     @Test func validationProblemsNameTheirFieldsAndRoundTrip() throws {
-        let full = Problem(type: "t", title: "Validation failed", status: 422, detail: "d", instance: "/v1/folders", errors: [FieldError(field: "name", message: "must not be empty")])
-        #expect(try text(full) == #"{"detail":"d","errors":[{"field":"name","message":"must not be empty"}],"instance":"/v1/folders","status":422,"title":"Validation failed","type":"t"}"#)
+        let full = Problem(
+            type: "t", title: "Validation failed", status: 422, detail: "d", instance: "/v1/folders",
+            errors: [FieldError(field: "name", message: "must not be empty")])
+        #expect(
+            try text(full)
+                == #"{"detail":"d","errors":[{"field":"name","message":"must not be empty"}],"instance":"/v1/folders","status":422,"title":"Validation failed","type":"t"}"#
+        )
         #expect(try ContractCoding.decoder().decode(Problem.self, from: ContractCoding.encoder().encode(full)) == full)
     }
 

@@ -21,13 +21,23 @@ enum Samples {
         EventEnvelope(eventID: eventID, occurredAt: date, producer: producer, trace: trace, payload: payload)
     }
 
-    static let fileUploaded = envelope(FileUploaded(fileID: fileID, ownerID: ownerID, uploadID: uploadID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576, contentType: "image/jpeg"), producer: "blob")
-    static let thumbnailRequested = envelope(ThumbnailRequested(fileID: fileID, ownerID: ownerID, blobID: blobID, contentType: "image/jpeg", sizes: [200, 400], reason: .upload), producer: "metadata")
-    static let thumbnailGenerated = envelope(ThumbnailGenerated(fileID: fileID, ownerID: ownerID, blobID: blobID, thumbnails: [
-        .init(size: 200, width: 300, height: 200, bytes: 12_345, format: "jpeg"),
-        .init(size: 400, width: 600, height: 400, bytes: 45_678, format: "jpeg"),
-    ]), producer: "thumbnail")
-    static let thumbnailFailed = envelope(ThumbnailFailed(fileID: fileID, ownerID: ownerID, blobID: blobID, reason: .tooLarge, detail: "image exceeds 100000000 pixels"), producer: "thumbnail")
+    static let fileUploaded = envelope(
+        FileUploaded(
+            fileID: fileID, ownerID: ownerID, uploadID: uploadID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
+            contentType: "image/jpeg"), producer: "blob")
+    static let thumbnailRequested = envelope(
+        ThumbnailRequested(fileID: fileID, ownerID: ownerID, blobID: blobID, contentType: "image/jpeg", sizes: [200, 400], reason: .upload),
+        producer: "metadata")
+    static let thumbnailGenerated = envelope(
+        ThumbnailGenerated(
+            fileID: fileID, ownerID: ownerID, blobID: blobID,
+            thumbnails: [
+                .init(size: 200, width: 300, height: 200, bytes: 12_345, format: "jpeg"),
+                .init(size: 400, width: 600, height: 400, bytes: 45_678, format: "jpeg"),
+            ]), producer: "thumbnail")
+    static let thumbnailFailed = envelope(
+        ThumbnailFailed(fileID: fileID, ownerID: ownerID, blobID: blobID, reason: .tooLarge, detail: "image exceeds 100000000 pixels"),
+        producer: "thumbnail")
     static let fileDeleted = envelope(FileDeleted(fileID: fileID, ownerID: ownerID, blobIDs: [blobID]), producer: "metadata")
     static let userRegistered = envelope(UserRegistered(userID: ownerID, username: "ada", role: "user", tier: tier), producer: "auth")
     static let userTierChanged = envelope(UserTierChanged(userID: ownerID, previousTierID: nil, tier: tier), producer: "auth")

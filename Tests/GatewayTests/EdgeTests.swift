@@ -1,8 +1,9 @@
 import CirrusServiceKit
 import Foundation
-@testable import Gateway
 import Synchronization
 import Testing
+
+@testable import Gateway
 
 /// The gateway's edge pieces on their own: token buckets, route labels, link signatures.
 @Suite("Gateway edge")
@@ -104,8 +105,10 @@ struct EdgeTests {
         #expect(CanonicalPath.check("//v1/auth/register") == .rewrite("/v1/auth/register"))
         #expect(CanonicalPath.check("/v1/auth//register?x=1//") == .rewrite("/v1/auth/register?x=1//"))
         #expect(CanonicalPath.check("//") == .rewrite("/"))
-        for refused in ["/v1/auth/./register", "/v1/auth/../auth/register", "/v1/auth/%2e%2E/auth/register", "/v1/auth/.%2E",
-                        "/v1/auth%2Fregister", "/v1/auth%5cregister", "/v1/files/a%00b", "/v1\\auth", "v1/auth/register", "*"] {
+        for refused in [
+            "/v1/auth/./register", "/v1/auth/../auth/register", "/v1/auth/%2e%2E/auth/register", "/v1/auth/.%2E",
+            "/v1/auth%2Fregister", "/v1/auth%5cregister", "/v1/files/a%00b", "/v1\\auth", "v1/auth/register", "*",
+        ] {
             guard case .refuse = CanonicalPath.check(refused) else {
                 Issue.record("\(refused) was not refused")
                 continue

@@ -1,7 +1,8 @@
-@testable import Gateway
 import NIOCore
 import Synchronization
 import Testing
+
+@testable import Gateway
 
 /// The UTF-8 bytes of a string.
 private func octets(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -91,8 +92,9 @@ struct MultipartReaderTests {
         }
 
         static func file(_ filename: String, type: String = "application/octet-stream", _ content: [UInt8]) -> FormPart {
-            FormPart(headers: ["Content-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"", "Content-Type: \(type)"],
-                     content: content)
+            FormPart(
+                headers: ["Content-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"", "Content-Type: \(type)"],
+                content: content)
         }
     }
 
@@ -279,9 +281,10 @@ struct MultipartReaderTests {
 
     @Test(arguments: Chunking.allCases)
     func thePreambleAndTheEpilogueAreIgnored(_ chunking: Chunking) async throws {
-        let body = Self.form([.field("name", "kept")],
-                             preamble: "This is the preamble: --XyZzy-bound, --XyZzy-other.\r\n",
-                             epilogue: "\r\nThis is the epilogue: --\(Self.boundary)\r\n--\(Self.boundary)--\r\n")
+        let body = Self.form(
+            [.field("name", "kept")],
+            preamble: "This is the preamble: --XyZzy-bound, --XyZzy-other.\r\n",
+            epilogue: "\r\nThis is the epilogue: --\(Self.boundary)\r\n--\(Self.boundary)--\r\n")
         #expect(try await Self.readAll(body, chunkSize: chunking.size) == [Seen(name: "name", content: octets("kept"))])
         // Some clients start the body with a CRLF before the first boundary.
         let withCRLF = Self.form([.field("name", "kept")], preamble: "\r\n", epilogue: "\r\n")
@@ -297,11 +300,12 @@ struct MultipartReaderTests {
     @Test(arguments: Chunking.allCases)
     func emptyPartsAreEmpty(_ chunking: Chunking) async throws {
         let body = Self.form([.file("empty.bin", []), .field("note", ""), .field("last", "z")])
-        #expect(try await Self.readAll(body, chunkSize: chunking.size) == [
-            Seen(name: "file", filename: "empty.bin", contentType: "application/octet-stream", content: []),
-            Seen(name: "note"),
-            Seen(name: "last", content: octets("z")),
-        ])
+        #expect(
+            try await Self.readAll(body, chunkSize: chunking.size) == [
+                Seen(name: "file", filename: "empty.bin", contentType: "application/octet-stream", content: []),
+                Seen(name: "note"),
+                Seen(name: "last", content: octets("z")),
+            ])
         let reader = Self.makeReader(body, chunkSize: chunking.size)
         #expect(try await reader.nextPart()?.filename == "empty.bin")
         #expect(try await reader.nextBodyChunk() == nil, "an empty part ends at once")
@@ -462,14 +466,16 @@ struct MultipartReaderTests {
 
     @Test(arguments: Chunking.allCases)
     func headerNamesAndParameterNamesAreCaseInsensitive(_ chunking: Chunking) async throws {
-        let part = try await Self.onlyPart(["CONTENT-DISPOSITION: form-data; NAME=\"file\"; FileName=\"y.txt\"", "content-type:text/plain ", "X-Other: ignored"], chunking)
+        let part = try await Self.onlyPart(
+            ["CONTENT-DISPOSITION: form-data; NAME=\"file\"; FileName=\"y.txt\"", "content-type:text/plain ", "X-Other: ignored"], chunking)
         #expect(part == Seen(name: "file", filename: "y.txt", contentType: "text/plain", content: octets("x")))
     }
 
     /// Past the reader's limit (16 KiB) without the blank line that ends them, part headers are refused.
     @Test(arguments: Chunking.allCases)
     func partHeadersThatNeverEndAreRefused(_ chunking: Chunking) async throws {
-        let endless = octets("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"")
+        let endless =
+            octets("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"")
             + [UInt8](repeating: UInt8(ascii: "a"), count: Reader.headerLimit + 100)
         await #expect(throws: Failure.malformed("part headers too long")) {
             try await Self.makeReader(endless, chunkSize: chunking.size).nextPart()
@@ -508,7 +514,8 @@ struct MultipartReaderTests {
 
     @Test(arguments: Chunking.allCases)
     func partHeadersThatAreNotUTF8AreRefused(_ chunking: Chunking) async throws {
-        let body = octets("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"caf")
+        let body =
+            octets("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"caf")
             + [0xE9] + octets(".txt\"\r\n\r\nx\r\n--\(Self.boundary)--")
         await #expect(throws: Failure.notUTF8) { try await Self.makeReader(body, chunkSize: chunking.size).nextPart() }
     }
@@ -541,20 +548,25 @@ struct MultipartReaderTests {
     /// RFC 5987 `filename*=UTF-8''…` wins over `filename`, wherever it stands.
     @Test(arguments: Chunking.allCases)
     func anExtendedFileNameWins(_ chunking: Chunking) async throws {
-        let after = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename=\"fallback.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf"], chunking)
+        let after = try await Self.onlyPart(
+            ["Content-Disposition: form-data; name=\"file\"; filename=\"fallback.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf"], chunking)
         #expect(after.filename == "résumé €.pdf")
-        let before = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf; filename=\"fallback.pdf\""], chunking)
+        let before = try await Self.onlyPart(
+            ["Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf; filename=\"fallback.pdf\""], chunking)
         #expect(before.filename == "résumé.pdf")
         let alone = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename*=utf-8'en'na%C3%AFve.txt"], chunking)
         #expect(alone.filename == "naïve.txt", "charset in any case, a language tag")
     }
 
     @Test func anExtendedFileNameThatCannotBeDecodedFallsBack() async throws {
-        let latin1 = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename=\"cafe.txt\"; filename*=ISO-8859-1''caf%E9.txt"], .whole)
+        let latin1 = try await Self.onlyPart(
+            ["Content-Disposition: form-data; name=\"file\"; filename=\"cafe.txt\"; filename*=ISO-8859-1''caf%E9.txt"], .whole)
         #expect(latin1.filename == "cafe.txt", "only UTF-8 is decoded")
-        let badEscape = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename=\"x.txt\"; filename*=UTF-8''%FF.txt"], .whole)
+        let badEscape = try await Self.onlyPart(
+            ["Content-Disposition: form-data; name=\"file\"; filename=\"x.txt\"; filename*=UTF-8''%FF.txt"], .whole)
         #expect(badEscape.filename == "x.txt", "percent-encoded bytes that are not UTF-8")
-        let noQuotes = try await Self.onlyPart(["Content-Disposition: form-data; name=\"file\"; filename=\"y.txt\"; filename*=r%C3%A9sum%C3%A9.pdf"], .whole)
+        let noQuotes = try await Self.onlyPart(
+            ["Content-Disposition: form-data; name=\"file\"; filename=\"y.txt\"; filename*=r%C3%A9sum%C3%A9.pdf"], .whole)
         #expect(noQuotes.filename == "y.txt", "no charset''")
     }
 

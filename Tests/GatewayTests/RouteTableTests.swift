@@ -2,11 +2,12 @@ import AsyncHTTPClient
 import CirrusServiceKit
 import CirrusTestSupport
 import Foundation
-@testable import Gateway
 import HTTPTypes
 import Hummingbird
 import Logging
 import Testing
+
+@testable import Gateway
 
 /// The gateway's router against `Resources/openapi.json`: a route served but not documented,
 /// or documented but not served, fails here.
@@ -18,8 +19,9 @@ struct RouteTableTests {
         let readiness = Readiness(service: "gateway", startup: StartupGate(), logger: Logger(label: "test"))
         router.addOperationalRoutes(readiness: readiness)
         let peers = Peers(http: HTTPClient.shared, urls: try PeerURLs(reader: ConfigReader(environment: [:])), logger: Logger(label: "test"))
-        try GatewayApp.addRoutes(to: router, peers: peers, verifier: TestTokens().verifier(logger: Logger(label: "test")), readiness: readiness,
-                                 links: LinkSigner(secrets: [String(repeating: "k", count: 32)]), publicURL: "http://127.0.0.1")
+        try GatewayApp.addRoutes(
+            to: router, peers: peers, verifier: TestTokens().verifier(logger: Logger(label: "test")), readiness: readiness,
+            links: LinkSigner(secrets: [String(repeating: "k", count: 32)]), publicURL: "http://127.0.0.1")
         return router
     }
 
@@ -49,8 +51,10 @@ struct RouteTableTests {
     @Test func theTableIsNotEmptyAndHoldsEachKindOfRoute() throws {
         let served = try Self.served()
         // Proxied (auth, metadata), served by the gateway itself, operational, and documents.
-        for route in ["POST /v1/auth/login", "GET /v1/folders/{id}/children", "POST /v1/files", "HEAD /v1/links/{token}", "GET /readyz",
-                      "GET /openapi.json"] {
+        for route in [
+            "POST /v1/auth/login", "GET /v1/folders/{id}/children", "POST /v1/files", "HEAD /v1/links/{token}", "GET /readyz",
+            "GET /openapi.json",
+        ] {
             #expect(served.contains(route), "\(route)")
         }
     }

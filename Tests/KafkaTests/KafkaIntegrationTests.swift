@@ -47,11 +47,13 @@ struct KafkaIntegrationTests {
         let topic = try await makeTopic()
         let producer = try KafkaProducer(client: client, logger: logger)
         let received = Recorder<KafkaMessage>()
-        let consumer = KafkaConsumer(configuration: consumerConfiguration(topic), client: client, deadLetterProducer: producer, logger: logger) { message in
+        let consumer = KafkaConsumer(configuration: consumerConfiguration(topic), client: client, deadLetterProducer: producer, logger: logger) {
+            message in
             received.append(message)
         }
         try await withServices([producer, consumer]) {
-            let record = KafkaRecord(topic: topic, key: "file-1", value: Array("hello".utf8), headers: [KafkaHeader(key: "cirrus-event-type", string: "test")])
+            let record = KafkaRecord(
+                topic: topic, key: "file-1", value: Array("hello".utf8), headers: [KafkaHeader(key: "cirrus-event-type", string: "test")])
             let report = try await producer.send(record)
             #expect(report.topic == topic)
             #expect(report.offset >= 0)
@@ -67,7 +69,8 @@ struct KafkaIntegrationTests {
     @Test func sendingToAnUnknownBrokerFailsInsteadOfHanging() async throws {
         var configuration = KafkaProducer.Configuration()
         configuration.messageTimeout = .seconds(2)
-        let producer = try KafkaProducer(client: KafkaClientConfiguration(brokers: "127.0.0.1:1", clientID: "nobody"), configuration: configuration, logger: logger)
+        let producer = try KafkaProducer(
+            client: KafkaClientConfiguration(brokers: "127.0.0.1:1", clientID: "nobody"), configuration: configuration, logger: logger)
         try await withServices([producer]) {
             await #expect(throws: KafkaError.self) {
                 try await producer.send(KafkaRecord(topic: "nowhere", key: "k", value: [1]))
@@ -86,7 +89,9 @@ struct KafkaIntegrationTests {
             try await producer.send(KafkaRecord(topic: topic, key: "k", value: Array("m2".utf8)))
 
             // The first member handles m1, then dies (its task is cancelled) in the middle of m2.
-            let first = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger) { message in
+            let first = KafkaConsumer(
+                configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger
+            ) { message in
                 let value = String(decoding: message.value, as: UTF8.self)
                 firstSaw.append(value)
                 if value == "m2" { try await Task.sleep(for: .seconds(600)) }
@@ -96,7 +101,9 @@ struct KafkaIntegrationTests {
             dying.cancel()
             _ = await dying.result
 
-            let second = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger) { message in
+            let second = KafkaConsumer(
+                configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger
+            ) { message in
                 secondSaw.append(String(decoding: message.value, as: UTF8.self))
             }
             try await withServices([second]) {
@@ -113,8 +120,10 @@ struct KafkaIntegrationTests {
         let producer = try KafkaProducer(client: client, logger: logger)
         let seenByA = Recorder<String>()
         let seenByB = Recorder<String>()
-        let a = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger) { seenByA.append($0.keyString ?? "") }
-        let b = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger) { seenByB.append($0.keyString ?? "") }
+        let a = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger)
+        { seenByA.append($0.keyString ?? "") }
+        let b = KafkaConsumer(configuration: consumerConfiguration(topic, group: group), client: client, deadLetterProducer: producer, logger: logger)
+        { seenByB.append($0.keyString ?? "") }
         var sent: [String] = []
         try await withServices([producer, a, b]) {
             // Keep producing (32 distinct keys spread over the partitions per round) until
@@ -144,7 +153,8 @@ struct KafkaIntegrationTests {
         let handled = Recorder<String>()
         let attemptsOnFlaky = Recorder<Int>()
         let dead = Recorder<KafkaMessage>()
-        let consumer = KafkaConsumer(configuration: consumerConfiguration(topic), client: client, deadLetterProducer: producer, logger: logger) { message in
+        let consumer = KafkaConsumer(configuration: consumerConfiguration(topic), client: client, deadLetterProducer: producer, logger: logger) {
+            message in
             let value = String(decoding: message.value, as: UTF8.self)
             switch value {
             case "poison": throw KafkaPoisonMessage("cannot decode")
@@ -156,7 +166,9 @@ struct KafkaIntegrationTests {
             }
             handled.append(value)
         }
-        let dlqConsumer = KafkaConsumer(configuration: consumerConfiguration(topic + ".dlq"), client: client, deadLetterProducer: producer, logger: logger) { dead.append($0) }
+        let dlqConsumer = KafkaConsumer(
+            configuration: consumerConfiguration(topic + ".dlq"), client: client, deadLetterProducer: producer, logger: logger
+        ) { dead.append($0) }
         try await withServices([producer, consumer, dlqConsumer]) {
             for value in ["a", "poison", "b", "always-fails", "flaky", "c"] {
                 try await producer.send(KafkaRecord(topic: topic, key: "same-key", value: Array(value.utf8)))

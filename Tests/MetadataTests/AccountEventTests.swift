@@ -1,4 +1,3 @@
-@testable import Blob
 import CirrusContracts
 import CirrusServiceKit
 import CirrusStorage
@@ -6,11 +5,13 @@ import CirrusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-@testable import Metadata
 import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
 import Testing
+
+@testable import Blob
+@testable import Metadata
 
 /// auth's account events as metadata applies them: a deleted user's drive is purged once
 /// (every content released to blob, late bytes too), and a lowered tier refuses what no
@@ -36,7 +37,8 @@ struct AccountEventTests {
     /// What blob does with metadata's `file.deleted` events (its own handler, its own database).
     func deliverFileDeletedToBlob(_ h: MetadataHarness) async throws {
         let handler = FileDeletedHandler(index: BlobIndex(client: h.blobDatabase, logger: TestDatabase.logger))
-        let rows = try await h.client.query("SELECT payload FROM cirrus_outbox WHERE topic = \(FileDeleted.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
+        let rows = try await h.client.query(
+            "SELECT payload FROM cirrus_outbox WHERE topic = \(FileDeleted.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
         for try await payload in rows.decode(ByteBuffer.self) {
             try await handler.handle(try ContractCoding.decoder().decode(EventEnvelope<FileDeleted>.self, from: Data(buffer: payload)))
         }
@@ -44,18 +46,22 @@ struct AccountEventTests {
 
     @Test func aDeletedUsersDriveIsPurgedOnceAndBytesArrivingLaterAreReleased() async throws {
         try await MetadataHarness.run { h in
-            let user = try await h.newUser(), other = try await h.newUser()
+            let user = try await h.newUser()
+            let other = try await h.newUser()
             let docs = try await h.mkdir(user, "docs")
             let deep = try await h.mkdir(user, "deep", in: docs)
             let a = try await h.upload(user, Array("alpha".utf8), name: "a.txt")
             let b = try await h.upload(user, Array("bravo, first".utf8), name: "b.txt", in: deep)
             let bNow = try await h.upload(user, Array("bravo, second".utf8), name: "", replacing: UUID(uuidString: b["id"] as! String)!)
-            let copy = try h.json(try await h.send(.post, "/v1/files/\(a["id"] as! String)/copy", json: ["parent_id": docs.uuidString], token: user.token), .created)
+            let copy = try h.json(
+                try await h.send(.post, "/v1/files/\(a["id"] as! String)/copy", json: ["parent_id": docs.uuidString], token: user.token), .created)
             let trashed = try await h.upload(user, Array("charlie".utf8), name: "c.txt", in: docs)
             #expect(try await h.send(.delete, "/v1/files/\(trashed["id"] as! String)", token: user.token).status == .noContent)
             // An upload in flight: reserved, its bytes not arrived yet.
-            let reservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "late.png", "folder_id": docs.uuidString, "size": FileTests.png.count],
-                                                          token: user.token), .created)
+            let reservation = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "late.png", "folder_id": docs.uuidString, "size": FileTests.png.count],
+                    token: user.token), .created)
             let uploadID = UUID(uuidString: reservation["upload_id"] as! String)!
             let kept = try await h.upload(other, Array("someone else's".utf8), name: "o.txt")
             #expect(try await rows(h, of: user.id) == ["users": 1, "items": 8, "versions": 1, "uploads": 1])
@@ -92,10 +98,15 @@ struct AccountEventTests {
             // does not bring the user back), the event is no error, blob is told to drop them.
             let reply = try await h.putToBlob(reservation, FileTests.png)
             #expect(try await count(h, "SELECT count(*)::int FROM blob_refs WHERE owner_id = \(user.id)", on: h.blobDatabase) == 1)
-            #expect(try await h.send(.post, "/internal/uploads/\(uploadID)/complete", json: ["receipt": reply["receipt"]!], token: user.token).status == .gone)
-            let late = EventEnvelope(producer: "blob", payload: FileUploaded(
-                fileID: UUID(uuidString: reservation["file_id"] as! String)!, ownerID: user.id, uploadID: uploadID,
-                blobID: reply["blob_id"] as! String, sha256: reply["sha256"] as! String, size: Int64(FileTests.png.count), contentType: "image/png"))
+            #expect(
+                try await h.send(.post, "/internal/uploads/\(uploadID)/complete", json: ["receipt": reply["receipt"]!], token: user.token).status
+                    == .gone)
+            let late = EventEnvelope(
+                producer: "blob",
+                payload: FileUploaded(
+                    fileID: UUID(uuidString: reservation["file_id"] as! String)!, ownerID: user.id, uploadID: uploadID,
+                    blobID: reply["blob_id"] as! String, sha256: reply["sha256"] as! String, size: Int64(FileTests.png.count),
+                    contentType: "image/png"))
             try await h.app.events.fileUploaded(late)
             let released = try await h.outbox(FileDeleted.self).filter { $0.referenceIDs == [uploadID] }
             #expect(released.count == 2, "one per completion attempt; blob's release is idempotent")
@@ -105,7 +116,10 @@ struct AccountEventTests {
             #expect(try await rows(h, of: user.id) == ["users": 0, "items": 0, "versions": 0, "uploads": 0])
             // Their access token is still valid for a while: it cannot set up a new drive.
             #expect(try await h.send(.get, "/v1/folders/root", token: user.token).status == .unauthorized)
-            #expect(try await h.send(.post, "/internal/uploads", json: ["name": "again.txt", "folder_id": user.root.uuidString, "size": 1], token: user.token).status != .created)
+            #expect(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "again.txt", "folder_id": user.root.uuidString, "size": 1], token: user.token
+                ).status != .created)
             #expect(try await rows(h, of: user.id) == ["users": 0, "items": 0, "versions": 0, "uploads": 0])
         }
     }
@@ -135,7 +149,9 @@ struct AccountEventTests {
             #expect(try await reserve("too-large", 1_001) == .contentTooLarge)
             #expect(try await reserve("over-quota", 600).code == 507)
             #expect(try await copy("copy-1").code == 507)
-            let fits = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "fits", "folder_id": user.root.uuidString, "size": 500], token: user.token), .created)
+            let fits = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "fits", "folder_id": user.root.uuidString, "size": 500], token: user.token), .created)
             #expect(try await h.usage(user) == (2_000, 500))
 
             // Below what is stored already: every new reservation and copy is refused.
@@ -157,7 +173,10 @@ struct AccountEventTests {
 
             // A reservation made before the change keeps its amount: it completes (documented).
             let reply = try await h.putToBlob(fits, Array(repeating: 8, count: 500))
-            #expect(try await h.send(.post, "/internal/uploads/\(fits["upload_id"] as! String)/complete", json: ["receipt": reply["receipt"]!], token: user.token).status == .ok)
+            #expect(
+                try await h.send(
+                    .post, "/internal/uploads/\(fits["upload_id"] as! String)/complete", json: ["receipt": reply["receipt"]!], token: user.token
+                ).status == .ok)
             #expect(try await h.usage(user) == (2_500, 0))
             #expect(try await reserve("still-over", 1).code == 507)
         }

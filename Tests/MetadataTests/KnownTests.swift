@@ -4,16 +4,18 @@ import CirrusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-@testable import Metadata
 import PostgresNIO
 import Testing
+
+@testable import Metadata
 
 /// What metadata tells the reconcilers of blob and thumbnail: a reference (current content, an
 /// earlier version, a reservation) or a file (also in the trash) is known until it is purged.
 @Suite("Metadata known ids", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
 struct KnownTests {
     func contentID(_ h: MetadataHarness, of file: UUID) async throws -> UUID {
-        for try await id in try await h.client.query("SELECT content_id FROM items WHERE id = \(file)", logger: TestDatabase.logger).decode(UUID.self) {
+        for try await id in try await h.client.query("SELECT content_id FROM items WHERE id = \(file)", logger: TestDatabase.logger).decode(UUID.self)
+        {
             return id
         }
         throw ProblemError.notFound("file")
@@ -32,8 +34,10 @@ struct KnownTests {
             let first = try await contentID(h, of: file)
             _ = try await h.upload(user, Array("two".utf8), name: "a.txt", replacing: file)
             let second = try await contentID(h, of: file)
-            let reservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["size": 3, "name": "b.txt", "folder_id": user.root.uuidString],
-                                                          token: user.token), .created)
+            let reservation = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["size": 3, "name": "b.txt", "folder_id": user.root.uuidString],
+                    token: user.token), .created)
             let reserved = UUID(uuidString: reservation["upload_id"] as! String)!
             let stranger = UUID()
             #expect(try await known(h, "references", [first, second, reserved, stranger]) == [first, second, reserved])

@@ -4,9 +4,10 @@ import CirrusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-@testable import Metadata
 import NIOCore
 import Testing
+
+@testable import Metadata
 
 /// Expiring links and the image gallery: tier rights, bounds, signatures, expiry, ownership.
 @Suite("Metadata links and images", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
@@ -25,15 +26,18 @@ struct LinkTests {
                 try await h.send(.post, "/v1/files/\(id)/links", json: body, token: (who ?? user).token)
             }
             // Bounds and fields, each named.
-            for (body, field) in [(["variant": "original", "expires_in": 299], "expires_in"), (["variant": "original", "expires_in": 30001], "expires_in"),
-                                  (["variant": "original"], "expires_in"), (["variant": "sideways", "expires_in": 600], "variant"),
-                                  (["expires_in": 600], "variant"), (["variant": "thumbnail", "size": 800, "expires_in": 600], "size"),
-                                  (["variant": "thumbnail", "expires_in": 600], "size"), (["variant": "original", "size": 200, "expires_in": 600], "size")] as [([String: Any], String)] {
+            for (body, field) in [
+                (["variant": "original", "expires_in": 299], "expires_in"), (["variant": "original", "expires_in": 30001], "expires_in"),
+                (["variant": "original"], "expires_in"), (["variant": "sideways", "expires_in": 600], "variant"),
+                (["expires_in": 600], "variant"), (["variant": "thumbnail", "size": 800, "expires_in": 600], "size"),
+                (["variant": "thumbnail", "expires_in": 600], "size"), (["variant": "original", "size": 200, "expires_in": 600], "size"),
+            ] as [([String: Any], String)] {
                 let answer = try await link(imageID, body)
                 #expect(answer.status == .unprocessableContent, "\(body)")
                 #expect(String(buffer: answer.body).contains("\"field\":\"\(field)\""), "\(body): \(String(buffer: answer.body))")
             }
-            let notImage = try h.json(try await link(text["id"] as! String, ["variant": "thumbnail", "size": 200, "expires_in": 600]), .unprocessableContent)
+            let notImage = try h.json(
+                try await link(text["id"] as! String, ["variant": "thumbnail", "size": 200, "expires_in": 600]), .unprocessableContent)
             #expect((notImage["errors"] as? [[String: Any]])?.first?["field"] as? String == "variant")
 
             let created = try h.json(try await link(imageID, ["variant": "thumbnail", "size": 400, "expires_in": 300]), .created)
@@ -64,15 +68,21 @@ struct LinkTests {
         try await MetadataHarness.run { h in
             let premium = try await h.newUser(tier: Self.premium)
             let image = try await h.upload(premium, FileTests.png, name: "a.png")
-            let refused = try await h.send(.post, "/v1/files/\(image["id"] as! String)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], token: premium.token)
+            let refused = try await h.send(
+                .post, "/v1/files/\(image["id"] as! String)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600],
+                token: premium.token)
             #expect(refused.status == .forbidden)
             #expect(String(buffer: refused.body).contains("expiring links"))
             let noOriginal = MetadataHarness.tier(sizes: [200], originalLinks: false, expiringLinks: true)
             let user = try await h.newUser(tier: noOriginal)
             let file = try await h.upload(user, FileTests.png, name: "b.png")
             let id = file["id"] as! String
-            #expect(try await h.send(.post, "/v1/files/\(id)/links", json: ["variant": "original", "expires_in": 600], token: user.token).status == .forbidden)
-            #expect(try await h.send(.post, "/v1/files/\(id)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], token: user.token).status == .created)
+            #expect(
+                try await h.send(.post, "/v1/files/\(id)/links", json: ["variant": "original", "expires_in": 600], token: user.token).status
+                    == .forbidden)
+            #expect(
+                try await h.send(.post, "/v1/files/\(id)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], token: user.token)
+                    .status == .created)
         }
     }
 
@@ -81,8 +91,10 @@ struct LinkTests {
             let user = try await h.newUser(tier: Self.enterprise)
             let image = try await h.upload(user, FileTests.png, name: "a.png")
             let fileID = UUID(uuidString: image["id"] as! String)!
-            let good = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 1, variant: .original, size: nil,
-                                                                  expiresAt: Int64(Date().timeIntervalSince1970) + 600))
+            let good = MetadataHarness.linkSigner.sign(
+                LinkToken(
+                    fileID: fileID, version: 1, variant: .original, size: nil,
+                    expiresAt: Int64(Date().timeIntervalSince1970) + 600))
             #expect(try await h.send(.get, "/internal/links/\(good)", token: nil).status == .ok)
             // Flip one character of the payload; sign with a key this deployment does not have.
             var parts = good.split(separator: ".").map(String.init)
@@ -93,11 +105,15 @@ struct LinkTests {
             #expect(try await h.send(.get, "/internal/links/\(foreign)", token: nil).status == .forbidden)
             #expect(try await h.send(.get, "/internal/links/garbage", token: nil).status == .forbidden)
             // A genuine link to a version the file does not have (any more) finds nothing.
-            let mismatched = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 2, variant: .original, size: nil,
-                                                                        expiresAt: Int64(Date().timeIntervalSince1970) + 600))
+            let mismatched = MetadataHarness.linkSigner.sign(
+                LinkToken(
+                    fileID: fileID, version: 2, variant: .original, size: nil,
+                    expiresAt: Int64(Date().timeIntervalSince1970) + 600))
             #expect(try await h.send(.get, "/internal/links/\(mismatched)", token: nil).status == .notFound)
-            let expired = MetadataHarness.linkSigner.sign(LinkToken(fileID: fileID, version: 1, variant: .original, size: nil,
-                                                                     expiresAt: Int64(Date().timeIntervalSince1970) - 1))
+            let expired = MetadataHarness.linkSigner.sign(
+                LinkToken(
+                    fileID: fileID, version: 1, variant: .original, size: nil,
+                    expiresAt: Int64(Date().timeIntervalSince1970) - 1))
             #expect(try await h.send(.get, "/internal/links/\(expired)", token: nil).status == .gone)
         }
     }
@@ -112,7 +128,8 @@ struct LinkTests {
                 if variant == "thumbnail" { body["size"] = 200 }
                 return try h.json(try await h.send(.post, "/v1/files/\(fileID)/links", json: body, token: user.token), .created)["token"] as! String
             }
-            let original = try await link("original"), thumbnail = try await link("thumbnail")
+            let original = try await link("original")
+            let thumbnail = try await link("thumbnail")
             // The payload (readable by anyone holding the link) does not name the owner.
             let payload = try #require(Base64URL.decode(original.split(separator: ".")[1]))
             #expect(!String(decoding: payload, as: UTF8.self).lowercased().contains(user.id.uuidString.lowercased()))
@@ -145,7 +162,8 @@ struct LinkTests {
             #expect(links["thumbnails"] as? [String: String] == ["200": "/v1/files/\(item["id"] as! String)/thumbnails/200"])
             #expect(links["original"] is NSNull)
             #expect((first["expiring_links"] as? [String: Any])?["allowed"] as? Bool == false)
-            let second = try h.json(try await h.send(.get, "/v1/images?limit=2&sort=name&cursor=\(first["next_cursor"] as! String)", token: basic.token), .ok)
+            let second = try h.json(
+                try await h.send(.get, "/v1/images?limit=2&sort=name&cursor=\(first["next_cursor"] as! String)", token: basic.token), .ok)
             #expect(h.names(second) == ["p2.png"] && second["next_cursor"] is NSNull)
 
             let rich = try h.json(try await h.send(.get, "/v1/images", token: other.token), .ok)
@@ -155,7 +173,9 @@ struct LinkTests {
             #expect((richItem["links"] as! [String: Any])["original"] as? String == "/v1/files/\(theirs["id"] as! String)/content")
             #expect((rich["expiring_links"] as? [String: Any])?["max_seconds"] as? Int == 30000)
 
-            #expect(try await h.send(.get, "/v1/images?sort=-name&cursor=\(first["next_cursor"] as! String)", token: basic.token).status == .unprocessableContent)
+            #expect(
+                try await h.send(.get, "/v1/images?sort=-name&cursor=\(first["next_cursor"] as! String)", token: basic.token).status
+                    == .unprocessableContent)
             #expect(try await h.send(.get, "/v1/images", token: nil).status == .unauthorized)
         }
     }

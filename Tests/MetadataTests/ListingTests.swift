@@ -4,10 +4,11 @@ import CirrusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-@testable import Metadata
 import NIOCore
 import PostgresNIO
 import Testing
+
+@testable import Metadata
 
 /// Listing and search: every sort order pages through everything exactly once, in order;
 /// filters; pages stay stable while items are added; bad parameters name themselves.
@@ -15,7 +16,8 @@ import Testing
 struct ListingTests {
     /// `count` ready files straight into the database (sizes and dates spread, names shuffled).
     static func seed(_ h: MetadataHarness, _ user: MetadataHarness.User, folder: UUID, count: Int, prefix: String = "f") async throws {
-        try await h.client.query("""
+        try await h.client.query(
+            """
             INSERT INTO items (id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version, created_at, updated_at)
             SELECT gen_random_uuid(), \(user.id), \(folder), 'file', \(prefix) || lpad(((g * 7919) % \(count))::text, 6, '0'), 'ready',
                    (g % 17) * 100, CASE WHEN g % 3 = 0 THEN 'image/png' ELSE 'text/plain' END, 'x', 'sha256:x', gen_random_uuid(), 1,
@@ -94,7 +96,8 @@ struct ListingTests {
             var rest: [[String: Any]] = []
             var cursor = first["next_cursor"] as? String
             while let current = cursor {
-                let page = try h.json(try await h.send(.get, "/v1/folders/\(folder)/children?sort=name&limit=50&cursor=\(current)", token: user.token), .ok)
+                let page = try h.json(
+                    try await h.send(.get, "/v1/folders/\(folder)/children?sort=name&limit=50&cursor=\(current)", token: user.token), .ok)
                 rest += page["items"] as? [[String: Any]] ?? []
                 cursor = page["next_cursor"] as? String
             }
@@ -111,10 +114,12 @@ struct ListingTests {
         try await MetadataHarness.run { h in
             let user = try await h.newUser()
             let base = "/v1/folders/\(user.root)/children"
-            for (query, field) in [("sort=size_desc", "sort"), ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"),
-                                   ("kind=link", "kind"), ("min_size=-1", "min_size"), ("max_size=big", "max_size"),
-                                   ("created_after=yesterday", "created_after"), ("created_before=2026-13-01", "created_before"),
-                                   ("content_type=png", "content_type"), ("cursor=garbage", "cursor"), ("min_size=10&max_size=5", "min_size")] {
+            for (query, field) in [
+                ("sort=size_desc", "sort"), ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"),
+                ("kind=link", "kind"), ("min_size=-1", "min_size"), ("max_size=big", "max_size"),
+                ("created_after=yesterday", "created_after"), ("created_before=2026-13-01", "created_before"),
+                ("content_type=png", "content_type"), ("cursor=garbage", "cursor"), ("min_size=10&max_size=5", "min_size"),
+            ] {
                 let response = try await h.send(.get, base + "?" + query, token: user.token)
                 #expect(response.status == .unprocessableContent, "\(query)")
                 #expect(String(buffer: response.body).contains("\"field\":\"\(field)\""), "\(query)")
@@ -124,7 +129,9 @@ struct ListingTests {
             try await Self.seed(h, user, folder: folder, count: 5)
             let page = try h.json(try await h.send(.get, "/v1/folders/\(folder)/children?limit=2", token: user.token), .ok)
             let cursor = page["next_cursor"] as! String
-            #expect(try await h.send(.get, "/v1/folders/\(folder)/children?limit=2&sort=-name&cursor=\(cursor)", token: user.token).status == .unprocessableContent)
+            #expect(
+                try await h.send(.get, "/v1/folders/\(folder)/children?limit=2&sort=-name&cursor=\(cursor)", token: user.token).status
+                    == .unprocessableContent)
             #expect(try await h.send(.get, "\(base)?limit=2&cursor=\(cursor)", token: user.token).status == .unprocessableContent)
             #expect(try await h.send(.get, "/v1/folders/\(UUID())/children", token: user.token).status == .notFound)
             #expect(try await h.send(.get, "/v1/folders/not-a-uuid/children", token: user.token).status == .notFound)

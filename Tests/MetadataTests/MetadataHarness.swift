@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-@testable import Blob
 import CirrusContracts
 import CirrusServiceKit
 import CirrusStorage
@@ -8,12 +7,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Metadata
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import PostgresNIO
 import Testing
+
+@testable import Blob
+@testable import Metadata
 
 /// Metadata's routes and event handlers over a fresh database, with a real blob (its own
 /// database and a local store) listening on loopback for the copies and uploads.
@@ -30,10 +31,15 @@ struct MetadataHarness: Sendable {
     let http: any TestClientProtocol
     let tokens: TestTokens
 
-    static func tier(id: UUID = UUID(), sizes: [Int] = [200], quota: Int64 = 10_000_000, maxUpload: Int64 = 5_000_000,
-                     originalLinks: Bool = false, expiringLinks: Bool = false, linkSeconds: ClosedRange<Int>? = nil) -> TierPermissions {
-        TierPermissions(id: id, name: "tier-\(id.uuidString.prefix(8).lowercased())", thumbnailSizes: sizes, originalLinks: originalLinks, expiringLinks: expiringLinks,
-                        linkMinSeconds: linkSeconds?.lowerBound, linkMaxSeconds: linkSeconds?.upperBound, quotaBytes: quota, maxUploadBytes: maxUpload, requestsPerMinute: 600)
+    static func tier(
+        id: UUID = UUID(), sizes: [Int] = [200], quota: Int64 = 10_000_000, maxUpload: Int64 = 5_000_000,
+        originalLinks: Bool = false, expiringLinks: Bool = false, linkSeconds: ClosedRange<Int>? = nil
+    ) -> TierPermissions {
+        TierPermissions(
+            id: id, name: "tier-\(id.uuidString.prefix(8).lowercased())", thumbnailSizes: sizes, originalLinks: originalLinks,
+            expiringLinks: expiringLinks,
+            linkMinSeconds: linkSeconds?.lowerBound, linkMaxSeconds: linkSeconds?.upperBound, quotaBytes: quota, maxUploadBytes: maxUpload,
+            requestsPerMinute: 600)
     }
 
     static func run(settings: MetadataSettings = MetadataSettings(), _ body: @Sendable (MetadataHarness) async throws -> Void) async throws {
@@ -45,13 +51,15 @@ struct MetadataHarness: Sendable {
             blobRouter.add(middleware: ErrorMiddleware())
             BlobController(store: store, index: BlobIndex(client: blobDatabase, logger: TestDatabase.logger), signer: signer).register(on: blobRouter)
             let port = try freePort()
-            let blobApp = Application(router: blobRouter, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestDatabase.logger)
+            let blobApp = Application(
+                router: blobRouter, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestDatabase.logger)
             try await TestDatabase.withDatabase { client, _ in
                 try await Migrator.migrate(MetadataMigrations.all, client: client, logger: TestDatabase.logger)
                 let blobURL = "http://127.0.0.1:\(port)"
-                let app = MetadataApp(client: client, settings: settings, verifier: tokens.verifier(logger: TestDatabase.logger), signer: signer,
-                                      linkSigner: linkSigner, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
-                                      logger: TestDatabase.logger)
+                let app = MetadataApp(
+                    client: client, settings: settings, verifier: tokens.verifier(logger: TestDatabase.logger), signer: signer,
+                    linkSigner: linkSigner, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
+                    logger: TestDatabase.logger)
                 let router = Router(context: ServiceRequestContext.self)
                 router.add(middleware: RequestIDMiddleware())
                 router.add(middleware: ErrorMiddleware())
@@ -63,8 +71,10 @@ struct MetadataHarness: Sendable {
                         (try? await HTTPClient.shared.execute(HTTPClientRequest(url: blobURL + "/internal/blobs/x"), timeout: .seconds(1))) != nil
                     }
                     try await Application(router: router, logger: TestDatabase.logger).test(.router) { http in
-                        try await body(MetadataHarness(app: app, client: client, blobDatabase: blobDatabase, blobStore: store, blobURL: blobURL,
-                                                       http: http, tokens: tokens))
+                        try await body(
+                            MetadataHarness(
+                                app: app, client: client, blobDatabase: blobDatabase, blobStore: store, blobURL: blobURL,
+                                http: http, tokens: tokens))
                     }
                 }
             }
@@ -81,7 +91,11 @@ struct MetadataHarness: Sendable {
 
     func newUser(tier: TierPermissions = MetadataHarness.tier()) async throws -> User {
         let identity = Identity(userID: UUID(), role: .user, tierID: tier.id)
-        try await app.events.userRegistered(EventEnvelope(producer: "auth", payload: UserRegistered(userID: identity.userID, username: "u\(identity.userID.uuidString.prefix(6).lowercased())", role: "user", tier: tier)))
+        try await app.events.userRegistered(
+            EventEnvelope(
+                producer: "auth",
+                payload: UserRegistered(
+                    userID: identity.userID, username: "u\(identity.userID.uuidString.prefix(6).lowercased())", role: "user", tier: tier)))
         let token = try await tokens.token(for: identity)
         let root = try await json(send(.get, "/v1/folders/root", token: token))
         return User(identity: identity, token: token, root: UUID(uuidString: root["id"] as! String)!)
@@ -98,23 +112,34 @@ struct MetadataHarness: Sendable {
         return try await http.execute(uri: uri, method: method, headers: headers, body: buffer)
     }
 
-    func json(_ response: TestResponse, _ status: HTTPResponse.Status? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    func json(
+        _ response: TestResponse, _ status: HTTPResponse.Status? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [String: Any] {
         if let status { #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation) }
         return (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
     }
 
     func mkdir(_ user: User, _ name: String, in parent: UUID? = nil) async throws -> UUID {
-        let created = try json(try await send(.post, "/v1/folders", json: ["name": name, "parent_id": (parent ?? user.root).uuidString], token: user.token), .created)
+        let created = try json(
+            try await send(.post, "/v1/folders", json: ["name": name, "parent_id": (parent ?? user.root).uuidString], token: user.token), .created)
         return UUID(uuidString: created["id"] as! String)!
     }
 
     /// The gateway's upload flow: reserve, stream to blob, complete with the receipt.
     func upload(_ user: User, _ bytes: [UInt8], name: String, in folder: UUID? = nil, replacing: UUID? = nil) async throws -> [String: Any] {
         var reserve: [String: Any] = ["size": bytes.count]
-        if let replacing { reserve["file_id"] = replacing.uuidString } else { reserve["name"] = name; reserve["folder_id"] = (folder ?? user.root).uuidString }
+        if let replacing {
+            reserve["file_id"] = replacing.uuidString
+        } else {
+            reserve["name"] = name
+            reserve["folder_id"] = (folder ?? user.root).uuidString
+        }
         let reservation = try json(try await send(.post, "/internal/uploads", json: reserve, token: user.token), .created)
         let reply = try await putToBlob(reservation, bytes)
-        return try json(try await send(.post, "/internal/uploads/\(reservation["upload_id"] as! String)/complete", json: ["receipt": reply["receipt"]!], token: user.token), .ok)
+        return try json(
+            try await send(
+                .post, "/internal/uploads/\(reservation["upload_id"] as! String)/complete", json: ["receipt": reply["receipt"]!], token: user.token),
+            .ok)
     }
 
     func putToBlob(_ reservation: [String: Any], _ bytes: [UInt8]) async throws -> [String: Any] {
@@ -130,7 +155,8 @@ struct MetadataHarness: Sendable {
 
     func outbox<P: EventPayload>(_ type: P.Type) async throws -> [P] {
         var events: [P] = []
-        let rows = try await client.query("SELECT payload FROM cirrus_outbox WHERE topic = \(P.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
+        let rows = try await client.query(
+            "SELECT payload FROM cirrus_outbox WHERE topic = \(P.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
         for try await payload in rows.decode(ByteBuffer.self) {
             events.append(try ContractCoding.decoder().decode(EventEnvelope<P>.self, from: Data(buffer: payload)).payload)
         }

@@ -4,10 +4,11 @@ import CirrusTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-@testable import Metadata
 import NIOCore
 import PostgresNIO
 import Testing
+
+@testable import Metadata
 
 /// The folder tree: names, conflicts (also under concurrency), moves without cycles, trash,
 /// restore and purge; and that nobody reaches another user's items.
@@ -22,7 +23,8 @@ struct TreeTests {
             try await h.app.events.userRegistered(event)
             // The same user announced again under a new event id changes nothing either.
             try await h.app.events.userRegistered(EventEnvelope(producer: "auth", payload: event.payload))
-            let rows = try await h.client.query("SELECT count(*) FROM items WHERE owner_id = \(user) AND parent_id IS NULL", logger: TestDatabase.logger)
+            let rows = try await h.client.query(
+                "SELECT count(*) FROM items WHERE owner_id = \(user) AND parent_id IS NULL", logger: TestDatabase.logger)
             for try await count in rows.decode(Int.self) { #expect(count == 1) }
         }
     }
@@ -50,13 +52,15 @@ struct TreeTests {
                 #expect(response.status == .unprocessableContent, "\(name.debugDescription)")
                 #expect(String(buffer: response.body).contains("\"field\":\"name\""), "\(name.debugDescription)")
             }
-            #expect(try await h.send(.post, "/v1/folders", json: ["parent_id": user.root.uuidString], token: user.token).status == .unprocessableContent)
+            #expect(
+                try await h.send(.post, "/v1/folders", json: ["parent_id": user.root.uuidString], token: user.token).status == .unprocessableContent)
             let wrongType = try await h.send(.post, "/v1/folders", json: ["name": 5, "parent_id": user.root.uuidString], token: user.token)
             #expect(String(buffer: wrongType.body).contains("\"field\":\"name\""))
             // 255 bytes is fine, and names are NFC-normalised: "é" typed two ways is one name.
             _ = try await h.mkdir(user, String(repeating: "a", count: 255))
             _ = try await h.mkdir(user, "caf\u{00E9}")
-            let decomposed = try await h.send(.post, "/v1/folders", json: ["name": "cafe\u{0301}", "parent_id": user.root.uuidString], token: user.token)
+            let decomposed = try await h.send(
+                .post, "/v1/folders", json: ["name": "cafe\u{0301}", "parent_id": user.root.uuidString], token: user.token)
             #expect(decomposed.status == .conflict)
             // A parent that is not one of the caller's folders.
             let nowhere = try await h.send(.post, "/v1/folders", json: ["name": "x", "parent_id": UUID().uuidString], token: user.token)
@@ -71,7 +75,8 @@ struct TreeTests {
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
                 for _ in 0..<12 {
                     group.addTask {
-                        let r = try await h.send(.post, "/v1/folders", json: ["name": "Photos", "parent_id": user.root.uuidString], token: user.token)
+                        let r = try await h.send(
+                            .post, "/v1/folders", json: ["name": "Photos", "parent_id": user.root.uuidString], token: user.token)
                         return (r.status, String(buffer: r.body))
                     }
                 }
@@ -99,7 +104,8 @@ struct TreeTests {
                 #expect(response.status == .unprocessableContent)
                 #expect(String(buffer: response.body).contains("\"field\":\"parent_id\""))
             }
-            let moved = try h.json(try await h.send(.patch, "/v1/folders/\(c)", json: ["parent_id": other.uuidString, "name": "c2"], token: user.token), .ok)
+            let moved = try h.json(
+                try await h.send(.patch, "/v1/folders/\(c)", json: ["parent_id": other.uuidString, "name": "c2"], token: user.token), .ok)
             #expect(moved["parent_id"] as? String == other.uuidString)
             #expect(moved["name"] as? String == "c2")
             _ = try await h.mkdir(user, "taken", in: other)
@@ -111,7 +117,8 @@ struct TreeTests {
             async let second = h.send(.patch, "/v1/folders/\(other)", json: ["parent_id": a.uuidString], token: user.token)
             let statuses = [try await first.status, try await second.status]
             #expect(statuses.filter { $0 == .ok }.count == 1, "\(statuses)")
-            let cycle = try await h.client.query("""
+            let cycle = try await h.client.query(
+                """
                 WITH RECURSIVE up(id, parent_id, depth) AS (
                     SELECT id, parent_id, 0 FROM items WHERE id = \(a)
                     UNION ALL SELECT i.id, i.parent_id, up.depth + 1 FROM items i JOIN up ON i.id = up.parent_id WHERE up.depth < 50
@@ -159,7 +166,8 @@ struct TreeTests {
 
     @Test func nobodyReachesAnotherUsersItems() async throws {
         try await MetadataHarness.run { h in
-            let alice = try await h.newUser(), mallory = try await h.newUser()
+            let alice = try await h.newUser()
+            let mallory = try await h.newUser()
             let folder = try await h.mkdir(alice, "private")
             let file = UUID(uuidString: try await h.upload(alice, Array("secret".utf8), name: "s.txt", in: folder)["id"] as! String)!
             let trashed = try await h.mkdir(alice, "old")
@@ -167,10 +175,13 @@ struct TreeTests {
             let mine = try await h.mkdir(mallory, "mine")
             let myFile = UUID(uuidString: try await h.upload(mallory, Array("mine".utf8), name: "m.txt", in: mine)["id"] as! String)!
             _ = try await h.upload(alice, Array("secret, v2".utf8), name: "s.txt", replacing: file)
-            let aliceVersion = try h.json(try await h.send(.get, "/v1/files/\(file)/versions", token: alice.token), .ok)["versions"]
+            let aliceVersion =
+                try h.json(try await h.send(.get, "/v1/files/\(file)/versions", token: alice.token), .ok)["versions"]
                 .flatMap { ($0 as? [[String: Any]])?.first?["id"] as? String } ?? "missing"
-            let aliceReservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "pending.txt", "folder_id": folder.uuidString, "size": 3],
-                                                               token: alice.token), .created)
+            let aliceReservation = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "pending.txt", "folder_id": folder.uuidString, "size": 3],
+                    token: alice.token), .created)
             let aliceUpload = aliceReservation["upload_id"] as! String
             let attempts: [(HTTPRequest.Method, String, [String: Any]?)] = [
                 (.get, "/v1/folders/\(folder)", nil), (.get, "/v1/folders/\(folder)/children", nil),
@@ -203,8 +214,10 @@ struct TreeTests {
             let copyInto = try await h.send(.post, "/v1/files/\(myFile)/copy", json: ["parent_id": folder.uuidString], token: mallory.token)
             #expect(copyInto.status == .unprocessableContent)
             // Mallory's own receipt cannot complete Alice's reservation.
-            let myReservation = try h.json(try await h.send(.post, "/internal/uploads", json: ["name": "r.txt", "folder_id": mine.uuidString, "size": 3],
-                                                            token: mallory.token), .created)
+            let myReservation = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "r.txt", "folder_id": mine.uuidString, "size": 3],
+                    token: mallory.token), .created)
             let myReceipt = try await h.putToBlob(myReservation, Array("abc".utf8))["receipt"]!
             let steal = try await h.send(.post, "/internal/uploads/\(aliceUpload)/complete", json: ["receipt": myReceipt], token: mallory.token)
             #expect(steal.status == .unprocessableContent || steal.status == .notFound, "\(steal.status)")

@@ -81,8 +81,10 @@ struct SecretTests {
     }
 
     @Test func weakKeysAreRefusedAndRandomOnesAccepted() throws {
-        for weak in [String(repeating: "a", count: 40), "abcdefghijklmnopqrstuvwxyzabcdefghij", "0123456789012345678901234567890123",
-                     "secretsecretsecretsecretsecretsecret", "short-0123456789"] {
+        for weak in [
+            String(repeating: "a", count: 40), "abcdefghijklmnopqrstuvwxyzabcdefghij", "0123456789012345678901234567890123",
+            "secretsecretsecretsecretsecretsecret", "short-0123456789",
+        ] {
             #expect(SecretPolicy.weaknessProblem(weak, minLength: 32) != nil, "\(weak)")
         }
         #expect(SecretPolicy.weaknessProblem(Self.strong, minLength: 32) == nil)
@@ -116,17 +118,21 @@ struct SecretTests {
         #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: missing) }
         // Any key, not only secrets: a service refuses to start on a broken _FILE.
         #expect(throws: ConfigurationError.self) {
-            try ServiceConfiguration(service: "gateway", usesDatabase: false,
-                                     reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": folder.appendingPathComponent("nope").path]))
+            try ServiceConfiguration(
+                service: "gateway", usesDatabase: false,
+                reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": folder.appendingPathComponent("nope").path]))
         }
         let levelFile = folder.appendingPathComponent("level")
         try Data("debug\n".utf8).write(to: levelFile)
-        let configured = try ServiceConfiguration(service: "gateway", usesDatabase: false,
-                                                  reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": levelFile.path]))
+        let configured = try ServiceConfiguration(
+            service: "gateway", usesDatabase: false,
+            reader: ConfigReader(environment: ["CIRRUS_LOG_LEVEL_FILE": levelFile.path]))
         #expect("\(configured.logLevel)" == "debug")
         // A placeholder in a file is as bad as one in the environment.
         try Data("change-me-internal-secret-at-least-32-chars".utf8).write(to: file)
-        #expect(throws: ConfigurationError.self) { try InternalGrantSigner.secrets(reader: ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path])) }
+        #expect(throws: ConfigurationError.self) {
+            try InternalGrantSigner.secrets(reader: ConfigReader(environment: ["CIRRUS_INTERNAL_SECRET_FILE": file.path]))
+        }
     }
 
     @Test func metricsAreHiddenOnThePublicPortUnlessATokenIsSet() {

@@ -7,8 +7,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Metrics
-import NIOFoundationCompat
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import Testing
 

@@ -19,7 +19,8 @@ struct MigratorTests {
             let second = try await Migrator.migrate(migrations, client: client, logger: logger)
             #expect(second.isEmpty)
             // A new release adds one more: only it runs.
-            let third = try await Migrator.migrate(migrations + [Migration("0003-notes-col", ["ALTER TABLE notes ADD COLUMN tag TEXT"])], client: client, logger: logger)
+            let third = try await Migrator.migrate(
+                migrations + [Migration("0003-notes-col", ["ALTER TABLE notes ADD COLUMN tag TEXT"])], client: client, logger: logger)
             #expect(third == ["0003-notes-col"])
             try await client.query("INSERT INTO notes (id, body, tag) VALUES (1, 'x', 'y')", logger: logger)
         }
@@ -34,7 +35,8 @@ struct MigratorTests {
             await #expect(throws: (any Error).self) {
                 try await Migrator.migrate(broken, client: client, logger: logger)
             }
-            let tables = try await client.query("SELECT count(*)::int FROM pg_tables WHERE tablename IN ('good', 'bad', 'cirrus_outbox')", logger: logger)
+            let tables = try await client.query(
+                "SELECT count(*)::int FROM pg_tables WHERE tablename IN ('good', 'bad', 'cirrus_outbox')", logger: logger)
             var count = -1
             for try await value in tables.decode(Int.self) { count = value }
             #expect(count == 0)

@@ -15,7 +15,8 @@ struct OutboxInboxTests {
     var topic: String { UserDeleted.topic.rawValue }
 
     func prepare(_ client: PostgresClient) async throws {
-        try await Migrator.migrate([Migration("0001-effects", ["CREATE TABLE effects (user_id UUID NOT NULL, note TEXT NOT NULL)"])], client: client, logger: logger)
+        try await Migrator.migrate(
+            [Migration("0001-effects", ["CREATE TABLE effects (user_id UUID NOT NULL, note TEXT NOT NULL)"])], client: client, logger: logger)
         try await KafkaAdmin.createTopics([KafkaTopicSpec(name: topic), KafkaTopicSpec(name: topic + ".dlq")], client: kafka, logger: logger)
     }
 
@@ -143,13 +144,18 @@ struct OutboxInboxTests {
             let logger = self.logger
             handlers.on(UserDeleted.self) { envelope in
                 guard envelope.payload.userID == userID else { return }
-                let applied = try await Inbox.process(eventID: envelope.eventID, topic: UserDeleted.topic.rawValue, consumer: "kit-tests", client: client, logger: logger) { connection in
+                let applied = try await Inbox.process(
+                    eventID: envelope.eventID, topic: UserDeleted.topic.rawValue, consumer: "kit-tests", client: client, logger: logger
+                ) { connection in
                     try await connection.query("INSERT INTO effects (user_id, note) VALUES (\(envelope.payload.userID), 'deleted')", logger: logger)
                 }
                 outcomes.append(applied)
             }
             let registered = handlers
-            let consumer = KafkaConsumer(configuration: .init(groupID: TestEnvironment.uniqueName("inbox"), topics: registered.topics), client: kafka, deadLetterProducer: producer, logger: logger) {
+            let consumer = KafkaConsumer(
+                configuration: .init(groupID: TestEnvironment.uniqueName("inbox"), topics: registered.topics), client: kafka,
+                deadLetterProducer: producer, logger: logger
+            ) {
                 try await registered.handle($0, logger: logger)
             }
             try await withServices([producer, consumer], logger: logger) {

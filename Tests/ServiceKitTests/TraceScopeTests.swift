@@ -1,13 +1,14 @@
 import AsyncHTTPClient
 import CirrusContracts
 import CirrusKafka
-@testable import CirrusServiceKit
 import CirrusTestSupport
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
+
+@testable import CirrusServiceKit
 
 @Suite("Trace scope")
 struct TraceScopeTests {
@@ -25,8 +26,9 @@ struct TraceScopeTests {
             }.value
             seen.append([TraceScope.current == envelope.trace ? "scope" : "no scope"] + forwarded)
         }
-        let message = KafkaMessage(topic: UserDeleted.topic.rawValue, partition: 0, offset: 0, key: nil,
-                                   value: Array(try ContractCoding.encoder().encode(event)), headers: [])
+        let message = KafkaMessage(
+            topic: UserDeleted.topic.rawValue, partition: 0, offset: 0, key: nil,
+            value: Array(try ContractCoding.encoder().encode(event)), headers: [])
         try await handlers.handle(message, logger: Logger(label: "trace-tests"))
         #expect(seen.all == [["scope", "req-7", trace.traceparent!, "k=v"]])
         #expect(TraceScope.current == TraceContext())
@@ -35,12 +37,15 @@ struct TraceScopeTests {
     @Test func thePublishedRecordCarriesTraceparentAndTracestateInItsHeaders() {
         let trace = TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tracestate: "k=v", requestID: "req-8")
         let id = UUID()
-        let record = Outbox.record(topic: "file.deleted", key: "k", eventID: id, type: "file.deleted", payload: ByteBuffer(string: "{}"), trace: trace)
-        #expect(record.headers.map { "\($0.key)=\($0.stringValue ?? "")" } == [
-            "cirrus-event-id=\(id.uuidString.lowercased())", "cirrus-event-type=file.deleted",
-            "traceparent=\(trace.traceparent!)", "tracestate=k=v",
-        ])
-        let bare = Outbox.record(topic: "file.deleted", key: "k", eventID: id, type: "file.deleted", payload: ByteBuffer(string: "{}"), trace: TraceContext())
+        let record = Outbox.record(
+            topic: "file.deleted", key: "k", eventID: id, type: "file.deleted", payload: ByteBuffer(string: "{}"), trace: trace)
+        #expect(
+            record.headers.map { "\($0.key)=\($0.stringValue ?? "")" } == [
+                "cirrus-event-id=\(id.uuidString.lowercased())", "cirrus-event-type=file.deleted",
+                "traceparent=\(trace.traceparent!)", "tracestate=k=v",
+            ])
+        let bare = Outbox.record(
+            topic: "file.deleted", key: "k", eventID: id, type: "file.deleted", payload: ByteBuffer(string: "{}"), trace: TraceContext())
         #expect(bare.headers.map(\.key) == ["cirrus-event-id", "cirrus-event-type"])
     }
 

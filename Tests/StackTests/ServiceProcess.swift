@@ -50,5 +50,3 @@ final class ServiceProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 }
-
-

@@ -26,7 +26,9 @@ struct StackTests {
         return (response.status, response.body)
     }
 
-    func send(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
+    func send(
+        _ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -58,8 +60,11 @@ struct StackTests {
                 try await adminClient.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(suffix)_\(service)"), logger: logger)
             }
             let bucket = suffix.replacingOccurrences(of: "_", with: "-") + "-thumbnails"
-            try await S3ObjectStore(configuration: .init(endpoint: TestEnvironment.s3Endpoint, region: "us-east-1", bucket: bucket,
-                                                         accessKeyID: "test", secretAccessKey: "test", pathStyle: true)).createBucketIfNeeded()
+            try await S3ObjectStore(
+                configuration: .init(
+                    endpoint: TestEnvironment.s3Endpoint, region: "us-east-1", bucket: bucket,
+                    accessKeyID: "test", secretAccessKey: "test", pathStyle: true)
+            ).createBucketIfNeeded()
             var ports: [String: Int] = [:]
             for service in Self.services { ports[service] = try freePort() }
             var processes: [String: ServiceProcess] = [:]
@@ -103,7 +108,8 @@ struct StackTests {
             }
             for process in processes.values where process.isRunning { _ = await process.terminate(timeout: .seconds(15)) }
             for service in Self.services where service != "gateway" {
-                _ = try? await adminClient.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(suffix)_\(service) WITH (FORCE)"), logger: logger)
+                _ = try? await adminClient.query(
+                    PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(suffix)_\(service) WITH (FORCE)"), logger: logger)
             }
             if let failure { throw failure }
         }
@@ -175,12 +181,14 @@ struct StackTests {
     /// Auth's public routes answer through the gateway, with the real services behind it.
     func accountsWorkThroughTheGateway(_ gateway: String) async throws {
         let password = "Stack-test-pass-1"
-        var response = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "stacky", "email": "stacky@example.com", "password": password])
+        var response = try await send(
+            .POST, gateway + "/v1/auth/register", json: ["username": "stacky", "email": "stacky@example.com", "password": password])
         #expect(response.status == 201)
         response = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "x"])
         #expect(response.status == 422)
         #expect(response.headers.first(name: "Content-Type") == "application/problem+json")
-        response = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "stacky", "password": password], headers: [("X-Request-Id", "stack-req-1")])
+        response = try await send(
+            .POST, gateway + "/v1/auth/login", json: ["login": "stacky", "password": password], headers: [("X-Request-Id", "stack-req-1")])
         #expect(response.status == 200)
         #expect(response.headers.first(name: "X-Request-Id") == "stack-req-1")
         let access = try #require(try object(response.body)["access_token"] as? String)
@@ -195,8 +203,9 @@ struct StackTests {
         response = try await send(.GET, gateway + "/v1/me", headers: [("Authorization", "Bearer \(access)"), ("X-Cirrus-Client-Address", "1.2.3.4")])
         #expect(response.status == 200)
 
-        response = try await send(.POST, gateway + "/v1/auth/bootstrap-admin", json: ["username": "boss", "email": "boss@example.com", "password": password],
-                                  headers: [("X-Bootstrap-Secret", Self.bootstrapSecret)])
+        response = try await send(
+            .POST, gateway + "/v1/auth/bootstrap-admin", json: ["username": "boss", "email": "boss@example.com", "password": password],
+            headers: [("X-Bootstrap-Secret", Self.bootstrapSecret)])
         #expect(response.status == 201)
         response = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "boss", "password": password])
         let admin = try #require(try object(response.body)["access_token"] as? String)
@@ -208,7 +217,9 @@ struct StackTests {
         #expect(try await get(gateway + "/v1/auth/jwks").status == 200)
     }
 
-    func raw(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
+    func raw(
+        _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: ByteBuffer, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -237,22 +248,28 @@ struct StackTests {
         // A raw upload with a checksum.
         let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let sha = SHA256Hex.of(bytes)
-        let rawUpload = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=data.bin", body: bytes, headers: auth + [("X-Content-SHA256", sha)])
+        let rawUpload = try await raw(
+            .POST, gateway + "/v1/files?folder_id=\(folderID)&name=data.bin", body: bytes, headers: auth + [("X-Content-SHA256", sha)])
         #expect(rawUpload.status == 201, "\(String(buffer: rawUpload.body))")
         let file = try object(rawUpload.body)
         let fileID = try #require(file["id"] as? String)
         #expect(file["sha256"] as? String == sha)
         #expect(file["size"] as? Int == bytes.count)
         // A wrong checksum keeps nothing and says why.
-        let wrong = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=bad.bin", body: bytes, headers: auth + [("X-Content-SHA256", String(repeating: "0", count: 64))])
+        let wrong = try await raw(
+            .POST, gateway + "/v1/files?folder_id=\(folderID)&name=bad.bin", body: bytes,
+            headers: auth + [("X-Content-SHA256", String(repeating: "0", count: 64))])
         #expect(wrong.status == 422)
         #expect(String(buffer: wrong.body).contains("X-Content-SHA256"))
         // A multipart upload with a UTF-8 name.
         let boundary = "cirrus-stack-boundary"
         var form = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"folder_id\"\r\n\r\n\(folderID)\r\n".utf8)
-        form += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Übersicht 2026.txt\"\r\nContent-Type: text/plain\r\n\r\n".utf8)
+        form += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Übersicht 2026.txt\"\r\nContent-Type: text/plain\r\n\r\n".utf8
+        )
         form += Array("Grüße aus dem Stack\n".utf8) + Array("\r\n--\(boundary)--\r\n".utf8)
-        let multipart = try await raw(.POST, gateway + "/v1/files", body: form, headers: auth + [("Content-Type", "multipart/form-data; boundary=\(boundary)")])
+        let multipart = try await raw(
+            .POST, gateway + "/v1/files", body: form, headers: auth + [("Content-Type", "multipart/form-data; boundary=\(boundary)")])
         #expect(multipart.status == 201, "\(String(buffer: multipart.body))")
         let textFile = try object(multipart.body)
         #expect(textFile["name"] as? String == "Übersicht 2026.txt")
@@ -286,7 +303,8 @@ struct StackTests {
         // Replace the content: the old one stays as a version and can be read.
         let replaced = try await raw(.PUT, gateway + "/v1/files/\(textID)/content", body: Array("version two".utf8), headers: auth)
         #expect(replaced.status == 200, "\(String(buffer: replaced.body))")
-        let versions = try object(try await send(.GET, gateway + "/v1/files/\(textID)/versions", headers: auth).body)["versions"] as? [[String: Any]] ?? []
+        let versions =
+            try object(try await send(.GET, gateway + "/v1/files/\(textID)/versions", headers: auth).body)["versions"] as? [[String: Any]] ?? []
         #expect(versions.count == 1)
         let old = try await raw(.GET, gateway + "/v1/files/\(textID)/content?version=\(versions.first?["id"] as? String ?? "")", headers: auth)
         #expect(String(buffer: old.body) == "Grüße aus dem Stack\n")
@@ -301,8 +319,9 @@ struct StackTests {
         #expect(Array(try await raw(.GET, gateway + "/v1/files/\(copyID)/content", headers: auth).body.readableBytesView) == bytes)
 
         // An image gets its thumbnails without anyone asking; the tier decides the sizes.
-        let image = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg"))
+        let image = try Data(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg"))
         let imageUpload = try await raw(.POST, gateway + "/v1/files?folder_id=\(root)&name=photo.jpg", body: Array(image), headers: auth)
         #expect(imageUpload.status == 201, "\(String(buffer: imageUpload.body))")
         let imageID = try #require(try object(imageUpload.body)["id"] as? String)
@@ -331,11 +350,14 @@ struct StackTests {
         #expect(try await raw(.GET, gateway + "/v1/files/\(imageID)/thumbnails/200", headers: nosy).status == 404)
         // Every id-taking route: another user's id is a 404 (or a 422 naming the field when it is
         // a target in the body), and nothing of the owner's changes.
-        let trashedFolder = try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "Old", "parent_id": root], headers: auth).body)["id"] as! String
+        let trashedFolder =
+            try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "Old", "parent_id": root], headers: auth).body)["id"] as! String
         #expect(try await send(.DELETE, gateway + "/v1/folders/\(trashedFolder)", headers: auth).status == 204)
         let version = versions.first?["id"] as? String ?? ""
         let nosyRoot = try object(try await send(.GET, gateway + "/v1/folders/root", headers: nosy).body)["id"] as! String
-        let nosyFolder = try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "mine", "parent_id": nosyRoot], headers: nosy).body)["id"] as! String
+        let nosyFolder =
+            try object(try await send(.POST, gateway + "/v1/folders", json: ["name": "mine", "parent_id": nosyRoot], headers: nosy).body)["id"]
+            as! String
         let attempts: [(HTTPMethod, String, [String: Any]?, Int)] = [
             (.GET, "/v1/folders/\(folderID)", nil, 404),
             (.PATCH, "/v1/folders/\(folderID)", ["name": "mine now"], 404),
@@ -354,7 +376,9 @@ struct StackTests {
             (.PATCH, "/v1/folders/\(nosyFolder)", ["parent_id": folderID], 422),
         ]
         for (method, path, body, expected) in attempts {
-            let answer = method == .HEAD ? try await raw(method, gateway + path, headers: nosy) : try await send(method, gateway + path, json: body, headers: nosy)
+            let answer =
+                method == .HEAD
+                ? try await raw(method, gateway + path, headers: nosy) : try await send(method, gateway + path, json: body, headers: nosy)
             #expect(answer.status == expected, "\(method) \(path): \(String(buffer: answer.body))")
         }
         let intruding = try await raw(.POST, gateway + "/v1/files?folder_id=\(folderID)&name=x.bin", body: [1, 2, 3], headers: nosy)
@@ -379,8 +403,10 @@ struct StackTests {
             (try? await send(.GET, gateway + "/v1/folders/root", headers: auth))?.status == 200
         }
         let root = try object(try await send(.GET, gateway + "/v1/folders/root", headers: auth).body)["id"] as! String
-        let image = Array(try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg")))
+        let image = Array(
+            try Data(
+                contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                    .deletingLastPathComponent().appendingPathComponent("ThumbnailTests/Fixtures/oriented.jpg")))
         let upload = try await raw(.POST, gateway + "/v1/files?folder_id=\(root)&name=shared.jpg", body: image, headers: auth)
         #expect(upload.status == 201)
         let imageID = try #require(try object(upload.body)["id"] as? String)
@@ -394,22 +420,26 @@ struct StackTests {
         var links = ((gallery["items"] as? [[String: Any]])?.first?["links"]) as? [String: Any]
         #expect(links?["thumbnails"] as? [String: String] == ["200": "/v1/files/\(imageID)/thumbnails/200"])
         #expect(links?["original"] is NSNull)
-        var refused = try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], headers: auth)
+        var refused = try await send(
+            .POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 200, "expires_in": 600], headers: auth)
         #expect(refused.status == 403)
 
         // The admin moves linker to enterprise; metadata learns it from the event.
         login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "boss", "password": "Stack-test-pass-1"])
         let admin = [("Authorization", "Bearer \(try #require(try object(login.body)["access_token"] as? String))")]
         let me = try object(try await send(.GET, gateway + "/v1/me", headers: auth).body)
-        let moved = try await send(.PATCH, gateway + "/v1/admin/users/\(me["id"] as! String)", json: ["tier_id": "00000000-0000-4000-a000-000000000003"], headers: admin)
+        let moved = try await send(
+            .PATCH, gateway + "/v1/admin/users/\(me["id"] as! String)", json: ["tier_id": "00000000-0000-4000-a000-000000000003"], headers: admin)
         #expect(moved.status == 200, "\(String(buffer: moved.body))")
         try await eventually("enterprise rights reach metadata", timeout: .seconds(30), interval: .milliseconds(200)) {
-            (try? await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 300], headers: auth))?.status == 201
+            (try? await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 300], headers: auth))?.status
+                == 201
         }
         refused = try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 30001], headers: auth)
         #expect(refused.status == 422)
         #expect(String(buffer: refused.body).contains("expires_in"))
-        let created = try object(try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 600], headers: auth).body)
+        let created = try object(
+            try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "original", "expires_in": 600], headers: auth).body)
         let url = try #require(created["url"] as? String)
         let token = try #require(created["token"] as? String)
         #expect(url.hasSuffix("/v1/links/" + token))
@@ -420,7 +450,10 @@ struct StackTests {
         #expect(followed.headers.first(name: "Content-Disposition")?.hasPrefix("inline") == true)
         let part = try await raw(.GET, gateway + "/v1/links/" + token, headers: [("Range", "bytes=0-9")])
         #expect(part.status == 206 && Array(part.body.readableBytesView) == Array(image[0...9]))
-        let thumbLink = try object(try await send(.POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 400, "expires_in": 300], headers: auth).body)
+        let thumbLink = try object(
+            try await send(
+                .POST, gateway + "/v1/files/\(imageID)/links", json: ["variant": "thumbnail", "size": 400, "expires_in": 300], headers: auth
+            ).body)
         let thumb = try await raw(.GET, gateway + "/v1/links/" + (thumbLink["token"] as! String))
         #expect(thumb.status == 200 && thumb.headers.first(name: "Content-Type") == "image/jpeg")
         let thumbHead = try await raw(.HEAD, gateway + "/v1/links/" + (thumbLink["token"] as! String))
@@ -429,8 +462,10 @@ struct StackTests {
         var tampered = Array(token)
         tampered[tampered.count / 2] = tampered[tampered.count / 2] == "A" ? "B" : "A"
         #expect(try await raw(.GET, gateway + "/v1/links/" + String(tampered)).status == 403)
-        let expired = LinkSigner(secrets: [Self.internalSecret]).sign(LinkToken(fileID: UUID(uuidString: imageID)!, version: 1,
-                                                                              variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) - 5))
+        let expired = LinkSigner(secrets: [Self.internalSecret]).sign(
+            LinkToken(
+                fileID: UUID(uuidString: imageID)!, version: 1,
+                variant: .original, size: nil, expiresAt: Int64(Date().timeIntervalSince1970) - 5))
         #expect(try await raw(.GET, gateway + "/v1/links/" + expired).status == 410)
         // The gallery now offers the original and both sizes (a fresh token carries the new rate).
         login = try await send(.POST, gateway + "/v1/auth/login", json: ["login": "linker", "password": password])
@@ -450,14 +485,17 @@ struct StackTests {
         #expect(document.status == 200)
         let spec = try object(document.body)
         #expect(spec["openapi"] as? String == "3.1.0")
-        #expect(((spec["paths"] as? [String: Any])?.keys).map { Set($0).isSuperset(of: ["/v1/links/{token}", "/v1/images", "/v1/files/{id}/links"]) } == true)
+        #expect(
+            ((spec["paths"] as? [String: Any])?.keys).map { Set($0).isSuperset(of: ["/v1/links/{token}", "/v1/images", "/v1/files/{id}/links"]) }
+                == true)
         let page = try await raw(.GET, gateway + "/docs")
         #expect(page.status == 200 && page.headers.first(name: "Content-Type")?.hasPrefix("text/html") == true)
         #expect(String(buffer: page.body).contains("/openapi.json"))
         #expect(!String(buffer: page.body).contains("src=\"http"), "the docs page loads nothing from elsewhere")
 
         // CORS: the configured origin only.
-        let preflight = try await raw(.OPTIONS, gateway + "/v1/files", headers: [("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST")])
+        let preflight = try await raw(
+            .OPTIONS, gateway + "/v1/files", headers: [("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST")])
         #expect(preflight.status == 204)
         #expect(preflight.headers.first(name: "Access-Control-Allow-Origin") == "https://app.example.com")
         let foreign = try await send(.GET, gateway + "/v1/folders/root", headers: fresh + [("Origin", "https://evil.example")])
@@ -477,7 +515,10 @@ struct StackTests {
         for _ in 0..<40 {
             let attempt = try await send(.POST, gateway + "/v1/auth/register", json: ["username": "x"])
             last = attempt.status
-            if last == 429 { limited = attempt; break }
+            if last == 429 {
+                limited = attempt
+                break
+            }
         }
         #expect(last == 429)
         #expect(limited?.headers.first(name: "Retry-After").flatMap(Int.init).map { $0 >= 1 } == true)
@@ -495,4 +536,3 @@ struct StackTests {
         #expect(!process.log.contains("Fatal error"))
     }
 }
-

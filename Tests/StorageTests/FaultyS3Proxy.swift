@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A loopback HTTP/1.1 proxy in front of the S3 test server, for fault injection: every
@@ -42,7 +43,10 @@ final class FaultyS3Proxy: Sendable {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw ProxyError("cannot listen: \(errno)") }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            close(fd)
+            throw ProxyError("cannot listen: \(errno)")
+        }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
@@ -96,7 +100,11 @@ final class FaultyS3Proxy: Sendable {
         switch fault {
         case .serverError:
             let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected</Message></Error>"
-            Self.send(client, Array("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\nContent-Length: \(xml.utf8.count)\r\nConnection: close\r\n\r\n\(xml)".utf8))
+            Self.send(
+                client,
+                Array(
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\nContent-Length: \(xml.utf8.count)\r\nConnection: close\r\n\r\n\(xml)"
+                        .utf8))
             return
         case .dropConnection:
             return
@@ -111,7 +119,9 @@ final class FaultyS3Proxy: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr(upstreamHost == "localhost" ? "127.0.0.1" : upstreamHost)
         address.sin_port = upstreamPort.bigEndian
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard connected == 0 else { return }
         guard Self.send(upstream, Array((head + "\r\n\r\n").utf8) + body) else { return }
         var response: [UInt8] = []

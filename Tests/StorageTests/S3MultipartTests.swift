@@ -1,8 +1,9 @@
-@testable import CirrusStorage
 import CirrusTestSupport
 import Foundation
 import NIOCore
 import Testing
+
+@testable import CirrusStorage
 
 /// S3 writes that are aborted or fail half-way leave no multipart upload in progress on the
 /// bucket (its parts would stay stored, and billed, until someone aborts it): checked with

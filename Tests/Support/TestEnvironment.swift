@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import NIOConcurrencyHelpers
 
 /// What `./infra/test` provides: the throw-away PostgreSQL, broker and S3 test server.
@@ -29,7 +29,9 @@ public struct TimedOut: Error, CustomStringConvertible {
 /// Poll `condition` until it holds or `timeout` passes. The default is generous: when every
 /// suite starts at once on two cores, joining a consumer group on the local broker has taken
 /// ~50 s; a condition that holds returns at once whatever the bound.
-public func eventually(_ what: String, timeout: Duration = .seconds(90), interval: Duration = .milliseconds(50), _ condition: @Sendable () async throws -> Bool) async throws {
+public func eventually(
+    _ what: String, timeout: Duration = .seconds(90), interval: Duration = .milliseconds(50), _ condition: @Sendable () async throws -> Bool
+) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }

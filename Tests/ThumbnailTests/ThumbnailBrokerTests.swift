@@ -10,6 +10,7 @@ import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
 import Testing
+
 @testable import Thumbnail
 
 /// `thumbnail.requested` whose original cannot be fetched, delivered through the real broker
@@ -27,30 +28,42 @@ struct ThumbnailBrokerTests {
     var topic: String { ThumbnailRequested.topic.rawValue }
 
     func request(blobID: String = "sha256:" + String(repeating: "ab", count: 32)) -> EventEnvelope<ThumbnailRequested> {
-        EventEnvelope(producer: "metadata", payload: ThumbnailRequested(fileID: UUID(), ownerID: UUID(), blobID: blobID, contentType: "image/jpeg",
-                                                                      sizes: [200], reason: .upload))
+        EventEnvelope(
+            producer: "metadata",
+            payload: ThumbnailRequested(
+                fileID: UUID(), ownerID: UUID(), blobID: blobID, contentType: "image/jpeg",
+                sizes: [200], reason: .upload))
     }
 
     /// Runs the service's consumer for `app` (recording each delivery of `event`) and a consumer
     /// of the dead-letter topic (recording `event`'s letters) around `body`.
-    func withConsumers(_ app: ThumbnailApp, for event: EventEnvelope<ThumbnailRequested>, deliveries: Recorder<Date>, letters: Recorder<KafkaMessage>,
-                       _ body: @Sendable (_ send: @Sendable () async throws -> Void) async throws -> Void) async throws {
+    func withConsumers(
+        _ app: ThumbnailApp, for event: EventEnvelope<ThumbnailRequested>, deliveries: Recorder<Date>, letters: Recorder<KafkaMessage>,
+        _ body: @Sendable (_ send: @Sendable () async throws -> Void) async throws -> Void
+    ) async throws {
         let logger = TestDatabase.logger
-        try await KafkaAdmin.createTopics([topic, Topic.deadLetter(topic), FileDeleted.topic.rawValue, Topic.deadLetter(FileDeleted.topic.rawValue)].map { KafkaTopicSpec(name: $0) },
-                                          client: kafka, logger: logger)
+        try await KafkaAdmin.createTopics(
+            [topic, Topic.deadLetter(topic), FileDeleted.topic.rawValue, Topic.deadLetter(FileDeleted.topic.rawValue)].map {
+                KafkaTopicSpec(name: $0)
+            },
+            client: kafka, logger: logger)
         let value = Array(try ContractCoding.encoder().encode(event))
         let producer = try KafkaProducer(client: kafka, logger: logger)
         let handlers = app.handlers
         let eventID = event.eventID
         // The defaults the service runs with (ServiceRuntime.addConsumer): 5 attempts, backoff from 200 ms.
-        let consumer = KafkaConsumer(configuration: .init(groupID: TestEnvironment.uniqueName("thumbnail"), topics: handlers.topics),
-                                     client: kafka, deadLetterProducer: producer, logger: logger) { message in
+        let consumer = KafkaConsumer(
+            configuration: .init(groupID: TestEnvironment.uniqueName("thumbnail"), topics: handlers.topics),
+            client: kafka, deadLetterProducer: producer, logger: logger
+        ) { message in
             guard (try? ContractCoding.decoder().decode(EventHeader.self, from: Data(message.value)))?.eventID == eventID else { return }
             deliveries.append(Date())
             try await handlers.handle(message, logger: logger)
         }
-        let deadLetters = KafkaConsumer(configuration: .init(groupID: TestEnvironment.uniqueName("thumbnail-dlq"), topics: [Topic.deadLetter(topic)]),
-                                        client: kafka, deadLetterProducer: producer, logger: logger) { message in
+        let deadLetters = KafkaConsumer(
+            configuration: .init(groupID: TestEnvironment.uniqueName("thumbnail-dlq"), topics: [Topic.deadLetter(topic)]),
+            client: kafka, deadLetterProducer: producer, logger: logger
+        ) { message in
             if message.value == value { letters.append(message) }
         }
         let topic = self.topic
@@ -69,7 +82,8 @@ struct ThumbnailBrokerTests {
 
     func failuresAnnounced(_ client: PostgresClient) async throws -> [ThumbnailFailed] {
         var events: [ThumbnailFailed] = []
-        let rows = try await client.query("SELECT payload FROM cirrus_outbox WHERE topic = \(ThumbnailFailed.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
+        let rows = try await client.query(
+            "SELECT payload FROM cirrus_outbox WHERE topic = \(ThumbnailFailed.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
         for try await payload in rows.decode(ByteBuffer.self) {
             events.append(try ContractCoding.decoder().decode(EventEnvelope<ThumbnailFailed>.self, from: Data(buffer: payload)).payload)
         }
@@ -81,14 +95,17 @@ struct ThumbnailBrokerTests {
             try await Migrator.migrate(ThumbnailMigrations.all, client: client, logger: TestDatabase.logger)
             // Blob is stopped: nothing listens on its port. Connection attempts give up after
             // 300 ms (the shared client would keep trying for its connect timeout).
-            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .milliseconds(300), read: .seconds(5))))
+            let http = HTTPClient(
+                eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .milliseconds(300), read: .seconds(5))))
             var settings = ThumbnailSettings()
             settings.concurrency = 1
-            let app = ThumbnailApp(client: client, store: try await TestStoreBackend.local.makeStore(), settings: settings, signer: ThumbnailTests.signer,
-                                   blob: InternalClient(http: http, service: "blob", baseURL: "http://127.0.0.1:\(try freePort())"),
-                                   scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
+            let app = ThumbnailApp(
+                client: client, store: try await TestStoreBackend.local.makeStore(), settings: settings, signer: ThumbnailTests.signer,
+                blob: InternalClient(http: http, service: "blob", baseURL: "http://127.0.0.1:\(try freePort())"),
+                scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
             let event = request()
-            let deliveries = Recorder<Date>(), letters = Recorder<KafkaMessage>()
+            let deliveries = Recorder<Date>()
+            let letters = Recorder<KafkaMessage>()
             do {
                 try await withConsumers(app, for: event, deliveries: deliveries, letters: letters) { send in
                     try await send()
@@ -116,7 +133,8 @@ struct ThumbnailBrokerTests {
     @Test func anOriginalBlobDoesNotHaveIsAnsweredOnceWithSourceMissing() async throws {
         try await ThumbnailTests.run { h in
             let event = request()  // a content nobody uploaded
-            let deliveries = Recorder<Date>(), letters = Recorder<KafkaMessage>()
+            let deliveries = Recorder<Date>()
+            let letters = Recorder<KafkaMessage>()
             try await withConsumers(h.app, for: event, deliveries: deliveries, letters: letters) { send in
                 try await send()
                 try await eventually("the failure", timeout: .seconds(90)) { try await !failuresAnnounced(h.client).isEmpty }

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-@testable import Blob
 import CirrusContracts
 import CirrusServiceKit
 import CirrusStorage
@@ -13,6 +12,8 @@ import NIOFoundationCompat
 import NIOHTTP1
 import PostgresNIO
 import Testing
+
+@testable import Blob
 @testable import Thumbnail
 
 /// The thumbnail pipeline with real libvips, a real blob on loopback and PostgreSQL: sizes,
@@ -33,10 +34,13 @@ struct ThumbnailTests {
 
         /// Puts `bytes` into blob for `owner`; returns the source to render.
         func original(_ bytes: [UInt8], owner: UUID = UUID(), contentType: String = "image/jpeg") async throws -> SourceRef {
-            let upload = UUID(), file = UUID()
+            let upload = UUID()
+            let file = UUID()
             var request = HTTPClientRequest(url: blobURL + "/internal/uploads/\(upload.uuidString.lowercased())")
             request.method = .PUT
-            request.headers.add(name: InternalGrant.header, value: signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: file, uploadID: upload, maxBytes: 1 << 30)))
+            request.headers.add(
+                name: InternalGrant.header,
+                value: signer.sign(InternalGrant(purpose: .upload, ownerID: owner, fileID: file, uploadID: upload, maxBytes: 1 << 30)))
             request.body = .bytes(ByteBuffer(bytes: bytes))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
@@ -45,13 +49,17 @@ struct ThumbnailTests {
         }
 
         func request(_ source: SourceRef, sizes: [Int]) -> EventEnvelope<ThumbnailRequested> {
-            EventEnvelope(producer: "metadata", payload: ThumbnailRequested(fileID: source.fileID, ownerID: source.ownerID, blobID: source.blobID,
-                                                                          contentType: source.contentType, sizes: sizes, reason: .upload))
+            EventEnvelope(
+                producer: "metadata",
+                payload: ThumbnailRequested(
+                    fileID: source.fileID, ownerID: source.ownerID, blobID: source.blobID,
+                    contentType: source.contentType, sizes: sizes, reason: .upload))
         }
 
         func outbox<P: EventPayload>(_ type: P.Type) async throws -> [P] {
             var events: [P] = []
-            let rows = try await client.query("SELECT payload FROM cirrus_outbox WHERE topic = \(P.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
+            let rows = try await client.query(
+                "SELECT payload FROM cirrus_outbox WHERE topic = \(P.topic.rawValue) ORDER BY id", logger: TestDatabase.logger)
             for try await payload in rows.decode(ByteBuffer.self) {
                 events.append(try ContractCoding.decoder().decode(EventEnvelope<P>.self, from: Data(buffer: payload)).payload)
             }
@@ -60,9 +68,12 @@ struct ThumbnailTests {
 
         func serve(_ source: SourceRef, size: Int, headers: HTTPFields = [:]) async throws -> TestResponse {
             var headers = headers
-            headers[HTTPField.Name(InternalGrant.header)!] = signer.sign(InternalGrant(purpose: .read, ownerID: source.ownerID, fileID: source.fileID, blobID: source.blobID,
-                                                                                      size: Int64(size), contentType: source.contentType))
-            return try await http.execute(uri: "/internal/thumbnails/\(source.fileID.uuidString.lowercased())/\(size)", method: .get, headers: headers)
+            headers[HTTPField.Name(InternalGrant.header)!] = signer.sign(
+                InternalGrant(
+                    purpose: .read, ownerID: source.ownerID, fileID: source.fileID, blobID: source.blobID,
+                    size: Int64(size), contentType: source.contentType))
+            return try await http.execute(
+                uri: "/internal/thumbnails/\(source.fileID.uuidString.lowercased())/\(size)", method: .get, headers: headers)
         }
     }
 
@@ -71,18 +82,23 @@ struct ThumbnailTests {
             try await Migrator.migrate(BlobMigrations.all, client: blobDatabase, logger: TestDatabase.logger)
             let blobRouter = Router(context: ServiceRequestContext.self)
             blobRouter.add(middleware: ErrorMiddleware())
-            BlobController(store: try await TestStoreBackend.local.makeStore(), index: BlobIndex(client: blobDatabase, logger: TestDatabase.logger),
-                           signer: signer).register(on: blobRouter)
+            BlobController(
+                store: try await TestStoreBackend.local.makeStore(), index: BlobIndex(client: blobDatabase, logger: TestDatabase.logger),
+                signer: signer
+            ).register(on: blobRouter)
             let port = try freePort()
-            let blobApp = Application(router: blobRouter, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestDatabase.logger)
+            let blobApp = Application(
+                router: blobRouter, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: TestDatabase.logger)
             try await TestDatabase.withDatabase { client, _ in
                 try await Migrator.migrate(ThumbnailMigrations.all, client: client, logger: TestDatabase.logger)
                 let store = try await TestStoreBackend.local.makeStore()
                 var settings = ThumbnailSettings()
                 settings.concurrency = 2
                 let blobURL = "http://127.0.0.1:\(port)"
-                let app = ThumbnailApp(client: client, store: store, settings: settings, signer: signer, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
-                                       scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
+                let app = ThumbnailApp(
+                    client: client, store: store, settings: settings, signer: signer,
+                    blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
+                    scratch: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("scratch"), logger: TestDatabase.logger)
                 let router = Router(context: ServiceRequestContext.self)
                 router.add(middleware: ErrorMiddleware())
                 app.register(on: router)
@@ -127,7 +143,9 @@ struct ThumbnailTests {
             for source in [corrupt, bomb, pdf] { try await h.app.requested(h.request(source, sizes: [200])) }
             let failures = try await h.outbox(ThumbnailFailed.self)
             #expect(failures.map(\.reason) == [.undecodable, .tooLarge, .unsupported])
-            #expect(failures.allSatisfy { !$0.detail.contains("/tmp") && !$0.detail.contains(TestEnvironment.scratchDirectory) }, "no internal paths in the detail")
+            #expect(
+                failures.allSatisfy { !$0.detail.contains("/tmp") && !$0.detail.contains(TestEnvironment.scratchDirectory) },
+                "no internal paths in the detail")
             // On demand they answer 422 at once, without rendering again.
             #expect(try await h.serve(bomb, size: 200).status == .unprocessableContent)
             // And a good image still renders.
@@ -173,9 +191,13 @@ struct ThumbnailTests {
             #expect(try await h.serve(source, size: 120, headers: [.ifNoneMatch: etag]).status == .notModified)
             // A grant for another size or file does not open this one.
             var headers: HTTPFields = [:]
-            headers[HTTPField.Name(InternalGrant.header)!] = Self.signer.sign(InternalGrant(purpose: .read, ownerID: source.ownerID, fileID: source.fileID,
-                                                                                          blobID: source.blobID, size: 999, contentType: source.contentType))
-            #expect(try await h.http.execute(uri: "/internal/thumbnails/\(source.fileID.uuidString.lowercased())/120", method: .get, headers: headers).status == .forbidden)
+            headers[HTTPField.Name(InternalGrant.header)!] = Self.signer.sign(
+                InternalGrant(
+                    purpose: .read, ownerID: source.ownerID, fileID: source.fileID,
+                    blobID: source.blobID, size: 999, contentType: source.contentType))
+            #expect(
+                try await h.http.execute(uri: "/internal/thumbnails/\(source.fileID.uuidString.lowercased())/120", method: .get, headers: headers)
+                    .status == .forbidden)
         }
     }
 
@@ -243,7 +265,8 @@ struct ThumbnailTests {
         try await Self.run { h in
             let source = try await h.original(try Self.fixture("oriented.jpg"))
             try await h.app.requested(h.request(source, sizes: [100, 200]))
-            let deleted = EventEnvelope(producer: "metadata", payload: FileDeleted(fileID: source.fileID, ownerID: source.ownerID, blobIDs: [source.blobID]))
+            let deleted = EventEnvelope(
+                producer: "metadata", payload: FileDeleted(fileID: source.fileID, ownerID: source.ownerID, blobIDs: [source.blobID]))
             try await h.app.deleted(deleted)
             try await h.app.deleted(deleted)
             #expect(try await h.store.list(prefix: "thumbs/").isEmpty)

@@ -8,9 +8,13 @@ struct VipsTests {
     /// A 64x32 red PNG made by hand-free means: libvips itself is not used to make the input.
     static let png: Data = {
         // Minimal PNG writer: 8-bit RGB, no filter, zlib "stored" blocks, CRCs computed here.
-        let width = 64, height = 32
+        let width = 64
+        let height = 32
         var raw = [UInt8]()
-        for _ in 0..<height { raw.append(0); for _ in 0..<width { raw += [255, 0, 0] } }
+        for _ in 0..<height {
+            raw.append(0)
+            for _ in 0..<width { raw += [255, 0, 0] }
+        }
         func crc32(_ bytes: [UInt8]) -> UInt32 {
             var crc: UInt32 = 0xFFFF_FFFF
             for byte in bytes {
@@ -20,8 +24,12 @@ struct VipsTests {
             return ~crc
         }
         func adler32(_ bytes: [UInt8]) -> UInt32 {
-            var a: UInt32 = 1, b: UInt32 = 0
-            for byte in bytes { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+            var a: UInt32 = 1
+            var b: UInt32 = 0
+            for byte in bytes {
+                a = (a + UInt32(byte)) % 65521
+                b = (b + a) % 65521
+            }
             return (b << 16) | a
         }
         func be32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }

@@ -31,13 +31,17 @@ struct AuthBench {
         let signer = JWTKeyCollection()
         await signer.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
         let identity = Identity(userID: UUID(), role: .user, tierID: UUID())
-        let token = try await signer.sign(AccessClaims(identity: identity, issuedAt: Date(), lifetime: .seconds(900)), kid: JWKIdentifier(string: kid))
+        let token = try await signer.sign(
+            AccessClaims(identity: identity, issuedAt: Date(), lifetime: .seconds(900)), kid: JWKIdentifier(string: kid))
 
         let (verifyRate, verifyPerOp) = try await measureAsync(seconds: seconds) {
             let verified = try await verifier.verify(token)
             precondition(verified == identity)
         }
-        print(String(format: "| access-token verification (TokenVerifier; the same token again, so its cache answers after the first) | %.0f | %.1f µs |", verifyRate, verifyPerOp * 1e6))
+        print(
+            String(
+                format: "| access-token verification (TokenVerifier; the same token again, so its cache answers after the first) | %.0f | %.1f µs |",
+                verifyRate, verifyPerOp * 1e6))
         let (signRate, signPerOp) = try await measureAsync(seconds: seconds) {
             _ = try await signer.sign(AccessClaims(identity: identity, issuedAt: Date(), lifetime: .seconds(900)), kid: JWKIdentifier(string: kid))
         }

@@ -71,7 +71,7 @@ struct UsageError: Error {
 
 /// The service's render of one size (RenderCoordinator.render), for one source file.
 struct Render {
-    static let maxPixels = 100_000_000   // ThumbnailSettings.maxPixels
+    static let maxPixels = 100_000_000  // ThumbnailSettings.maxPixels
     let height: Int
     let format: Vips.Format
     let quality: Int
@@ -168,14 +168,18 @@ func benchmark(_ options: Options) throws -> String {
     let warm = try render(paths[0])
     let expected = expectedSize(of: declared, height: options.height)
     guard abs(warm.width - expected.width) <= 1, abs(warm.height - expected.height) <= 1 else {
-        throw BenchError("rendered \(warm.width)x\(warm.height) from \(declared.width)x\(declared.height); the service's size is \(expected.width)x\(expected.height)")
+        throw BenchError(
+            "rendered \(warm.width)x\(warm.height) from \(declared.width)x\(declared.height); the service's size is \(expected.width)x\(expected.height)"
+        )
     }
-    FileHandle.standardError.write(Data("""
-        cirrus-bench-thumbnail: libvips \(Vips.version), \(declared.width)x\(declared.height) → \(warm.width)x\(warm.height) \
-        \(options.format.rawValue) (\(warm.bytes) bytes), \(options.iterations) renders on \(options.concurrency) threads\
-        \(copies > 0 ? " (\(copies) copies: hard links impossible)" : "")
+    FileHandle.standardError.write(
+        Data(
+            """
+            cirrus-bench-thumbnail: libvips \(Vips.version), \(declared.width)x\(declared.height) → \(warm.width)x\(warm.height) \
+            \(options.format.rawValue) (\(warm.bytes) bytes), \(options.iterations) renders on \(options.concurrency) threads\
+            \(copies > 0 ? " (\(copies) copies: hard links impossible)" : "")
 
-        """.utf8))
+            """.utf8))
 
     let work = Work(total: options.iterations)
     let start = DispatchSemaphore(value: 0)
@@ -198,7 +202,7 @@ func benchmark(_ options: Options) throws -> String {
             }
             done.leave()
         }
-        thread.stackSize = 8 << 20   // as the service's pool threads (the platform's default)
+        thread.stackSize = 8 << 20  // as the service's pool threads (the platform's default)
         thread.start()
     }
     let began = clock.now
@@ -210,7 +214,8 @@ func benchmark(_ options: Options) throws -> String {
     if let failure { throw BenchError(failure) }
     let sorted = latencies.sorted()
     let perSecond = Double(sorted.count) / (milliseconds(wall) / 1000)
-    return String(format: "{\"images_per_second\": %.2f, \"p50_ms\": %.2f, \"p95_ms\": %.2f}", perSecond, percentile(sorted, 50), percentile(sorted, 95))
+    return String(
+        format: "{\"images_per_second\": %.2f, \"p50_ms\": %.2f, \"p95_ms\": %.2f}", perSecond, percentile(sorted, 50), percentile(sorted, 95))
 }
 
 do {

@@ -22,8 +22,9 @@ struct Login: AsyncParsableCommand {
     func run() async throws {
         let store = ConfigStore.standard()
         let saved = try? store.load()
-        guard let given = server ?? ProcessInfo.processInfo.environment["CIRRUS_SERVER"] ?? saved?.server
-            ?? (Terminal.stdinIsTerminal ? Terminal.prompt("Server URL: ") : nil)
+        guard
+            let given = server ?? ProcessInfo.processInfo.environment["CIRRUS_SERVER"] ?? saved?.server
+                ?? (Terminal.stdinIsTerminal ? Terminal.prompt("Server URL: ") : nil)
         else { throw CLIError.usage("Name the server with --server URL.") }
         let url = given.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
@@ -31,7 +32,7 @@ struct Login: AsyncParsableCommand {
         }
 
         guard let login = user ?? (Terminal.stdinIsTerminal && !passwordStdin ? Terminal.prompt("Username or e-mail: ") : nil),
-              !login.isEmpty
+            !login.isEmpty
         else { throw CLIError.usage("Name the account with --user NAME.") }
 
         let password: String?

@@ -102,13 +102,17 @@ struct ListTiers: AsyncParsableCommand {
     func run() async throws {
         let tiers = try await APIClient.session { api in try await Directory.tiers(api) }
         if options.json { return Output.jsonItems(try JSONItems.split(pages: tiers.pages)) }
-        Output.table([["NAME", "THUMBNAILS", "ORIGINALS", "EXPIRING LINKS", "QUOTA", "MAX UPLOAD", "RPM", "ID"]]
-            + tiers.items.map { tier in
-                let links = tier.expiringLinks ? "\(tier.linkMinSeconds.map(String.init) ?? "?")–\(tier.linkMaxSeconds.map(String.init) ?? "?") s" : "no"
-                return [tier.name + (tier.isDefault == true ? " (default)" : ""),
+        Output.table(
+            [["NAME", "THUMBNAILS", "ORIGINALS", "EXPIRING LINKS", "QUOTA", "MAX UPLOAD", "RPM", "ID"]]
+                + tiers.items.map { tier in
+                    let links =
+                        tier.expiringLinks ? "\(tier.linkMinSeconds.map(String.init) ?? "?")–\(tier.linkMaxSeconds.map(String.init) ?? "?") s" : "no"
+                    return [
+                        tier.name + (tier.isDefault == true ? " (default)" : ""),
                         tier.thumbnailSizes.map(String.init).joined(separator: ","), Output.yesNo(tier.originalLinks), links,
-                        Output.bytes(tier.quotaBytes), Output.bytes(tier.maxUploadBytes), String(tier.requestsPerMinute), tier.id]
-            })
+                        Output.bytes(tier.quotaBytes), Output.bytes(tier.maxUploadBytes), String(tier.requestsPerMinute), tier.id,
+                    ]
+                })
     }
 }
 
@@ -123,9 +127,11 @@ struct CreateTier: AsyncParsableCommand {
     @OptionGroup var settings: TierSettings
 
     func validate() throws {
-        let missing = [("--thumbnail-sizes", settings.thumbnailSizes == nil), ("--quota", settings.quota == nil),
-                       ("--max-upload", settings.maxUpload == nil), ("--rpm", settings.rpm == nil)]
-            .filter(\.1).map(\.0)
+        let missing = [
+            ("--thumbnail-sizes", settings.thumbnailSizes == nil), ("--quota", settings.quota == nil),
+            ("--max-upload", settings.maxUpload == nil), ("--rpm", settings.rpm == nil),
+        ]
+        .filter(\.1).map(\.0)
         if !missing.isEmpty { throw ValidationError("Missing \(missing.joined(separator: ", ")).") }
     }
 
@@ -201,9 +207,11 @@ struct ListUsers: AsyncParsableCommand {
             return try await api.pages(Account.self, "/v1/admin/users", query: query)
         }
         if options.json { return Output.jsonItems(try JSONItems.split(pages: users.pages)) }
-        Output.table([["USERNAME", "EMAIL", "ROLE", "TIER", "DISABLED", "ID"]] + users.items.map {
-            [$0.username, $0.email, $0.role, $0.tier.name, Output.yesNo($0.disabled), $0.id]
-        })
+        Output.table(
+            [["USERNAME", "EMAIL", "ROLE", "TIER", "DISABLED", "ID"]]
+                + users.items.map {
+                    [$0.username, $0.email, $0.role, $0.tier.name, Output.yesNo($0.disabled), $0.id]
+                })
     }
 }
 

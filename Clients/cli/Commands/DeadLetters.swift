@@ -16,7 +16,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
         abstract: "Dead letters: events a consumer gave up on.",
-        discussion: "A replay runs the event through the consumer that failed; a replayed event leaves the list, one that fails again stays with its new error.",
+        discussion:
+            "A replay runs the event through the consumer that failed; a replayed event leaves the list, one that fails again stays with its new error.",
         subcommands: [ListDeadLetters.self, ShowDeadLetter.self, ReplayDeadLetters.self, DiscardDeadLetter.self]
     )
 }
@@ -51,11 +52,14 @@ struct ListDeadLetters: AsyncParsableCommand {
         if let topic { query.append(("topic", topic)) }
         let list = try await APIClient.session { api in try await api.fetch(DeadLetterList.self, .GET, "/v1/admin/dead-letters", query: query) }
         if options.json { return Output.json(list.raw) }
-        Output.table([["ID", "SERVICE", "TOPIC", "KEY", "ATTEMPTS", "FIRST FAILURE", "LAST FAILURE", "ERROR"]]
-            + list.value.items.map { letter in
-                [letter.id.lowercased(), letter.service, letter.topic, letter.key ?? "-", String(letter.attempts),
-                 Output.date(letter.firstFailedAt), Output.date(letter.lastFailedAt), String(letter.error.prefix(60))]
-            })
+        Output.table(
+            [["ID", "SERVICE", "TOPIC", "KEY", "ATTEMPTS", "FIRST FAILURE", "LAST FAILURE", "ERROR"]]
+                + list.value.items.map { letter in
+                    [
+                        letter.id.lowercased(), letter.service, letter.topic, letter.key ?? "-", String(letter.attempts),
+                        Output.date(letter.firstFailedAt), Output.date(letter.lastFailedAt), String(letter.error.prefix(60)),
+                    ]
+                })
         if let unavailable = list.value.unavailable, !unavailable.isEmpty {
             Output.error("not answering (their dead letters are missing above): \(unavailable.joined(separator: ", "))")
         }
@@ -73,9 +77,11 @@ struct ShowDeadLetter: AsyncParsableCommand {
         }
         if options.json { return Output.json(letter.raw) }
         let l = letter.value
-        Output.table([["id", l.id.lowercased()], ["service", l.service], ["consumer", l.consumer], ["topic", l.topic], ["key", l.key ?? "-"],
-                      ["event type", l.eventType ?? "-"], ["attempts", String(l.attempts)], ["first failure", Output.date(l.firstFailedAt)],
-                      ["last failure", Output.date(l.lastFailedAt)], ["error", l.error]])
+        Output.table([
+            ["id", l.id.lowercased()], ["service", l.service], ["consumer", l.consumer], ["topic", l.topic], ["key", l.key ?? "-"],
+            ["event type", l.eventType ?? "-"], ["attempts", String(l.attempts)], ["first failure", Output.date(l.firstFailedAt)],
+            ["last failure", Output.date(l.lastFailedAt)], ["error", l.error],
+        ])
         if let payload = l.payload { Output.line(payload) }
     }
 }
@@ -93,8 +99,15 @@ struct ReplayDeadLetters: AsyncParsableCommand {
         if (id == nil) == (topic == nil) { throw ValidationError("Give either an id or --topic.") }
     }
 
-    struct Outcome: Decodable, Sendable { let outcome: String; let error: String? }
-    struct Summary: Decodable, Sendable { let replayed: Int; let failed: Int; let unavailable: [String]? }
+    struct Outcome: Decodable, Sendable {
+        let outcome: String
+        let error: String?
+    }
+    struct Summary: Decodable, Sendable {
+        let replayed: Int
+        let failed: Int
+        let unavailable: [String]?
+    }
 
     func run() async throws {
         if let id {

@@ -22,7 +22,8 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         try await APIClient.session { api in
             let resolver = Resolver(api: api)
-            let item = id == nil
+            let item =
+                id == nil
                 ? try await resolver.resolve(RemotePath(path ?? "/"))
                 : try await resolver.item(path: path, id: id).item
             guard item.isFolder else {
@@ -38,11 +39,12 @@ struct List: AsyncParsableCommand {
     }
 
     private func show(_ items: [Item]) {
-        Output.table(items.map { item in
-            var row = [item.isFolder ? "d" : "-", item.size.map(Output.bytes) ?? "-", Output.date(item.updatedAt)]
-            if long { row += [item.id, item.contentType ?? "-"] }
-            return row + [item.name + (item.isFolder ? "/" : "")]
-        })
+        Output.table(
+            items.map { item in
+                var row = [item.isFolder ? "d" : "-", item.size.map(Output.bytes) ?? "-", Output.date(item.updatedAt)]
+                if long { row += [item.id, item.contentType ?? "-"] }
+                return row + [item.name + (item.isFolder ? "/" : "")]
+            })
     }
 }
 

@@ -1,19 +1,19 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import NIOHTTP1
 import NIOCore
 import NIOFileSystem
+import NIOHTTP1
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Download a file; an interrupted download resumes.",
         discussion: """
-        The bytes go to LOCAL.cirrus-part first. Running the same command after an \
-        interruption continues where it stopped (Range with If-Range, so a file replaced \
-        meanwhile starts over). The size and SHA-256 are checked against the server's \
-        before the file takes its name; an existing LOCAL is overwritten.
-        """
+            The bytes go to LOCAL.cirrus-part first. Running the same command after an \
+            interruption continues where it stopped (Range with If-Range, so a file replaced \
+            meanwhile starts over). The size and SHA-256 are checked against the server's \
+            before the file takes its name; an existing LOCAL is overwritten.
+            """
     )
 
     @OptionGroup var options: GlobalOptions
@@ -43,8 +43,9 @@ struct Get: AsyncParsableCommand {
                 throw CLIError("\(label) has no content yet.")
             }
             let destination = try await Self.destination(local, name: file.value.name)
-            let download = Download(api: api, fileID: found.id, size: size, sha256: sha256,
-                                    partial: destination + ".cirrus-part", label: file.value.name)
+            let download = Download(
+                api: api, fileID: found.id, size: size, sha256: sha256,
+                partial: destination + ".cirrus-part", label: file.value.name)
             try await download.run()
             guard rename(download.partial, destination) == 0 else {
                 throw CLIError("Cannot rename \(download.partial) to \(destination): \(String(cString: strerror(errno)))")
@@ -137,8 +138,9 @@ struct Download {
                 throw CLIError("Cannot write \(partial): \(error)")
             } catch {
                 try? await writer.flush()
-                throw CLIError("The download of \(label) broke off (\(error)); run the same command again to resume.",
-                               status: .unavailable)
+                throw CLIError(
+                    "The download of \(label) broke off (\(error)); run the same command again to resume.",
+                    status: .unavailable)
             }
             try await writer.flush()
         }

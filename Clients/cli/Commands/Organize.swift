@@ -5,8 +5,8 @@ import NIOHTTP1
 /// SOURCE and DEST, where `--id` takes SOURCE's place (then the one argument is DEST).
 private func operands(_ first: String?, _ second: String?, id: String?) throws -> (source: String?, destination: String) {
     switch (first, second, id) {
-    case let (source?, destination?, nil): return (source, destination)
-    case let (destination?, nil, _?): return (nil, destination)
+    case (let source?, let destination?, nil): return (source, destination)
+    case (let destination?, nil, _?): return (nil, destination)
     default: throw CLIError.usage("Give SOURCE DEST, or --id ID DEST.")
     }
 }
@@ -37,7 +37,8 @@ struct Move: AsyncParsableCommand {
             var changes: [String: Any] = [:]
             if target.name != item.name { changes["name"] = target.name }
             if !sameID(target.folder.id, item.parentId) { changes["parent_id"] = target.folder.id }
-            let moved = changes.isEmpty
+            let moved =
+                changes.isEmpty
                 ? try await api.call(.GET, item.route)
                 : try await api.call(.PATCH, item.route, json: changes)
             if options.json { return Output.json(moved) }
@@ -65,8 +66,9 @@ struct Copy: AsyncParsableCommand {
             let (item, label) = try await resolver.item(path: source, id: id)
             guard !item.isFolder else { throw CLIError("\(label) is a folder; only files can be copied.") }
             let target = try await resolver.destination(RemotePath(destination), name: item.name)
-            let copy = try await api.fetch(Item.self, .POST, "/v1/files/\(item.id)/copy",
-                                           json: ["parent_id": target.folder.id, "name": target.name])
+            let copy = try await api.fetch(
+                Item.self, .POST, "/v1/files/\(item.id)/copy",
+                json: ["parent_id": target.folder.id, "name": target.name])
             if options.json { return Output.json(copy.raw) }
             Output.line("copied \(label) → \(destination) (id \(copy.value.id))")
         }

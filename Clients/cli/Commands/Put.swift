@@ -9,12 +9,12 @@ struct Put: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Upload a file, or a folder with everything in it.",
         discussion: """
-        Each file is streamed from disk with its SHA-256 (computed first), which the server \
-        checks before the file appears. A file whose name is taken is left alone when its \
-        content is the same, replaced with --replace (the old content stays as a version), \
-        and otherwise a conflict (exit code 5). Uploading a folder reuses remote folders \
-        that already exist; symbolic links inside it are skipped.
-        """
+            Each file is streamed from disk with its SHA-256 (computed first), which the server \
+            checks before the file appears. A file whose name is taken is left alone when its \
+            content is the same, replaced with --replace (the old content stays as a version), \
+            and otherwise a conflict (exit code 5). Uploading a folder reuses remote folders \
+            that already exist; symbolic links inside it are skipped.
+            """
     )
 
     @OptionGroup var options: GlobalOptions
@@ -134,11 +134,13 @@ struct Uploader {
             guard replace else {
                 throw CLIError.conflict("\(remote) already exists with other content; --replace uploads it as a new version.")
             }
-            result = try await upload(path, size: size, sha256: sha256, label: name,
-                                      method: .PUT, route: "/v1/files/\(existing.id)/content", query: [])
+            result = try await upload(
+                path, size: size, sha256: sha256, label: name,
+                method: .PUT, route: "/v1/files/\(existing.id)/content", query: [])
         } else {
-            result = try await upload(path, size: size, sha256: sha256, label: name,
-                                      method: .POST, route: "/v1/files", query: [("folder_id", folder.id), ("name", name)])
+            result = try await upload(
+                path, size: size, sha256: sha256, label: name,
+                method: .POST, route: "/v1/files", query: [("folder_id", folder.id), ("name", name)])
         }
         guard result.value.sha256 == sha256, result.value.size == size else {
             throw CLIError("The server stored \(remote) with another size or checksum than sent.")
@@ -151,8 +153,10 @@ struct Uploader {
     }
 
     /// Streams the file as the raw request body, never holding it in memory.
-    private func upload(_ path: String, size: Int64, sha256: String, label: String,
-                        method: HTTPMethod, route: String, query: [(String, String)]) async throws -> Fetched<Item> {
+    private func upload(
+        _ path: String, size: Int64, sha256: String, label: String,
+        method: HTTPMethod, route: String, query: [(String, String)]
+    ) async throws -> Fetched<Item> {
         do {
             return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
                 let progress = Progress.start(label, total: size)

@@ -16,10 +16,13 @@ struct TrashList: AsyncParsableCommand {
             try await api.pages(Item.self, "/v1/trash", query: [("limit", String(APIClient.pageSize))])
         }
         if options.json { return Output.jsonItems(try JSONItems.split(pages: listing.pages)) }
-        Output.table(listing.items.map { item in
-            [item.isFolder ? "d" : "-", item.size.map(Output.bytes) ?? "-", Output.date(item.trashedAt), item.id,
-             item.name + (item.isFolder ? "/" : "")]
-        })
+        Output.table(
+            listing.items.map { item in
+                [
+                    item.isFolder ? "d" : "-", item.size.map(Output.bytes) ?? "-", Output.date(item.trashedAt), item.id,
+                    item.name + (item.isFolder ? "/" : ""),
+                ]
+            })
     }
 }
 

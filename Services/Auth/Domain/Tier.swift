@@ -10,7 +10,9 @@ struct Tier: Sendable, Equatable {
 
     var id: UUID { permissions.id }
 
-    static let columns = "id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds, quota_bytes, max_upload_bytes, requests_per_minute, is_default"
+    static let columns =
+        "id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds, quota_bytes, max_upload_bytes, "
+        + "requests_per_minute, is_default"
 
     typealias Row = (UUID, String, [Int32], Bool, Bool, Int32?, Int32?, Int64, Int64, Int32, Bool)
 
@@ -20,8 +22,10 @@ struct Tier: Sendable, Equatable {
     }
 
     init(row: Row) {
-        let (id, name, thumbnailSizes, originalLinks, expiringLinks, linkMinSeconds, linkMaxSeconds, quotaBytes,
-             maxUploadBytes, requestsPerMinute, isDefault) = row
+        let (
+            id, name, thumbnailSizes, originalLinks, expiringLinks, linkMinSeconds, linkMaxSeconds, quotaBytes,
+            maxUploadBytes, requestsPerMinute, isDefault
+        ) = row
         permissions = TierPermissions(
             id: id, name: name, thumbnailSizes: thumbnailSizes.map(Int.init), originalLinks: originalLinks, expiringLinks: expiringLinks,
             linkMinSeconds: linkMinSeconds.map(Int.init), linkMaxSeconds: linkMaxSeconds.map(Int.init), quotaBytes: quotaBytes,
@@ -69,9 +73,15 @@ struct TierInput: Decodable, Sendable {
     var requestsPerMinute: Int?
 
     enum CodingKeys: String, CodingKey {
-        case name, thumbnailSizes = "thumbnail_sizes", originalLinks = "original_links", expiringLinks = "expiring_links"
-        case linkMinSeconds = "link_min_seconds", linkMaxSeconds = "link_max_seconds", quotaBytes = "quota_bytes"
-        case maxUploadBytes = "max_upload_bytes", requestsPerMinute = "requests_per_minute"
+        case name
+        case thumbnailSizes = "thumbnail_sizes"
+        case originalLinks = "original_links"
+        case expiringLinks = "expiring_links"
+        case linkMinSeconds = "link_min_seconds"
+        case linkMaxSeconds = "link_max_seconds"
+        case quotaBytes = "quota_bytes"
+        case maxUploadBytes = "max_upload_bytes"
+        case requestsPerMinute = "requests_per_minute"
     }
 
     init(from decoder: any Decoder) throws {
@@ -109,8 +119,11 @@ struct TierInput: Decodable, Sendable {
 
         if let name {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.count > 64 || trimmed != name || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                errors.append(FieldError(field: "name", message: "must be 1 to 64 characters without leading or trailing spaces or control characters"))
+            if trimmed.isEmpty || trimmed.count > 64 || trimmed != name
+                || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            {
+                errors.append(
+                    FieldError(field: "name", message: "must be 1 to 64 characters without leading or trailing spaces or control characters"))
             }
         }
         if let sizes {

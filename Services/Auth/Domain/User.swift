@@ -43,7 +43,10 @@ struct UserResponse: Encodable, Sendable {
     struct Quota: Encodable, Sendable {
         var totalBytes: Int64
         var maxUploadBytes: Int64
-        enum CodingKeys: String, CodingKey { case totalBytes = "total_bytes", maxUploadBytes = "max_upload_bytes" }
+        enum CodingKeys: String, CodingKey {
+            case totalBytes = "total_bytes"
+            case maxUploadBytes = "max_upload_bytes"
+        }
     }
 
     init(user: User, tier: TierPermissions) {
@@ -57,7 +60,11 @@ struct UserResponse: Encodable, Sendable {
         quota = Quota(totalBytes: tier.quotaBytes, maxUploadBytes: tier.maxUploadBytes)
     }
 
-    enum CodingKeys: String, CodingKey { case id, username, email, role, disabled, createdAt = "created_at", tier, quota }
+    enum CodingKeys: String, CodingKey {
+        case id, username, email, role, disabled
+        case createdAt = "created_at"
+        case tier, quota
+    }
 }
 
 /// The tokens a login or refresh hands out.
@@ -68,6 +75,9 @@ struct TokenResponse: Encodable, Sendable {
     var tokenType = "Bearer"
 
     enum CodingKeys: String, CodingKey {
-        case accessToken = "access_token", refreshToken = "refresh_token", expiresIn = "expires_in", tokenType = "token_type"
+        case accessToken = "access_token"
+        case refreshToken = "refresh_token"
+        case expiresIn = "expires_in"
+        case tokenType = "token_type"
     }
 }

@@ -60,7 +60,8 @@ struct AccountController: Sendable {
 
     static func isEmail(_ text: String) -> Bool {
         guard text.utf8.count <= 254, !text.contains(where: { $0.isWhitespace || $0.isNewline }),
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return false }
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
         let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
@@ -71,8 +72,9 @@ struct AccountController: Sendable {
         let input = try Self.validate(try await request.decodeJSON(RegisterInput.self, context: context))
         let address = Self.clientAddress(request)
         if let seconds = try await throttle.lockedFor([LoginThrottle.registrationKey(address)]) {
-            throw ProblemError(.tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
-                               detail: "Too many registrations from this address. Try again later.", headers: [.retryAfter: "\(seconds)"])
+            throw ProblemError(
+                .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                detail: "Too many registrations from this address. Try again later.", headers: [.retryAfter: "\(seconds)"])
         }
         try await throttle.recordRegistration(address: address)
         let user = try await createUser(username: input.username, email: input.email, password: input.password, role: .user)
@@ -112,7 +114,9 @@ struct AccountController: Sendable {
 
     func login(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let input = try await request.decodeJSON(LoginInput.self, context: context)
-        guard let login = (input.login ?? input.username ?? input.email)?.trimmingCharacters(in: .whitespaces), !login.isEmpty, login.utf8.count <= 254 else {
+        guard let login = (input.login ?? input.username ?? input.email)?.trimmingCharacters(in: .whitespaces), !login.isEmpty,
+            login.utf8.count <= 254
+        else {
             throw ProblemError.validation(field: "login", "a username or e-mail address is required")
         }
         guard !login.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
@@ -151,8 +155,9 @@ struct AccountController: Sendable {
         let access = try await keys.sign(claims)
         let refresh = RefreshTokens.generate()
         let hash = RefreshTokens.hash(refresh)
-        try await store.insertRefreshToken(userID: user.id, family: family, hash: hash, lifetimeSeconds: Int(settings.refreshTokenTTL.components.seconds),
-                                           on: connection)
+        try await store.insertRefreshToken(
+            userID: user.id, family: family, hash: hash, lifetimeSeconds: Int(settings.refreshTokenTTL.components.seconds),
+            on: connection)
         return TokenResponse(accessToken: access, refreshToken: refresh, expiresIn: Int(settings.accessTokenTTL.components.seconds))
     }
 
@@ -227,7 +232,8 @@ struct AccountController: Sendable {
 
     func me(_ identity: Identity) async throws -> Response {
         guard let user = try await store.user(id: identity.userID), !user.disabled,
-              let tier = try await store.tier(id: user.tierID) else {
+            let tier = try await store.tier(id: user.tierID)
+        else {
             throw TokenVerifier.unauthorized("The account no longer exists or is disabled.")
         }
         return try Response.json(UserResponse(user: user, tier: tier.permissions))

@@ -28,7 +28,9 @@ struct AdminController: Sendable {
         router.post("/v1/admin/tiers") { request, context in try await createTier(request, context) }
         router.get("/v1/admin/tiers/:id") { request, context in
             _ = try await requireAdmin(context)
-            guard let tier = try await store.tier(id: try context.parameters.uuid("id", resource: "tier")) else { throw ProblemError.notFound("tier") }
+            guard let tier = try await store.tier(id: try context.parameters.uuid("id", resource: "tier")) else {
+                throw ProblemError.notFound("tier")
+            }
             return try Response.json(TierResponse(tier))
         }
         router.patch("/v1/admin/tiers/:id") { request, context in try await updateTier(request, context) }
@@ -55,7 +57,10 @@ struct AdminController: Sendable {
     struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
         var items: [Item]
         var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+        enum CodingKeys: String, CodingKey {
+            case items
+            case nextCursor = "next_cursor"
+        }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(items, forKey: .items)
@@ -79,7 +84,8 @@ struct AdminController: Sendable {
             throw ProblemError(.forbidden, detail: "The bootstrap secret is missing or wrong.")
         }
         let input = try AccountController.validate(try await request.decodeJSON(AccountController.RegisterInput.self, context: context))
-        let user = try await accounts.createUser(username: input.username, email: input.email, password: input.password, role: .admin, requireNoAdmin: true)
+        let user = try await accounts.createUser(
+            username: input.username, email: input.email, password: input.password, role: .admin, requireNoAdmin: true)
         logger.notice("first admin created", metadata: ["user_id": "\(user.id)"])
         return try Response.json(user, status: .created)
     }
@@ -145,7 +151,10 @@ struct AdminController: Sendable {
             return id
         }
         let role: String? = query["role"].flatMap { raw in
-            guard let role = Role(rawValue: String(raw)) else { errors.append(FieldError(field: "role", message: "must be user or admin")); return nil }
+            guard let role = Role(rawValue: String(raw)) else {
+                errors.append(FieldError(field: "role", message: "must be user or admin"))
+                return nil
+            }
             return role.rawValue
         }
         let limit = query["limit"].map { Int(String($0)) ?? -1 } ?? 100
@@ -153,7 +162,8 @@ struct AdminController: Sendable {
         // The cursor is the last username of the previous page, base64url-encoded.
         let after: String? = query["cursor"].flatMap { raw in
             guard let decoded = Base64URL.decode(raw).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                errors.append(FieldError(field: "cursor", message: "is not a cursor this API issued")); return nil
+                errors.append(FieldError(field: "cursor", message: "is not a cursor this API issued"))
+                return nil
             }
             return decoded
         }
@@ -172,7 +182,10 @@ struct AdminController: Sendable {
         var tierID: UUID?
         var role: Role?
         var disabled: Bool?
-        enum CodingKeys: String, CodingKey { case tierID = "tier_id", role, disabled }
+        enum CodingKeys: String, CodingKey {
+            case tierID = "tier_id"
+            case role, disabled
+        }
     }
 
     func updateUser(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {

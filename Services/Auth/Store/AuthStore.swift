@@ -19,10 +19,13 @@ struct AuthStore: Sendable {
     /// Login by username or e-mail (both stored lower case).
     func credentials(login: String) async throws -> (User, String)? {
         let key = login.lowercased()
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: User.columns), password_hash FROM users WHERE username = \(key) OR email = \(key) LIMIT 1
             """, logger: logger)
-        for try await (id, username, email, role, tierID, disabled, createdAt, hash) in rows.decode((UUID, String, String, String, UUID, Bool, Date, String).self) {
+        for try await (id, username, email, role, tierID, disabled, createdAt, hash) in rows.decode(
+            (UUID, String, String, String, UUID, Bool, Date, String).self)
+        {
             return (User(row: (id, username, email, role, tierID, disabled, createdAt)), hash)
         }
         return nil
@@ -44,7 +47,9 @@ struct AuthStore: Sendable {
 
     func tiers() async throws -> [Tier] {
         var tiers: [Tier] = []
-        for try await row in try await client.query("SELECT \(unescaped: Tier.columns) FROM tiers ORDER BY quota_bytes, name", logger: logger).decode(Tier.Row.self) {
+        for try await row in try await client.query("SELECT \(unescaped: Tier.columns) FROM tiers ORDER BY quota_bytes, name", logger: logger).decode(
+            Tier.Row.self)
+        {
             tiers.append(Tier(row: row))
         }
         return tiers
@@ -58,8 +63,11 @@ struct AuthStore: Sendable {
         return false
     }
 
-    func insertUser(id: UUID, username: String, email: String, passwordHash: String, role: Role, tierID: UUID, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+    func insertUser(
+        id: UUID, username: String, email: String, passwordHash: String, role: Role, tierID: UUID, on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
             INSERT INTO users (id, username, email, password_hash, role, tier_id)
             VALUES (\(id), \(username), \(email), \(passwordHash), \(role.rawValue), \(tierID))
             """, logger: logger)
@@ -68,7 +76,8 @@ struct AuthStore: Sendable {
     /// A page of users by username, filtered by tier and role, after `after` (a username); one
     /// more than `limit` when there is a next page.
     func users(tierID: UUID?, role: String?, after: String?, limit: Int) async throws -> [User] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: User.columns) FROM users
             WHERE (\(tierID)::uuid IS NULL OR tier_id = \(tierID)) AND (\(role)::text IS NULL OR role = \(role))
               AND (\(after)::text IS NULL OR username > \(after))
@@ -81,7 +90,8 @@ struct AuthStore: Sendable {
 
     /// Writes the user's tier, role and status.
     func update(_ user: User, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE users SET tier_id = \(user.tierID), role = \(user.role.rawValue), disabled = \(user.disabled), updated_at = now()
             WHERE id = \(user.id)
             """, logger: logger)
@@ -93,7 +103,8 @@ struct AuthStore: Sendable {
 
     /// Whether user `id` is an active admin and no other active admin exists.
     func isLastActiveAdmin(_ id: UUID, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT count(*) FILTER (WHERE id = \(id))::int, count(*) FILTER (WHERE id <> \(id))::int
             FROM users WHERE role = 'admin' AND NOT disabled
             """, logger: logger)
@@ -105,7 +116,8 @@ struct AuthStore: Sendable {
 
     func insertTier(_ tier: TierPermissions, on connection: PostgresConnection) async throws {
         let row = TierColumns(tier)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
                                quota_bytes, max_upload_bytes, requests_per_minute)
             VALUES (\(tier.id), \(tier.name), \(row.sizes), \(tier.originalLinks), \(tier.expiringLinks), \(row.minSeconds), \(row.maxSeconds),
@@ -115,7 +127,8 @@ struct AuthStore: Sendable {
 
     func updateTier(_ tier: TierPermissions, on connection: PostgresConnection) async throws {
         let row = TierColumns(tier)
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE tiers SET name = \(tier.name), thumbnail_sizes = \(row.sizes), original_links = \(tier.originalLinks),
               expiring_links = \(tier.expiringLinks), link_min_seconds = \(row.minSeconds), link_max_seconds = \(row.maxSeconds),
               quota_bytes = \(tier.quotaBytes), max_upload_bytes = \(tier.maxUploadBytes), requests_per_minute = \(row.rate),
@@ -171,7 +184,8 @@ struct AuthStore: Sendable {
     }
 
     func lockRefreshToken(hash: ByteBuffer, on connection: PostgresConnection) async throws -> RefreshTokenState? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT t.id, t.family_id, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at < now(), t.user_id
             FROM refresh_tokens t WHERE t.token_hash = \(hash) FOR UPDATE
             """, logger: logger)
@@ -192,7 +206,8 @@ struct AuthStore: Sendable {
 
     /// Logout: the session the token belongs to ends (nothing happens for an unknown token).
     func revokeFamily(ofTokenHash hash: ByteBuffer) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             UPDATE refresh_tokens SET revoked_at = now()
             WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = \(hash)) AND revoked_at IS NULL
             """, logger: logger)
@@ -216,4 +231,3 @@ struct AuthStore: Sendable {
         try await Outbox.enqueue(EventEnvelope(producer: "auth", trace: trace, payload: payload), on: connection, logger: logger)
     }
 }
-

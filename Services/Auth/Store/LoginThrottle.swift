@@ -35,7 +35,8 @@ struct LoginThrottle: Sendable {
     /// Seconds until the first of `keys` unlocks, or nil when none is locked.
     func lockedFor(_ keys: [String]) async throws -> Int? {
         var longest: Int?
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT ceil(extract(epoch FROM (locked_until - now())))::int FROM login_throttle
             WHERE key = ANY(\(keys)) AND locked_until > now()
             """, logger: logger)
@@ -45,8 +46,9 @@ struct LoginThrottle: Sendable {
 
     func recordFailure(account: String, address: String) async throws {
         let window = Int(settings.lockout.components.seconds)
-        try await bump(Self.pairKey(account: account, address: address), limit: settings.maxFailuresPerAccount, window: window,
-                       firstLock: min(window, Int(settings.loginBackoff.components.seconds)))
+        try await bump(
+            Self.pairKey(account: account, address: address), limit: settings.maxFailuresPerAccount, window: window,
+            firstLock: min(window, Int(settings.loginBackoff.components.seconds)))
         try await bump(Self.accountKey(account), limit: settings.maxFailuresPerAccountEverywhere, window: window, firstLock: window)
         try await bump(Self.addressKey(address), limit: settings.maxFailuresPerAddress, window: window, firstLock: window)
     }
@@ -69,16 +71,19 @@ struct LoginThrottle: Sendable {
     /// One more event for `key` in its window. From the `limit`-th on, the key is locked for
     /// `firstLock` seconds, doubling with each further event, never longer than `window`.
     private func bump(_ key: String, limit: Int, window: Int, firstLock: Int) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
-            VALUES (\(key), 1, now(), CASE WHEN 1 >= \(limit) THEN now() + make_interval(secs => LEAST(\(window), \(firstLock))::double precision) END)
+            VALUES (\(key), 1, now(),
+                    CASE WHEN 1 >= \(limit) THEN now() + make_interval(secs => LEAST(\(window), \(firstLock))::double precision) END)
             ON CONFLICT (key) DO UPDATE SET
               failures = CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN 1 ELSE t.failures + 1 END,
               window_started_at = CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN now() ELSE t.window_started_at END,
               locked_until = CASE
                 WHEN (CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN 1 ELSE t.failures + 1 END) >= \(limit)
                 THEN now() + make_interval(secs => LEAST(\(window)::double precision, \(firstLock)::double precision
-                  * power(2, LEAST((CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN 1 ELSE t.failures + 1 END) - \(limit), 30))))
+                  * power(2, LEAST((CASE WHEN t.window_started_at < now() - make_interval(secs => \(window)) THEN 1
+                                          ELSE t.failures + 1 END) - \(limit), 30))))
                 ELSE t.locked_until END
             """, logger: logger)
     }

@@ -33,7 +33,9 @@ final class SigningKeys: Sendable {
         try await client.transaction(logger: logger) { connection in
             try await AdvisoryLock.signingKeys.lock(on: connection, logger: logger)
             var count = 0
-            for try await n in try await connection.query("SELECT count(*)::int FROM signing_keys WHERE retired_at IS NULL", logger: logger).decode(Int.self) { count = n }
+            for try await n in try await connection.query("SELECT count(*)::int FROM signing_keys WHERE retired_at IS NULL", logger: logger).decode(
+                Int.self)
+            { count = n }
             if count == 0 { try await Self.insertNewKey(on: connection, logger: logger) }
         }
         _ = try await reload()
@@ -45,7 +47,8 @@ final class SigningKeys: Sendable {
         let ttl = Int(accessTokenTTL.components.seconds)
         let kid = try await client.transaction(logger: logger) { connection in
             try await AdvisoryLock.signingKeys.lock(on: connection, logger: logger)
-            try await connection.query("UPDATE signing_keys SET retired_at = now() + make_interval(secs => \(ttl)) WHERE retired_at IS NULL", logger: logger)
+            try await connection.query(
+                "UPDATE signing_keys SET retired_at = now() + make_interval(secs => \(ttl)) WHERE retired_at IS NULL", logger: logger)
             return try await Self.insertNewKey(on: connection, logger: logger)
         }
         _ = try await reload()
@@ -71,7 +74,8 @@ final class SigningKeys: Sendable {
 
     private func reload() async throws -> [Key] {
         var keys: [Key] = []
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT kid, private_key, created_at FROM signing_keys
             WHERE retired_at IS NULL OR retired_at > now() ORDER BY created_at DESC, kid
             """, logger: logger)
@@ -93,9 +97,10 @@ final class SigningKeys: Sendable {
 
     /// The public keys as a JWKS document (RFC 7517; Ed25519 keys as OKP, RFC 8037).
     func jwks(reload: Bool = false) async throws -> JWKSDocument {
-        JWKSDocument(keys: try await keys(reload: reload).map { key in
-            JWKSDocument.Key(kid: key.kid, x: Base64URL.encode(key.privateKey.publicKey.rawRepresentation))
-        })
+        JWKSDocument(
+            keys: try await keys(reload: reload).map { key in
+                JWKSDocument.Key(kid: key.kid, x: Base64URL.encode(key.privateKey.publicKey.rawRepresentation))
+            })
     }
 }
 

@@ -51,7 +51,10 @@ enum ContentSniffer {
         var bytes = head[...]
         // Drop a possibly truncated multi-byte sequence at the end.
         var trailing = 0
-        while trailing < 3, let last = bytes.last, last & 0xC0 == 0x80 { bytes = bytes.dropLast(); trailing += 1 }
+        while trailing < 3, let last = bytes.last, last & 0xC0 == 0x80 {
+            bytes = bytes.dropLast()
+            trailing += 1
+        }
         if let last = bytes.last, last >= 0xC0 { bytes = bytes.dropLast() } else if trailing > 0 { bytes = head[...] }
         return String(validating: bytes, as: UTF8.self) != nil
     }

@@ -8,10 +8,13 @@ struct FileDeletedHandler: Sendable {
     let index: BlobIndex
 
     func handle(_ envelope: EventEnvelope<FileDeleted>) async throws {
-        try await Inbox.process(eventID: envelope.eventID, topic: FileDeleted.topic.rawValue, consumer: Self.consumerName,
-                                client: index.client, logger: index.logger) { connection in
-            try await index.release(ownerID: envelope.payload.ownerID, fileID: envelope.payload.fileID,
-                                    referenceIDs: envelope.payload.referenceIDs, on: connection)
+        try await Inbox.process(
+            eventID: envelope.eventID, topic: FileDeleted.topic.rawValue, consumer: Self.consumerName,
+            client: index.client, logger: index.logger
+        ) { connection in
+            try await index.release(
+                ownerID: envelope.payload.ownerID, fileID: envelope.payload.fileID,
+                referenceIDs: envelope.payload.referenceIDs, on: connection)
         }
     }
 }

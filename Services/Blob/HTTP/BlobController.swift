@@ -65,23 +65,27 @@ struct BlobController: Sendable {
         let objectKey = BlobObjects.key(uploadID: UUID())
         let content: UploadedContent
         do {
-            content = try await UploadPipeline.run(body: ClientBody(request.body), into: try await store.makeWriter(key: objectKey),
-                                                   limit: limit, expectedSHA256: expected)
+            content = try await UploadPipeline.run(
+                body: ClientBody(request.body), into: try await store.makeWriter(key: objectKey),
+                limit: limit, expectedSHA256: expected)
         } catch UploadError.tooLarge(let limit) {
             throw Self.tooLarge(limit)
         } catch UploadError.checksumMismatch(_, let actual) {
-            throw ProblemError(.unprocessableContent, type: "https://cirrus.dev/problems/checksum-mismatch", title: "Checksum mismatch",
-                               detail: "The content received does not match X-Content-SHA256; nothing was kept.",
-                               errors: [FieldError(field: "X-Content-SHA256", message: "does not match the content received (sha256 \(actual))")])
+            throw ProblemError(
+                .unprocessableContent, type: "https://cirrus.dev/problems/checksum-mismatch", title: "Checksum mismatch",
+                detail: "The content received does not match X-Content-SHA256; nothing was kept.",
+                errors: [FieldError(field: "X-Content-SHA256", message: "does not match the content received (sha256 \(actual))")])
         }
         let trace = request.traceContext
         let registration: BlobIndex.Registration
         do {
             registration = try await index.client.transaction(logger: logger) { connection in
-                let registration = try await index.register(ownerID: grant.ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
-                                                            contentType: content.contentType, objectKey: objectKey, on: connection)
-                let event = FileUploaded(fileID: fileID, ownerID: grant.ownerID, uploadID: uploadID, blobID: "sha256:" + content.sha256,
-                                         sha256: content.sha256, size: content.size, contentType: content.contentType)
+                let registration = try await index.register(
+                    ownerID: grant.ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
+                    contentType: content.contentType, objectKey: objectKey, on: connection)
+                let event = FileUploaded(
+                    fileID: fileID, ownerID: grant.ownerID, uploadID: uploadID, blobID: "sha256:" + content.sha256,
+                    sha256: content.sha256, size: content.size, contentType: content.contentType)
                 try await Outbox.enqueue(EventEnvelope(producer: "blob", trace: trace, payload: event), on: connection, logger: logger)
                 return registration
             }
@@ -94,10 +98,13 @@ struct BlobController: Sendable {
             try? await store.delete(key: redundant)
         }
         let blobID = "sha256:" + content.sha256
-        let receipt = signer.sign(InternalGrant(purpose: .receipt, ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, blobID: blobID,
-                                                sha256: content.sha256, size: content.size, contentType: content.contentType))
-        let reply = StoredUpload(uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
-                                contentType: content.contentType, receipt: receipt)
+        let receipt = signer.sign(
+            InternalGrant(
+                purpose: .receipt, ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, blobID: blobID,
+                sha256: content.sha256, size: content.size, contentType: content.contentType))
+        let reply = StoredUpload(
+            uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
+            contentType: content.contentType, receipt: receipt)
         return try Response.json(reply, status: .created)
     }
 
@@ -143,8 +150,9 @@ struct BlobController: Sendable {
         switch range {
         case .unsatisfiable:
             headers[.contentRange] = "bytes */\(record.size)"
-            throw ProblemError(.rangeNotSatisfiable, detail: "The requested range is beyond the end of the content (\(record.size) bytes).",
-                               headers: [.contentRange: "bytes */\(record.size)"])
+            throw ProblemError(
+                .rangeNotSatisfiable, detail: "The requested range is beyond the end of the content (\(record.size) bytes).",
+                headers: [.contentRange: "bytes */\(record.size)"])
         case .whole:
             headers[.contentLength] = String(record.size)
             if head { return Response(status: .ok, headers: headers) }

@@ -1,5 +1,5 @@
-import Foundation
 import CirrusStorage
+import Foundation
 
 /// A `Range` request header (RFC 9110 §14) resolved against a content's size. One range is
 /// served; a header Cirrus does not serve (another unit, several ranges, bad syntax) is
@@ -15,7 +15,8 @@ enum RangeRequest: Equatable {
         guard lower.hasPrefix("bytes=") else { return .whole }
         let spec = lower.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
-        let firstText = spec[..<dash], lastText = spec[spec.index(after: dash)...]
+        let firstText = spec[..<dash]
+        let lastText = spec[spec.index(after: dash)...]
         func number(_ text: Substring) -> Int64? {
             guard !text.isEmpty, text.count <= 18, text.allSatisfy(\.isASCIIDigit) else { return nil }
             return Int64(text)

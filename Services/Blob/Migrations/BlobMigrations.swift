@@ -3,50 +3,56 @@ import CirrusServiceKit
 /// The blob database's schema changes, in order. The kit adds its outbox and inbox tables.
 enum BlobMigrations {
     static let all: [Migration] = [
-        Migration("0001-blob-index", [
-            // One row per distinct content of one owner (dedup is per owner: docs/storage.md).
-            // `object_key` is unique per upload and never reused, so deleting an object can
-            // never race a new reference to the same bytes.
-            """
-            CREATE TABLE blobs (
-                owner_id UUID NOT NULL,
-                sha256 TEXT NOT NULL,
-                size BIGINT NOT NULL,
-                content_type TEXT NOT NULL,
-                object_key TEXT NOT NULL UNIQUE,
-                ref_count INT NOT NULL CHECK (ref_count >= 0),
-                unreferenced_since TIMESTAMPTZ,
-                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                PRIMARY KEY (owner_id, sha256)
-            )
-            """,
-            "CREATE INDEX blobs_unreferenced ON blobs (unreferenced_since) WHERE ref_count = 0",
-            // Which files reference which content: makes reference counting idempotent.
-            """
-            CREATE TABLE blob_refs (
-                owner_id UUID NOT NULL,
-                sha256 TEXT NOT NULL,
-                file_id UUID NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                PRIMARY KEY (owner_id, sha256, file_id),
-                FOREIGN KEY (owner_id, sha256) REFERENCES blobs (owner_id, sha256)
-            )
-            """,
-            "CREATE INDEX blob_refs_file ON blob_refs (file_id)",
-        ]),
+        Migration(
+            "0001-blob-index",
+            [
+                // One row per distinct content of one owner (dedup is per owner: docs/storage.md).
+                // `object_key` is unique per upload and never reused, so deleting an object can
+                // never race a new reference to the same bytes.
+                """
+                CREATE TABLE blobs (
+                    owner_id UUID NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    object_key TEXT NOT NULL UNIQUE,
+                    ref_count INT NOT NULL CHECK (ref_count >= 0),
+                    unreferenced_since TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (owner_id, sha256)
+                )
+                """,
+                "CREATE INDEX blobs_unreferenced ON blobs (unreferenced_since) WHERE ref_count = 0",
+                // Which files reference which content: makes reference counting idempotent.
+                """
+                CREATE TABLE blob_refs (
+                    owner_id UUID NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    file_id UUID NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (owner_id, sha256, file_id),
+                    FOREIGN KEY (owner_id, sha256) REFERENCES blobs (owner_id, sha256)
+                )
+                """,
+                "CREATE INDEX blob_refs_file ON blob_refs (file_id)",
+            ]),
         // A reference is one *use* of a content (one upload, or one copy), not one file: a file
         // that gets the same bytes again, or loses an old version, keeps exactly the references
         // still in use, and a late release can never drop a newer use of the same bytes.
-        Migration("0002-blob-reference-ids", [
-            "ALTER TABLE blob_refs ADD COLUMN ref_id UUID",
-            "UPDATE blob_refs SET ref_id = file_id",
-            "ALTER TABLE blob_refs ALTER COLUMN ref_id SET NOT NULL",
-            "ALTER TABLE blob_refs DROP CONSTRAINT blob_refs_pkey",
-            "ALTER TABLE blob_refs ADD PRIMARY KEY (owner_id, ref_id)",
-        ]),
+        Migration(
+            "0002-blob-reference-ids",
+            [
+                "ALTER TABLE blob_refs ADD COLUMN ref_id UUID",
+                "UPDATE blob_refs SET ref_id = file_id",
+                "ALTER TABLE blob_refs ALTER COLUMN ref_id SET NOT NULL",
+                "ALTER TABLE blob_refs DROP CONSTRAINT blob_refs_pkey",
+                "ALTER TABLE blob_refs ADD PRIMARY KEY (owner_id, ref_id)",
+            ]),
         // Metadata's content audit asks by reference id alone: `POST /internal/known/references`.
-        Migration("0003-blob-reference-index", [
-            "CREATE INDEX blob_refs_ref ON blob_refs (ref_id)",
-        ]),
+        Migration(
+            "0003-blob-reference-index",
+            [
+                "CREATE INDEX blob_refs_ref ON blob_refs (ref_id)"
+            ]),
     ]
 }

@@ -28,7 +28,8 @@ struct BlobIndex: Sendable {
     /// The reference ids among `ids` that blob holds, with their content's index row (metadata's
     /// content audit: `POST /internal/known/references`).
     func knownReferences(_ ids: [UUID]) async throws -> [UUID] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT r.ref_id FROM blob_refs r JOIN blobs b ON b.owner_id = r.owner_id AND b.sha256 = r.sha256
             WHERE r.ref_id = ANY(\(ids))
             """, logger: logger)
@@ -58,10 +59,13 @@ struct BlobIndex: Sendable {
     /// Record that `fileID` uses content `sha256` of `ownerID`, just uploaded to `objectKey`,
     /// under reference `referenceID` (the upload's id; defaults to the file id). Idempotent per
     /// reference. Runs inside the caller's transaction (which also writes the outbox).
-    func register(ownerID: UUID, fileID: UUID, referenceID: UUID? = nil, sha256: String, size: Int64, contentType: String, objectKey: String,
-                  on connection: PostgresConnection) async throws -> Registration {
+    func register(
+        ownerID: UUID, fileID: UUID, referenceID: UUID? = nil, sha256: String, size: Int64, contentType: String, objectKey: String,
+        on connection: PostgresConnection
+    ) async throws -> Registration {
         // Insert or lock the owner's row for this content.
-        let inserted = try await connection.query("""
+        let inserted = try await connection.query(
+            """
             INSERT INTO blobs (owner_id, sha256, size, content_type, object_key, ref_count)
             VALUES (\(ownerID), \(sha256), \(size), \(contentType), \(objectKey), 0)
             ON CONFLICT (owner_id, sha256) DO NOTHING
@@ -87,14 +91,16 @@ struct BlobIndex: Sendable {
     private func reference(_ locked: BlobRecord, fileID: UUID, referenceID: UUID, on connection: PostgresConnection) async throws -> BlobRecord {
         var record = locked
         let (ownerID, sha256) = (record.ownerID, record.sha256)
-        let referenced = try await connection.query("""
+        let referenced = try await connection.query(
+            """
             INSERT INTO blob_refs (owner_id, sha256, file_id, ref_id) VALUES (\(ownerID), \(sha256), \(fileID), \(referenceID))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
         var newReference = false
         for try await _ in referenced { newReference = true }
         if newReference {
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE blobs SET ref_count = ref_count + 1, unreferenced_since = NULL
                 WHERE owner_id = \(ownerID) AND sha256 = \(sha256)
                 """, logger: logger)
@@ -107,20 +113,24 @@ struct BlobIndex: Sendable {
     /// reference of `fileID`. Contents left without references become candidates for garbage
     /// collection. Idempotent.
     func release(ownerID: UUID, fileID: UUID, referenceIDs: [UUID]? = nil, on connection: PostgresConnection) async throws {
-        let released = if let referenceIDs {
-            try await connection.query("""
-                DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND ref_id = ANY(\(referenceIDs)) RETURNING sha256
-                """, logger: logger)
-        } else {
-            try await connection.query("""
-                DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND file_id = \(fileID) RETURNING sha256
-                """, logger: logger)
-        }
+        let released =
+            if let referenceIDs {
+                try await connection.query(
+                    """
+                    DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND ref_id = ANY(\(referenceIDs)) RETURNING sha256
+                    """, logger: logger)
+            } else {
+                try await connection.query(
+                    """
+                    DELETE FROM blob_refs WHERE owner_id = \(ownerID) AND file_id = \(fileID) RETURNING sha256
+                    """, logger: logger)
+            }
         var releasedCounts: [String: Int] = [:]
         for try await sha in released.decode(String.self) { releasedCounts[sha, default: 0] += 1 }
         // One content may lose several references at once (two copies purged together).
         for (sha, count) in releasedCounts {
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE blobs SET ref_count = ref_count - \(count),
                   unreferenced_since = CASE WHEN ref_count - \(count) = 0 THEN now() ELSE unreferenced_since END
                 WHERE owner_id = \(ownerID) AND sha256 = \(sha)
@@ -131,8 +141,10 @@ struct BlobIndex: Sendable {
     /// One page of references older than `grace`, in (owner, reference) order after `after`.
     func references(olderThan grace: Duration, after: (owner: UUID, ref: UUID)?, limit: Int) async throws -> [(owner: UUID, ref: UUID, file: UUID)] {
         let seconds = Int(grace.components.seconds)
-        let start = after ?? (UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
-        let rows = try await client.query("""
+        let start =
+            after ?? (UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        let rows = try await client.query(
+            """
             SELECT owner_id, ref_id, file_id FROM blob_refs
             WHERE (owner_id, ref_id) > (\(start.owner), \(start.ref)) AND created_at < now() - make_interval(secs => \(seconds))
             ORDER BY owner_id, ref_id LIMIT \(limit)
@@ -143,7 +155,8 @@ struct BlobIndex: Sendable {
     }
 
     func find(ownerID: UUID, sha256: String) async throws -> BlobRecord? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT owner_id, sha256, size, content_type, object_key, ref_count FROM blobs
             WHERE owner_id = \(ownerID) AND sha256 = \(sha256)
             """, logger: logger)
@@ -152,7 +165,8 @@ struct BlobIndex: Sendable {
     }
 
     private func locked(ownerID: UUID, sha256: String, on connection: PostgresConnection) async throws -> BlobRecord? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT owner_id, sha256, size, content_type, object_key, ref_count FROM blobs
             WHERE owner_id = \(ownerID) AND sha256 = \(sha256) FOR UPDATE
             """, logger: logger)
@@ -166,7 +180,8 @@ struct BlobIndex: Sendable {
     /// referenced again meanwhile is never claimed.
     func claimGarbage(grace: Duration, limit: Int, on connection: PostgresConnection) async throws -> [String] {
         let seconds = Int(grace.components.seconds)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             DELETE FROM blobs WHERE (owner_id, sha256) IN (
                 SELECT owner_id, sha256 FROM blobs
                 WHERE ref_count = 0 AND unreferenced_since < now() - make_interval(secs => \(seconds))

@@ -25,15 +25,20 @@ struct ReferenceReconciler: Sendable {
 
     /// One full pass; returns how many references were released.
     func pass() async throws -> Int {
-        try await metadata.reconcile(pageSize: configuration.pageSize, page: { last in
-            try await index.references(olderThan: configuration.grace, after: last.map { ($0.owner, $0.ref) }, limit: configuration.pageSize)
-        }, id: { $0.ref }) { reference in
+        try await metadata.reconcile(
+            pageSize: configuration.pageSize,
+            page: { last in
+                try await index.references(olderThan: configuration.grace, after: last.map { ($0.owner, $0.ref) }, limit: configuration.pageSize)
+            }, id: { $0.ref }
+        ) { reference in
             try await index.client.transaction(logger: logger) { connection in
                 try await index.release(ownerID: reference.owner, fileID: reference.file, referenceIDs: [reference.ref], on: connection)
             }
-            logger.notice("released a reference metadata no longer has", metadata: [
-                "owner_id": "\(reference.owner)", "file_id": "\(reference.file)", "reference_id": "\(reference.ref)",
-            ])
+            logger.notice(
+                "released a reference metadata no longer has",
+                metadata: [
+                    "owner_id": "\(reference.owner)", "file_id": "\(reference.file)", "reference_id": "\(reference.ref)",
+                ])
         }
     }
 

@@ -72,7 +72,8 @@ struct DeadLetterEndpoints: Sendable {
     func replayTopic(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var request = request
         request.body = RequestBody(buffer: try await request.collectBody(limit: 64 * 1024))
-        var replayed = 0, failed = 0
+        var replayed = 0
+        var failed = 0
         var topic: String?
         var unavailable: [String] = []
         for service in services {

@@ -72,7 +72,8 @@ struct DocsController: Sendable {
 
     /// The page's scripts and styles are inline; it may only fetch from this origin (the
     /// document) and load nothing else.
-    static let pagePolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    static let pagePolicy =
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
         + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -80,11 +81,13 @@ struct DocsController: Sendable {
             Self.serve(document, to: request, headers: [.accessControlAllowOrigin: "*"])
         }
         router.get("/docs") { request, _ in
-            Self.serve(page, to: request, headers: [
-                .contentSecurityPolicy: Self.pagePolicy,
-                .xContentTypeOptions: "nosniff",
-                HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            ])
+            Self.serve(
+                page, to: request,
+                headers: [
+                    .contentSecurityPolicy: Self.pagePolicy,
+                    .xContentTypeOptions: "nosniff",
+                    HTTPField.Name("Referrer-Policy")!: "no-referrer",
+                ])
         }
     }
 

@@ -51,8 +51,9 @@ struct FileTransfer: Sendable {
     }
 
     static func preambleTooLarge(_ limit: String) -> ProblemError {
-        ProblemError(.contentTooLarge, detail: "The multipart body has too many or too large form fields: \(limit).",
-                     errors: [FieldError(field: "multipart", message: "may hold \(limit) besides the file part")])
+        ProblemError(
+            .contentTooLarge, detail: "The multipart body has too many or too large form fields: \(limit).",
+            errors: [FieldError(field: "multipart", message: "may hold \(limit) besides the file part")])
     }
 
     func upload(_ request: Request, _ context: GatewayRequestContext, replacing: UUID?) async throws -> Response {
@@ -69,7 +70,8 @@ struct FileTransfer: Sendable {
             }
             let reader = MultipartReader(source: body, boundary: boundary)
             var fields: [String: String] = [:]
-            var fieldCount = 0, fieldBytes = 0
+            var fieldCount = 0
+            var fieldBytes = 0
             do {
                 while let part = try await reader.nextPart() {
                     if part.name != "file" {
@@ -88,20 +90,25 @@ struct FileTransfer: Sendable {
                         let rest: @Sendable () async throws -> Void = { [fieldCount] in
                             var count = fieldCount
                             while let extra = try await reader.nextPart() {
-                                if extra.name == "file" { throw ProblemError.validation(field: "file", "must be sent once: this body holds more than one file part") }
+                                if extra.name == "file" {
+                                    throw ProblemError.validation(field: "file", "must be sent once: this body holds more than one file part")
+                                }
                                 count += 1
                                 guard count <= Self.maxFormFields else { throw Self.preambleTooLarge("at most \(Self.maxFormFields) form fields") }
                                 _ = try await reader.readText()
                             }
                         }
-                        return try await transfer(token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
-                                                  declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader),
-                                                  clientBody: body, beforeCompleting: rest, request: request)
+                        return try await transfer(
+                            token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
+                            declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader),
+                            clientBody: body, beforeCompleting: rest, request: request)
                     }
                     do {
                         let value = try await reader.readText()
                         fieldBytes += value.utf8.count + (part.name?.utf8.count ?? 0) + (part.filename?.utf8.count ?? 0)
-                        guard fieldBytes <= Self.maxFormBytes else { throw Self.preambleTooLarge("at most \(Self.maxFormBytes / 1024) KiB of form fields") }
+                        guard fieldBytes <= Self.maxFormBytes else {
+                            throw Self.preambleTooLarge("at most \(Self.maxFormBytes / 1024) KiB of form fields")
+                        }
                         if let name = part.name { fields[name] = value }
                     } catch MultipartReader<ClientBody<RequestBody>>.Failure.notUTF8 {
                         throw ProblemError.validation(field: part.name ?? "name", "must be valid UTF-8")
@@ -119,9 +126,10 @@ struct FileTransfer: Sendable {
         if let raw = Self.rawQueryValue(request.uri.query, "name"), raw.removingPercentEncoding == nil {
             throw ProblemError.validation(field: "name", "must be valid UTF-8 (percent-encoded)")
         }
-        return try await transfer(token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
-                                  name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: body,
-                                  clientBody: body, beforeCompleting: nil, request: request)
+        return try await transfer(
+            token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
+            name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: body,
+            clientBody: body, beforeCompleting: nil, request: request)
     }
 
     /// A query parameter's value as sent (still percent-encoded), or nil. Hummingbird's decoded
@@ -135,9 +143,11 @@ struct FileTransfer: Sendable {
         return nil
     }
 
-    private func transfer<Body: AsyncSequence & Sendable>(token: String, context: GatewayRequestContext, replacing: UUID?, folderID: String?, name: String?,
-                                                          declaredSize: Int64?, checksum: String?, body: Body, clientBody: ClientBody<RequestBody>,
-                                                          beforeCompleting: (@Sendable () async throws -> Void)?, request: Request) async throws -> Response
+    private func transfer<Body: AsyncSequence & Sendable>(
+        token: String, context: GatewayRequestContext, replacing: UUID?, folderID: String?, name: String?,
+        declaredSize: Int64?, checksum: String?, body: Body, clientBody: ClientBody<RequestBody>,
+        beforeCompleting: (@Sendable () async throws -> Void)?, request: Request
+    ) async throws -> Response
     where Body.Element == ByteBuffer {
         // 1. Reserve.
         let ask: UploadReservationRequest
@@ -156,9 +166,10 @@ struct FileTransfer: Sendable {
         if let checksum { headers.add(name: Self.checksumHeader.rawName, value: checksum) }
         let stored: InternalReply
         do {
-            let response = try await peers.blob.streamOrUnreachable(.PUT, "/internal/uploads/" + uploadID, as: .grant(reservation.grant), headers: headers,
-                                                                    body: .stream(body, length: declaredSize.map { .known($0) } ?? .unknown),
-                                                                    timeout: transferTimeout)
+            let response = try await peers.blob.streamOrUnreachable(
+                .PUT, "/internal/uploads/" + uploadID, as: .grant(reservation.grant), headers: headers,
+                body: .stream(body, length: declaredSize.map { .known($0) } ?? .unknown),
+                timeout: transferTimeout)
             stored = InternalReply(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 1 << 20))
         } catch {
             await clientBody.detach()  // blob may have answered before reading it all: stop feeding it first
@@ -188,13 +199,15 @@ struct FileTransfer: Sendable {
                 if let problem = clientBody.failed { throw problem }
                 switch error as? MultipartReader<ClientBody<RequestBody>>.Failure {
                 case .malformed(let why)?: throw ProblemError(.badRequest, detail: "The multipart body is malformed: \(why). Nothing was kept.")
-                case .notUTF8?: throw ProblemError(.badRequest, detail: "The multipart body is malformed: a part after the file is not UTF-8. Nothing was kept.")
+                case .notUTF8?:
+                    throw ProblemError(.badRequest, detail: "The multipart body is malformed: a part after the file is not UTF-8. Nothing was kept.")
                 case nil: throw error
                 }
             }
         }
         // 3. Complete.
-        let completed = try await peers.metadata.send(.POST, "/internal/uploads/\(uploadID)/complete", as: .bearer(token), json: UploadCompletion(receipt: receipt))
+        let completed = try await peers.metadata.send(
+            .POST, "/internal/uploads/\(uploadID)/complete", as: .bearer(token), json: UploadCompletion(receipt: receipt))
         guard completed.status == 200 else { return Self.relay(completed) }
         return Self.relay(completed, status: replacing == nil ? 201 : 200)
     }
@@ -215,7 +228,8 @@ struct FileTransfer: Sendable {
         }
         let authorised = try await peers.metadata.send(.GET, path, as: .bearer(token))
         guard let content = authorised.decode(ContentGrant.self) else { return Self.relay(authorised) }
-        return try await streamFromBlob(blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context, head: head)
+        return try await streamFromBlob(
+            blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context, head: head)
     }
 
     /// A thumbnail: metadata checks the file and the caller's tier and grants; thumbnail serves
@@ -223,7 +237,9 @@ struct FileTransfer: Sendable {
     func thumbnail(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
         let id = try context.parameters.uuid("id", resource: "file")
-        guard let size = context.parameters.get("size").flatMap(Int.init), (1...10_000).contains(size) else { throw ProblemError.notFound("thumbnail size") }
+        guard let size = context.parameters.get("size").flatMap(Int.init), (1...10_000).contains(size) else {
+            throw ProblemError.notFound("thumbnail size")
+        }
         let authorised = try await peers.metadata.send(.GET, "/internal/files/\(id.uuidString.lowercased())/thumbnails/\(size)", as: .bearer(token))
         guard let thumbnail = authorised.decode(ThumbnailGrant.self) else { return Self.relay(authorised) }
         return try await streamThumbnail(fileID: id, size: size, grant: thumbnail.grant, request: request, context: context)
@@ -232,8 +248,9 @@ struct FileTransfer: Sendable {
     func streamThumbnail(fileID: UUID, size: Int, grant: String, request: Request, context: GatewayRequestContext) async throws -> Response {
         var forwarded = HTTPHeaders()
         if let value = request.headers[.ifNoneMatch] { forwarded.add(name: "If-None-Match", value: value) }
-        let response = try await peers.thumbnail.stream(.GET, "/internal/thumbnails/\(fileID.uuidString.lowercased())/\(size)", as: .grant(grant),
-                                                        headers: forwarded, timeout: .seconds(120))
+        let response = try await peers.thumbnail.stream(
+            .GET, "/internal/thumbnails/\(fileID.uuidString.lowercased())/\(size)", as: .grant(grant),
+            headers: forwarded, timeout: .seconds(120))
         var headers = HTTPFields()
         for name in ["Content-Type", "Content-Length", "ETag", "Cache-Control", "Retry-After"] {
             if let value = response.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
@@ -244,14 +261,17 @@ struct FileTransfer: Sendable {
     }
 
     /// Blob's answer, streamed to the client with the file's name attached.
-    func streamFromBlob(blobID: String, grant: String, name: String, request: Request, context: GatewayRequestContext, head: Bool,
-                        disposition: String = "attachment") async throws -> Response {
+    func streamFromBlob(
+        blobID: String, grant: String, name: String, request: Request, context: GatewayRequestContext, head: Bool,
+        disposition: String = "attachment"
+    ) async throws -> Response {
         var forwarded = HTTPHeaders()
         for field in [HTTPField.Name.range, .ifNoneMatch, .ifRange] {
             if let value = request.headers[field] { forwarded.add(name: field.rawName, value: value) }
         }
-        let response = try await peers.blob.stream(head ? .HEAD : .GET, "/internal/blobs/" + blobID, as: .grant(grant), headers: forwarded,
-                                                   timeout: transferTimeout)
+        let response = try await peers.blob.stream(
+            head ? .HEAD : .GET, "/internal/blobs/" + blobID, as: .grant(grant), headers: forwarded,
+            timeout: transferTimeout)
         var headers = HTTPFields()
         for name in ["Content-Type", "Content-Length", "Content-Range", "ETag", "Accept-Ranges", "Cache-Control", "Retry-After"] {
             if let value = response.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
@@ -269,7 +289,8 @@ struct FileTransfer: Sendable {
 
     /// RFC 6266: an ASCII fallback plus the exact UTF-8 name (RFC 8187).
     static func contentDisposition(_ name: String, type: String = "attachment") -> String {
-        let fallback = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0 != "%" ? Character($0) : "_" })
+        let fallback = String(
+            name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0 != "%" ? Character($0) : "_" })
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         allowed.insert(charactersIn: "!#$&+-.^_`|~")
         let encoded = name.addingPercentEncoding(withAllowedCharacters: allowed) ?? fallback

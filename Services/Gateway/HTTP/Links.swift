@@ -32,12 +32,14 @@ struct LinkEndpoints: Sendable {
     func create(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let answer = try await metadata.fetch(request, context: context, path: nil)
         guard answer.status == .created, var object = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: answer.body)),
-              let path = object["path"]?.string else {
+            let path = object["path"]?.string
+        else {
             return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
         }
         object["url"] = .string(publicURL + path)
         let data = try ContractCoding.encoder().encode(object)
-        return Response(status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(
+            status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     func follow(_ request: Request, _ context: GatewayRequestContext, head: Bool) async throws -> Response {
@@ -50,8 +52,9 @@ struct LinkEndpoints: Sendable {
         switch link.variant {
         case .original:
             guard let content = resolved.decode(ContentGrant.self) else { throw ProblemError.notFound("file") }
-            response = try await transfer.streamFromBlob(blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context,
-                                                         head: head, disposition: Self.inlineTypes.contains(content.contentType) ? "inline" : "attachment")
+            response = try await transfer.streamFromBlob(
+                blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context,
+                head: head, disposition: Self.inlineTypes.contains(content.contentType) ? "inline" : "attachment")
         case .thumbnail:
             guard let size = link.size, let thumbnail = resolved.decode(ThumbnailGrant.self) else { throw ProblemError.notFound("file") }
             response = try await transfer.streamThumbnail(fileID: link.fileID, size: size, grant: thumbnail.grant, request: request, context: context)

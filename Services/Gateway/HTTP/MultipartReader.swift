@@ -1,7 +1,8 @@
 import Foundation
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A streaming `multipart/form-data` reader (RFC 7578): parts come one at a time, and a
@@ -161,7 +162,10 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
             guard try await fill() else { throw Failure.malformed("truncated boundary") }
         }
         let marker = buffer.readString(length: 2)
-        if marker == "--" { state = .done; return false }
+        if marker == "--" {
+            state = .done
+            return false
+        }
         guard marker == "\r\n" else { throw Failure.malformed("bad boundary line") }
         return true
     }
@@ -182,7 +186,9 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
             let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, pair[0].lowercased() == name else { continue }
             var value = pair[1]
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"") }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
+            }
             return value
         }
         return nil
@@ -192,12 +198,23 @@ final class MultipartReader<Source: AsyncSequence & Sendable>: @unchecked Sendab
     /// hold `;`, and `\"`).
     static func parameters(_ header: String) -> [Substring] {
         var pieces: [Substring] = []
-        var start = header.startIndex, quoted = false, escaped = false
+        var start = header.startIndex
+        var quoted = false
+        var escaped = false
         for index in header.indices {
             let character = header[index]
-            if escaped { escaped = false; continue }
-            if quoted && character == "\\" { escaped = true; continue }
-            if character == "\"" { quoted.toggle(); continue }
+            if escaped {
+                escaped = false
+                continue
+            }
+            if quoted && character == "\\" {
+                escaped = true
+                continue
+            }
+            if character == "\"" {
+                quoted.toggle()
+                continue
+            }
             if character == ";" && !quoted {
                 pieces.append(header[start..<index])
                 start = header.index(after: index)

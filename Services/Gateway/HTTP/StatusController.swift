@@ -89,7 +89,8 @@ final class StatusController: Sendable {
             let reply = try await peer.send(.GET, "/readyz", timeout: .seconds(3))
             return try ContractCoding.decoder().decode(ReadinessReport.self, from: Data(reply.body.readableBytesView))
         } catch {
-            return ReadinessReport(service: peer.service, ready: false, checks: ["reachable": CheckResult(ok: false, detail: "unreachable", latencyMs: nil)])
+            return ReadinessReport(
+                service: peer.service, ready: false, checks: ["reachable": CheckResult(ok: false, detail: "unreachable", latencyMs: nil)])
         }
     }
 }

@@ -19,7 +19,10 @@ struct UpstreamProxy: Sendable {
 
     var service: String { peer.service }
 
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"]
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
+        "content-length",
+    ]
     /// The trace context sent on is the request's own (validated; with tracing on, the client span's).
     static let traceHeaders: Set<String> = ["traceparent", "tracestate", "x-request-id"]
 
@@ -29,7 +32,9 @@ struct UpstreamProxy: Sendable {
     }
 
     /// The upstream's answer to `request` (or to a GET of `path` with the caller's headers).
-    func fetch(_ request: Request, context: GatewayRequestContext, path: String?) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+    func fetch(
+        _ request: Request, context: GatewayRequestContext, path: String?
+    ) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
         let body = path == nil ? try await request.collectBody(limit: bodyLimit) : ByteBuffer()
         let target = path ?? request.uri.description
         var headers = HTTPHeaders()
@@ -40,7 +45,8 @@ struct UpstreamProxy: Sendable {
         }
         headers.replaceOrAdd(name: "X-Cirrus-Client-Address", value: context.clientAddress)
         let method = path == nil ? HTTPMethod(rawValue: request.method.rawValue) : .GET
-        let reply = try await peer.send(method, target.hasPrefix("/") ? target : "/" + target, body: body.readableBytes > 0 ? body : nil, headers: headers)
+        let reply = try await peer.send(
+            method, target.hasPrefix("/") ? target : "/" + target, body: body.readableBytes > 0 ? body : nil, headers: headers)
         var fields = HTTPFields()
         for (name, value) in reply.headers where !Self.hopByHop.contains(name.lowercased()) {
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
@@ -89,14 +95,16 @@ struct MeEndpoint: Sendable {
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let profile = try await auth.fetch(request, context: context, path: nil)
         let relayed = Response(status: profile.status, headers: profile.headers, body: .init(byteBuffer: profile.body))
-        guard profile.status == .ok, var object = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: profile.body)), case .object = object else {
+        guard profile.status == .ok, var object = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: profile.body)), case .object = object
+        else {
             return relayed
         }
         var quota = object["quota"] ?? .object([:])
         if case .object = quota {} else { quota = .object([:]) }
         quota["used_bytes"] = .null
         if let token = TokenVerifier.token(from: request),
-           let usage = (try? await metadata.send(.GET, "/internal/usage", as: .bearer(token)))?.decode(StorageUsage.self) {
+            let usage = (try? await metadata.send(.GET, "/internal/usage", as: .bearer(token)))?.decode(StorageUsage.self)
+        {
             quota["used_bytes"] = .integer(usage.usedBytes)
             quota["reserved_bytes"] = .integer(usage.reservedBytes)
         }

@@ -27,7 +27,8 @@ enum CanonicalPath {
     /// one pass over its bytes without splitting it.
     static func check(_ target: String) -> Verdict {
         if isPlainlyCanonical(target) { return .canonical }
-        let path: Substring, query: Substring?
+        let path: Substring
+        let query: Substring?
         if let mark = target.firstIndex(of: "?") {
             path = target[..<mark]
             query = target[target.index(after: mark)...]

@@ -33,7 +33,8 @@ struct CookieCSRFMiddleware: RouterMiddleware {
 
     /// `scheme://host[:port]` of a URL, lower case, default ports left out.
     static func origin(of url: String) -> String? {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased()
+        else {
             return nil
         }
         let defaultPort = scheme == "https" ? 443 : 80
@@ -56,16 +57,18 @@ struct CookieCSRFMiddleware: RouterMiddleware {
         if Self.isJSON(request.headers[.contentType]) { return }
         if request.headers[Self.secFetchSite]?.lowercased() == "same-origin" { return }
         if let origin = request.headers[.origin], isAllowed(origin: origin) { return }
-        throw ProblemError(.forbidden, type: "https://cirrus.dev/problems/csrf", title: "Cross-site request refused",
-                           detail: "A request authenticated by the session cookie must send Content-Type: application/json or come from this site's own origin.")
+        throw ProblemError(
+            .forbidden, type: "https://cirrus.dev/problems/csrf", title: "Cross-site request refused",
+            detail: "A request authenticated by the session cookie must send Content-Type: application/json or come from this site's own origin.")
     }
 
     func checkLogin(_ request: Request) throws {
         let site = request.headers[Self.secFetchSite]?.lowercased()
         let foreignOrigin = request.headers[.origin].map { !isAllowed(origin: $0) } ?? false
         guard site != "cross-site", site != "same-site", !foreignOrigin, Self.isJSON(request.headers[.contentType]) else {
-            throw ProblemError(.forbidden, type: "https://cirrus.dev/problems/csrf", title: "Cross-site login refused",
-                               detail: "Log in with Content-Type: application/json from this site's own origin.")
+            throw ProblemError(
+                .forbidden, type: "https://cirrus.dev/problems/csrf", title: "Cross-site login refused",
+                detail: "Log in with Content-Type: application/json from this site's own origin.")
         }
     }
 

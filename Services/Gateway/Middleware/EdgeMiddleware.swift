@@ -34,9 +34,11 @@ struct AccessLogMiddleware: RouterMiddleware {
             let client = context.clientAddress  // at the end: the rate limiter may have learnt it from a trusted proxy
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            sink.write(AccessLogSink.Entry(method: request.method.rawValue, route: route, status: status, bytes: bytes,
-                                           durationMilliseconds: (ms * 1000).rounded() / 1000, userID: edge.userID, requestID: requestID,
-                                           client: client, aborted: aborted))
+            sink.write(
+                AccessLogSink.Entry(
+                    method: request.method.rawValue, route: route, status: status, bytes: bytes,
+                    durationMilliseconds: (ms * 1000).rounded() / 1000, userID: edge.userID, requestID: requestID,
+                    client: client, aborted: aborted))
         }
         let response: Response
         do {
@@ -98,11 +100,19 @@ final class AccessLogSink: Sendable {
         var aborted: Bool
 
         enum CodingKeys: String, CodingKey {
-            case log, ts, method, route, status, bytes, durationMilliseconds = "duration_ms", userID = "user_id", requestID = "request_id", client, aborted
+            case log, ts, method, route, status, bytes
+            case durationMilliseconds = "duration_ms"
+            case userID = "user_id"
+            case requestID = "request_id"
+            case client, aborted
         }
     }
 
-    private enum Target { case stdout, file(FileHandle), off }
+    private enum Target {
+        case stdout
+        case file(FileHandle)
+        case off
+    }
     private let target: Mutex<Target>
 
     init(setting: String) throws {
@@ -182,7 +192,8 @@ struct CORSMiddleware: RouterMiddleware {
 
     static let allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE"
     static let allowedHeaders = "Authorization, Content-Type, X-Content-SHA256, Range, If-None-Match, If-Range, X-Request-Id"
-    static let exposedHeaders = "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+    static let exposedHeaders =
+        "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !origins.isEmpty, let origin = request.headers[.origin] else { return try await next(request, context) }
@@ -242,13 +253,17 @@ struct RateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if !settings.trustedProxies.isEmpty, let peer = context.remoteAddress?.ipAddress, settings.trustedProxies.contains(peer),
-           let forwarded = request.headers[.xForwardedFor] {
+            let forwarded = request.headers[.xForwardedFor]
+        {
             let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if let client = hops.last(where: { !settings.trustedProxies.contains($0) }) ?? hops.first { context.forwardedClient = String(client.prefix(64)) }
+            if let client = hops.last(where: { !settings.trustedProxies.contains($0) }) ?? hops.first {
+                context.forwardedClient = String(client.prefix(64))
+            }
         }
         let path = Self.route(of: request, context: context)
         if Self.unlimited.contains(path) { return try await next(request, context) }
-        let key: String, limit: Int
+        let key: String
+        let limit: Int
         if Self.accountRoutes.contains(path) {
             (key, limit) = ("account:" + context.clientAddress, settings.authRequestsPerMinute)
         } else if TokenVerifier.token(from: request) != nil, let identity = try? await verifier.authenticate(request) {
@@ -265,8 +280,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         headers[.rateLimitPolicy] = "\(decision.limit);w=60"
         guard decision.allowed else {
             headers[.retryAfter] = String(decision.retryAfter)
-            throw ProblemError(.tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
-                               detail: "Slow down: at most \(decision.limit) requests per minute; retry in \(decision.retryAfter) s.", headers: headers)
+            throw ProblemError(
+                .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                detail: "Slow down: at most \(decision.limit) requests per minute; retry in \(decision.retryAfter) s.", headers: headers)
         }
         do {
             var response = try await next(request, context)

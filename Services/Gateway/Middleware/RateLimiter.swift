@@ -52,11 +52,13 @@ final class RateLimiter: Sendable {
             let decision: Decision
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
-                decision = Decision(allowed: true, limit: perMinute, remaining: Int(bucket.tokens.rounded(.down)),
-                                    reset: Int(((capacity - bucket.tokens) / rate).rounded(.up)), retryAfter: 0)
+                decision = Decision(
+                    allowed: true, limit: perMinute, remaining: Int(bucket.tokens.rounded(.down)),
+                    reset: Int(((capacity - bucket.tokens) / rate).rounded(.up)), retryAfter: 0)
             } else {
-                decision = Decision(allowed: false, limit: perMinute, remaining: 0, reset: Int(((capacity - bucket.tokens) / rate).rounded(.up)),
-                                    retryAfter: max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))))
+                decision = Decision(
+                    allowed: false, limit: perMinute, remaining: 0, reset: Int(((capacity - bucket.tokens) / rate).rounded(.up)),
+                    retryAfter: max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))))
             }
             state.buckets[key] = bucket
             if state.buckets.count > sweepThreshold, now - state.lastSweep >= 1 {

@@ -12,8 +12,10 @@ struct BlobClient: Sendable {
     let logger: Logger
 
     func addReference(owner: UUID, blobID: String, fileID: UUID, referenceID: UUID) async throws {
-        let grant = signer.sign(InternalGrant(purpose: .reference, ownerID: owner, fileID: fileID, uploadID: referenceID, blobID: blobID,
-                                              lifetime: .seconds(300)))
+        let grant = signer.sign(
+            InternalGrant(
+                purpose: .reference, ownerID: owner, fileID: fileID, uploadID: referenceID, blobID: blobID,
+                lifetime: .seconds(300)))
         let reply = try await peer.send(.POST, "/internal/references", as: .grant(grant), timeout: .seconds(10))
         switch reply.status {
         case 204: return

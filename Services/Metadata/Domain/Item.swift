@@ -108,15 +108,24 @@ struct ItemResource: Codable, Sendable {
             sha256 = item.sha256
             version = item.version
             state = item.state
-            let failure = item.isImage && item.thumbnailStatus == "failed"
+            let failure =
+                item.isImage && item.thumbnailStatus == "failed"
                 ? Thumbnails.Failure(reason: item.thumbnailFailure ?? "unknown", detail: item.thumbnailFailureDetail) : nil
-            thumbnails = Thumbnails(status: item.isImage ? item.thumbnailStatus : "not_applicable", sizes: item.thumbnailSizes.sorted(), failure: failure)
+            thumbnails = Thumbnails(
+                status: item.isImage ? item.thumbnailStatus : "not_applicable", sizes: item.thumbnailSizes.sorted(), failure: failure)
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, name, parentID = "parent_id", size, contentType = "content_type", sha256, version, state
-        case createdAt = "created_at", updatedAt = "updated_at", trashedAt = "trashed_at", thumbnails
+        case id, kind, name
+        case parentID = "parent_id"
+        case size
+        case contentType = "content_type"
+        case sha256, version, state
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case trashedAt = "trashed_at"
+        case thumbnails
     }
 }
 
@@ -125,7 +134,10 @@ struct ItemPage: Codable, Sendable {
     var items: [ItemResource]
     var nextCursor: String?
 
-    enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+    enum CodingKeys: String, CodingKey {
+        case items
+        case nextCursor = "next_cursor"
+    }
 }
 
 /// An earlier content of a file.
@@ -137,7 +149,12 @@ struct VersionResource: Codable, Sendable {
     var sha256: String
     var createdAt: Date
 
-    enum CodingKeys: String, CodingKey { case id, version, size, contentType = "content_type", sha256, createdAt = "created_at" }
+    enum CodingKeys: String, CodingKey {
+        case id, version, size
+        case contentType = "content_type"
+        case sha256
+        case createdAt = "created_at"
+    }
 }
 
 /// A user's tier as metadata knows it (from auth's events).

@@ -8,7 +8,11 @@ import PostgresNIO
 /// Filters, order and page of a listing (a folder's children or a search over all files),
 /// parsed from the query string; every bad parameter is a 422 naming it.
 struct ListQuery: Sendable, Equatable {
-    enum SortKey: String, Sendable { case name, size, createdAt = "created_at", updatedAt = "updated_at" }
+    enum SortKey: String, Sendable {
+        case name, size
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 
     var text: String?
     var kind: Item.Kind?
@@ -39,21 +43,38 @@ struct ListQuery: Sendable, Equatable {
             }
         }
         if let raw = value("kind") {
-            if let parsed = Item.Kind(rawValue: raw) { kind = parsed } else { errors.append(FieldError(field: "kind", message: "must be folder or file")) }
+            if let parsed = Item.Kind(rawValue: raw) {
+                kind = parsed
+            } else {
+                errors.append(FieldError(field: "kind", message: "must be folder or file"))
+            }
         }
         if let raw = value("content_type") {
-            let valid = raw.count <= 255 && raw.split(separator: "/", omittingEmptySubsequences: false).count == 2
+            let valid =
+                raw.count <= 255 && raw.split(separator: "/", omittingEmptySubsequences: false).count == 2
                 && raw.allSatisfy { $0.isLetter || $0.isNumber || "/+-.*_".contains($0) }
-            if valid { contentType = raw.lowercased() } else { errors.append(FieldError(field: "content_type", message: "must be a media type like image/png or image/*")) }
+            if valid {
+                contentType = raw.lowercased()
+            } else {
+                errors.append(FieldError(field: "content_type", message: "must be a media type like image/png or image/*"))
+            }
         }
         for (name, target) in [("min_size", \ListQuery.minSize), ("max_size", \ListQuery.maxSize)] {
             if let raw = value(name) {
-                if let number = Int64(raw), number >= 0 { self[keyPath: target] = number } else { errors.append(FieldError(field: name, message: "must be a whole number of bytes, 0 or more")) }
+                if let number = Int64(raw), number >= 0 {
+                    self[keyPath: target] = number
+                } else {
+                    errors.append(FieldError(field: name, message: "must be a whole number of bytes, 0 or more"))
+                }
             }
         }
         for (name, target) in [("created_after", \ListQuery.createdAfter), ("created_before", \ListQuery.createdBefore)] {
             if let raw = value(name) {
-                if let date = Self.parseDate(raw) { self[keyPath: target] = date } else { errors.append(FieldError(field: name, message: "must be an RFC 3339 date-time, e.g. 2026-11-22T18:30:00Z")) }
+                if let date = Self.parseDate(raw) {
+                    self[keyPath: target] = date
+                } else {
+                    errors.append(FieldError(field: name, message: "must be an RFC 3339 date-time, e.g. 2026-11-22T18:30:00Z"))
+                }
             }
         }
         if let raw = value("sort") {
@@ -65,11 +86,17 @@ struct ListQuery: Sendable, Equatable {
             }
         }
         if let raw = value("limit") {
-            if let number = Int(raw), (1...1000).contains(number) { limit = number } else { errors.append(FieldError(field: "limit", message: "must be between 1 and 1000")) }
+            if let number = Int(raw), (1...1000).contains(number) {
+                limit = number
+            } else {
+                errors.append(FieldError(field: "limit", message: "must be between 1 and 1000"))
+            }
         }
         if let minSize, let maxSize, minSize > maxSize { errors.append(FieldError(field: "min_size", message: "must not be greater than max_size")) }
         if let raw = value("cursor") {
-            if let parsed = Cursor(token: raw), parsed.fingerprint == fingerprint(scope: scope), Self.isValidKey(parsed.key, for: sort) { cursor = parsed } else {
+            if let parsed = Cursor(token: raw), parsed.fingerprint == fingerprint(scope: scope), Self.isValidKey(parsed.key, for: sort) {
+                cursor = parsed
+            } else {
                 errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing (its filters and sort must stay the same)"))
             }
         }
@@ -112,9 +139,11 @@ struct ListQuery: Sendable, Equatable {
 
     /// Ties a cursor to the listing it came from: the same scope, filters and sort.
     func fingerprint(scope: String) -> String {
-        let parts = [scope, text ?? "", kind?.rawValue ?? "", contentType ?? "", minSize.map(String.init) ?? "", maxSize.map(String.init) ?? "",
-                     createdAfter.map { String($0.timeIntervalSince1970) } ?? "", createdBefore.map { String($0.timeIntervalSince1970) } ?? "",
-                     sort.rawValue, descending ? "desc" : "asc"]
+        let parts = [
+            scope, text ?? "", kind?.rawValue ?? "", contentType ?? "", minSize.map(String.init) ?? "", maxSize.map(String.init) ?? "",
+            createdAfter.map { String($0.timeIntervalSince1970) } ?? "", createdBefore.map { String($0.timeIntervalSince1970) } ?? "",
+            sort.rawValue, descending ? "desc" : "asc",
+        ]
         return SHA256.hash(data: Data(parts.joined(separator: "\u{1}").utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -125,7 +154,11 @@ struct ListQuery: Sendable, Equatable {
         var id: UUID
         var fingerprint: String
 
-        enum CodingKeys: String, CodingKey { case key = "k", id = "i", fingerprint = "f" }
+        enum CodingKeys: String, CodingKey {
+            case key = "k"
+            case id = "i"
+            case fingerprint = "f"
+        }
 
         init(key: String, id: UUID, fingerprint: String) {
             self.key = key
@@ -134,7 +167,9 @@ struct ListQuery: Sendable, Equatable {
         }
 
         init?(token: String) {
-            guard token.utf8.count <= 2048, let data = Base64URL.decode(token), let cursor = try? JSONDecoder().decode(Cursor.self, from: data) else { return nil }
+            guard token.utf8.count <= 2048, let data = Base64URL.decode(token), let cursor = try? JSONDecoder().decode(Cursor.self, from: data) else {
+                return nil
+            }
             self = cursor
         }
 

@@ -28,8 +28,9 @@ struct MetadataEvents: Sendable {
     }
 
     private func once<P: EventPayload>(_ envelope: EventEnvelope<P>, _ effect: (PostgresConnection) async throws -> Void) async throws {
-        try await Inbox.process(eventID: envelope.eventID, topic: P.topic.rawValue, consumer: "metadata." + P.topic.rawValue,
-                                client: client, logger: logger, effect: effect)
+        try await Inbox.process(
+            eventID: envelope.eventID, topic: P.topic.rawValue, consumer: "metadata." + P.topic.rawValue,
+            client: client, logger: logger, effect: effect)
     }
 
     func userRegistered(_ envelope: EventEnvelope<UserRegistered>) async throws {
@@ -45,8 +46,9 @@ struct MetadataEvents: Sendable {
             try await accounts.upsertTier(tier, on: connection)
             try await accounts.ensureUser(envelope.payload.userID, tierID: tier.id, on: connection)
             try await accounts.setTier(of: envelope.payload.userID, to: tier.id, on: connection)
-            let requested = try await thumbnails.requestMissing(tierID: nil, userID: envelope.payload.userID, reason: .tierChanged,
-                                                                trace: envelope.trace, on: connection)
+            let requested = try await thumbnails.requestMissing(
+                tierID: nil, userID: envelope.payload.userID, reason: .tierChanged,
+                trace: envelope.trace, on: connection)
             logger.info("tier changed", metadata: ["user": "\(envelope.payload.userID)", "thumbnail_requests": "\(requested)"])
         }
     }
@@ -55,8 +57,9 @@ struct MetadataEvents: Sendable {
         try await once(envelope) { connection in
             try await accounts.upsertTier(envelope.payload.tier, deleted: envelope.payload.deleted, on: connection)
             if !envelope.payload.deleted {
-                _ = try await thumbnails.requestMissing(tierID: envelope.payload.tier.id, userID: nil, reason: .tierChanged,
-                                                        trace: envelope.trace, on: connection)
+                _ = try await thumbnails.requestMissing(
+                    tierID: envelope.payload.tier.id, userID: nil, reason: .tierChanged,
+                    trace: envelope.trace, on: connection)
             }
         }
     }
@@ -83,9 +86,11 @@ struct MetadataEvents: Sendable {
     func fileUploaded(_ envelope: EventEnvelope<FileUploaded>) async throws {
         let p = envelope.payload
         try await once(envelope) { connection in
-            _ = try await uploads.complete(StoredContent(uploadID: p.uploadID, fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID,
-                                                         sha256: p.sha256, size: p.size, contentType: p.contentType),
-                                           trace: envelope.trace, on: connection)
+            _ = try await uploads.complete(
+                StoredContent(
+                    uploadID: p.uploadID, fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID,
+                    sha256: p.sha256, size: p.size, contentType: p.contentType),
+                trace: envelope.trace, on: connection)
         }
     }
 
@@ -95,32 +100,5 @@ struct MetadataEvents: Sendable {
 
     func thumbnailFailed(_ envelope: EventEnvelope<ThumbnailFailed>) async throws {
         try await once(envelope) { try await thumbnails.failed(envelope.payload, on: $0) }
-    }
-}
-
-/// Self-healing, periodically: expire reservations whose bytes never came, and ask again for
-/// thumbnails that did not arrive within the grace period.
-struct Reconciler: Service {
-    let uploads: Uploads
-    let logger: Logger
-
-    func run() async throws {
-        let settings = uploads.settings
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                Heartbeats.shared.beat("metadata-reconciler", bound: AntiEntropyLoop.bound(interval: settings.reconcileInterval))
-                do {
-                    let expired = try await uploads.expire()
-                    let requested = try await uploads.thumbnails.reconcile(grace: settings.thumbnailGrace)
-                    if expired + requested > 0 {
-                        logger.info("reconciled", metadata: ["expired_uploads": "\(expired)", "thumbnail_requests": "\(requested)"])
-                    }
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("reconciliation pass failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: settings.reconcileInterval)
-            }
-        }
     }
 }

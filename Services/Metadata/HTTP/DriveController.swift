@@ -19,7 +19,10 @@ struct DriveController: Sendable {
     struct ItemInput: Decodable {
         var name: String?
         var parentID: UUID?
-        enum CodingKeys: String, CodingKey { case name, parentID = "parent_id" }
+        enum CodingKeys: String, CodingKey {
+            case name
+            case parentID = "parent_id"
+        }
     }
 
     func register(on router: Router<ServiceRequestContext>) {
@@ -32,11 +35,13 @@ struct DriveController: Sendable {
         router.post("/v1/folders") { request, context in
             let identity = try context.caller
             let input = try await request.decodeJSON(ItemInput.self, context: context)
-            return try Response.json(ItemResource(try await drive.createFolder(identity, name: input.name, parentID: input.parentID)), status: .created)
+            return try Response.json(
+                ItemResource(try await drive.createFolder(identity, name: input.name, parentID: input.parentID)), status: .created)
         }
         router.get("/v1/folders/:id") { request, context in
             let identity = try context.caller
-            return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "folder"), owner: identity.userID, kind: .folder)))
+            return try Response.json(
+                ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "folder"), owner: identity.userID, kind: .folder)))
         }
         router.get("/v1/folders/:id/children") { request, context in
             let identity = try context.caller
@@ -57,7 +62,8 @@ struct DriveController: Sendable {
         }
         router.get("/v1/files/:id") { request, context in
             let identity = try context.caller
-            return try Response.json(ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)))
+            return try Response.json(
+                ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)))
         }
         router.get("/v1/files/:id/versions") { request, context in
             let identity = try context.caller
@@ -69,7 +75,8 @@ struct DriveController: Sendable {
         router.post("/v1/files/:id/thumbnails/retry") { request, context in
             let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
-            return try Response.json(ItemResource(try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)), status: .accepted)
+            return try Response.json(
+                ItemResource(try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)), status: .accepted)
         }
         router.post("/v1/files/:id/copy") { request, context in
             let identity = try context.caller
@@ -86,11 +93,19 @@ struct DriveController: Sendable {
             var errors: [FieldError] = []
             var limit = 100
             if let raw = parameters["limit"] {
-                if let value = Int(raw), (1...1000).contains(value) { limit = value } else { errors.append(FieldError(field: "limit", message: "must be between 1 and 1000")) }
+                if let value = Int(raw), (1...1000).contains(value) {
+                    limit = value
+                } else {
+                    errors.append(FieldError(field: "limit", message: "must be between 1 and 1000"))
+                }
             }
             var cursor: ListQuery.Cursor?
             if let raw = parameters["cursor"], !raw.isEmpty {
-                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash", ListQuery.isTimestampKey(parsed.key) { cursor = parsed } else { errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing")) }
+                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash", ListQuery.isTimestampKey(parsed.key) {
+                    cursor = parsed
+                } else {
+                    errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing"))
+                }
             }
             if !errors.isEmpty { throw ProblemError.validation(errors) }
             return try Response.json(try await drive.trashList(identity, limit: limit, cursor: cursor))
@@ -115,14 +130,16 @@ struct DriveController: Sendable {
             let identity = try context.caller
             let input = try await request.decodeJSON(UploadReservationRequest.self, context: context)
             if let size = input.size, size < 0 { throw ProblemError.validation(field: "size", "must be 0 or more") }
-            let reservation = try await uploads.reserve(identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size)
+            let reservation = try await uploads.reserve(
+                identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size)
             return try Response.json(reservation, status: .created)
         }
         router.post("/internal/uploads/:id/complete") { request, context in
             let identity = try context.caller
             let input = try await request.decodeJSON(UploadCompletion.self, context: context)
-            let item = try await uploads.complete(identity, uploadID: try context.parameters.uuid("id", resource: "upload"), receipt: input.receipt,
-                                                  trace: request.traceContext)
+            let item = try await uploads.complete(
+                identity, uploadID: try context.parameters.uuid("id", resource: "upload"), receipt: input.receipt,
+                trace: request.traceContext)
             return try Response.json(ItemResource(item))
         }
         router.delete("/internal/uploads/:id") { request, context in
@@ -139,8 +156,10 @@ struct DriveController: Sendable {
             }
             let content = try await drive.content(of: try context.parameters.uuid("id", resource: "file"), version: version, owner: identity.userID)
             let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, blobID: content.blobID, lifetime: .seconds(300)))
-            return try Response.json(ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
-                                                  contentType: content.contentType, sha256: content.sha256, grant: grant))
+            return try Response.json(
+                ContentGrant(
+                    fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
+                    contentType: content.contentType, sha256: content.sha256, grant: grant))
         }
         router.get("/internal/files/:id/thumbnails/:size") { request, context in
             let identity = try context.caller
@@ -152,17 +171,21 @@ struct DriveController: Sendable {
             let account = try await drive.accounts.account(for: identity)
             guard account.tier.thumbnailSizes.contains(size) else {
                 let allowed = account.tier.thumbnailSizes.sorted().map(String.init).joined(separator: ", ")
-                throw ProblemError(.forbidden, type: "https://cirrus.dev/problems/tier", title: "Not in your tier",
-                                   detail: "Your tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
+                throw ProblemError(
+                    .forbidden, type: "https://cirrus.dev/problems/tier", title: "Not in your tier",
+                    detail: "Your tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
             }
-            let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
-                                                  contentType: contentType, lifetime: .seconds(300)))
+            let grant = signer.sign(
+                InternalGrant(
+                    purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
+                    contentType: contentType, lifetime: .seconds(300)))
             return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant))
         }
         router.get("/internal/usage") { request, context in
             let identity = try context.caller
             let account = try await drive.accounts.account(for: identity)
-            return try Response.json(StorageUsage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
+            return try Response.json(
+                StorageUsage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
         }
     }
 

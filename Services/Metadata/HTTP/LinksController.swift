@@ -26,7 +26,10 @@ struct LinksController: Sendable {
         var variant: String?
         var size: Int?
         var expiresIn: Int?
-        enum CodingKeys: String, CodingKey { case variant, size, expiresIn = "expires_in" }
+        enum CodingKeys: String, CodingKey {
+            case variant, size
+            case expiresIn = "expires_in"
+        }
     }
 
     struct LinkResource: Encodable {
@@ -36,7 +39,12 @@ struct LinksController: Sendable {
         var variant: LinkToken.Variant
         var size: Int?
         var expiresAt: Date
-        enum CodingKeys: String, CodingKey { case token, path, fileID = "file_id", variant, size, expiresAt = "expires_at" }
+        enum CodingKeys: String, CodingKey {
+            case token, path
+            case fileID = "file_id"
+            case variant, size
+            case expiresAt = "expires_at"
+        }
 
         func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -83,7 +91,11 @@ struct LinksController: Sendable {
             try container.encode(minSeconds, forKey: .minSeconds)
             try container.encode(maxSeconds, forKey: .maxSeconds)
         }
-        enum CodingKeys: String, CodingKey { case allowed, minSeconds = "min_seconds", maxSeconds = "max_seconds" }
+        enum CodingKeys: String, CodingKey {
+            case allowed
+            case minSeconds = "min_seconds"
+            case maxSeconds = "max_seconds"
+        }
     }
 
     struct ImagePage: Encodable {
@@ -96,7 +108,11 @@ struct LinksController: Sendable {
             try container.encode(nextCursor, forKey: .nextCursor)
             try container.encode(expiringLinks, forKey: .expiringLinks)
         }
-        enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor", expiringLinks = "expiring_links" }
+        enum CodingKeys: String, CodingKey {
+            case items
+            case nextCursor = "next_cursor"
+            case expiringLinks = "expiring_links"
+        }
     }
 
     func register(on router: Router<ServiceRequestContext>) {
@@ -107,8 +123,9 @@ struct LinksController: Sendable {
             let input = try await request.decodeJSON(LinkInput.self, context: context)
             let link = try await issue(identity, fileID: id, input: input)
             let token = links.sign(link)
-            let resource = LinkResource(token: token, path: "/v1/links/" + token, fileID: id, variant: link.variant, size: link.size,
-                                        expiresAt: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))
+            let resource = LinkResource(
+                token: token, path: "/v1/links/" + token, fileID: id, variant: link.variant, size: link.size,
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(link.expiresAt)))
             return try Response.json(resource, status: .created, headers: [.cacheControl: "no-store"])
         }
         signedIn.get("/v1/images") { request, context in
@@ -123,8 +140,9 @@ struct LinksController: Sendable {
                 return ImageResource(item: item, links: .init(thumbnails: thumbnails, original: tier.originalLinks ? base + "/content" : nil))
             }
             let bounds = Self.bounds(of: tier)
-            let policy = ExpiringLinkPolicy(allowed: tier.expiringLinks, minSeconds: tier.expiringLinks ? bounds.lowerBound : nil,
-                                            maxSeconds: tier.expiringLinks ? bounds.upperBound : nil)
+            let policy = ExpiringLinkPolicy(
+                allowed: tier.expiringLinks, minSeconds: tier.expiringLinks ? bounds.lowerBound : nil,
+                maxSeconds: tier.expiringLinks ? bounds.upperBound : nil)
             return try Response.json(ImagePage(items: items, nextCursor: page.nextCursor, expiringLinks: policy))
         }
         router.get("/internal/links/:token") { request, context in
@@ -142,7 +160,9 @@ struct LinksController: Sendable {
     /// Checks the request against the file and the caller's tier; the link to sign.
     func issue(_ identity: Identity, fileID: UUID, input: LinkInput, now: Date = Date()) async throws -> LinkToken {
         guard let rawVariant = input.variant else { throw ProblemError.validation(field: "variant", "is required: original or thumbnail") }
-        guard let variant = LinkToken.Variant(rawValue: rawVariant) else { throw ProblemError.validation(field: "variant", "must be original or thumbnail") }
+        guard let variant = LinkToken.Variant(rawValue: rawVariant) else {
+            throw ProblemError.validation(field: "variant", "must be original or thumbnail")
+        }
         let file = try await drive.item(fileID, owner: identity.userID, kind: .file)
         guard file.state == "ready", file.blobID != nil else { throw ProblemError.notFound("file") }
         let tier = try await drive.accounts.account(for: identity).tier
@@ -151,7 +171,9 @@ struct LinksController: Sendable {
         var errors: [FieldError] = []
         let bounds = Self.bounds(of: tier)
         if let seconds = input.expiresIn {
-            if !bounds.contains(seconds) { errors.append(FieldError(field: "expires_in", message: "must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds")) }
+            if !bounds.contains(seconds) {
+                errors.append(FieldError(field: "expires_in", message: "must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds"))
+            }
         } else {
             errors.append(FieldError(field: "expires_in", message: "is required: seconds between \(bounds.lowerBound) and \(bounds.upperBound)"))
         }
@@ -163,14 +185,17 @@ struct LinksController: Sendable {
             if !file.isImage {
                 errors.append(FieldError(field: "variant", message: "this file has no thumbnails (it is not an image)"))
             } else if let size = input.size {
-                if !tier.thumbnailSizes.contains(size) { errors.append(FieldError(field: "size", message: "must be a height your tier includes: \(allowed)")) }
+                if !tier.thumbnailSizes.contains(size) {
+                    errors.append(FieldError(field: "size", message: "must be a height your tier includes: \(allowed)"))
+                }
             } else {
                 errors.append(FieldError(field: "size", message: "is required for thumbnail links: one of \(allowed)"))
             }
         }
         if !errors.isEmpty { throw ProblemError.validation(errors) }
-        return LinkToken(fileID: file.id, version: file.version, variant: variant, size: variant == .thumbnail ? input.size : nil,
-                         expiresAt: Int64(now.timeIntervalSince1970) + Int64(input.expiresIn ?? 0))
+        return LinkToken(
+            fileID: file.id, version: file.version, variant: variant, size: variant == .thumbnail ? input.size : nil,
+            expiresAt: Int64(now.timeIntervalSince1970) + Int64(input.expiresIn ?? 0))
     }
 
     /// A verified link → what the gateway needs to stream it, while the file exists with the
@@ -182,15 +207,20 @@ struct LinksController: Sendable {
             let content = try await drive.content(of: link.fileID, version: nil, owner: owner)
             guard content.item.state == "ready", content.item.version == link.version else { throw ProblemError.notFound("file") }
             let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, blobID: content.blobID, lifetime: .seconds(300)))
-            return try Response.json(ContentGrant(fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
-                                                                  contentType: content.contentType, sha256: content.sha256, grant: grant))
+            return try Response.json(
+                ContentGrant(
+                    fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
+                    contentType: content.contentType, sha256: content.sha256, grant: grant))
         case .thumbnail:
             let file = try await drive.item(link.fileID, owner: owner, kind: .file)
-            guard let size = link.size, file.version == link.version, file.isImage, let blobID = file.blobID, let contentType = file.contentType else {
+            guard let size = link.size, file.version == link.version, file.isImage, let blobID = file.blobID, let contentType = file.contentType
+            else {
                 throw ProblemError.notFound("file")
             }
-            let grant = grants.sign(InternalGrant(purpose: .read, ownerID: owner, fileID: file.id, blobID: blobID, size: Int64(size),
-                                                  contentType: contentType, lifetime: .seconds(300)))
+            let grant = grants.sign(
+                InternalGrant(
+                    purpose: .read, ownerID: owner, fileID: file.id, blobID: blobID, size: Int64(size),
+                    contentType: contentType, lifetime: .seconds(300)))
             return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant, name: file.name))
         }
     }

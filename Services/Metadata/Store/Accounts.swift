@@ -20,7 +20,8 @@ struct Accounts: Sendable {
 
     func upsertTier(_ tier: TierPermissions, deleted: Bool = false, on connection: PostgresConnection) async throws {
         let sizes = tier.thumbnailSizes
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
                                quota_bytes, max_upload_bytes, requests_per_minute, deleted, updated_at)
             VALUES (\(tier.id), \(tier.name), \(sizes), \(tier.originalLinks), \(tier.expiringLinks), \(tier.linkMinSeconds),
@@ -38,7 +39,8 @@ struct Accounts: Sendable {
     func addMissingTiers(_ tiers: [TierPermissions]) async throws {
         try await client.transaction(logger: logger) { connection in
             for tier in tiers {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO tiers (id, name, thumbnail_sizes, original_links, expiring_links, link_min_seconds, link_max_seconds,
                                        quota_bytes, max_upload_bytes, requests_per_minute, deleted, updated_at)
                     VALUES (\(tier.id), \(tier.name), \(tier.thumbnailSizes), \(tier.originalLinks), \(tier.expiringLinks), \(tier.linkMinSeconds),
@@ -59,7 +61,8 @@ struct Accounts: Sendable {
     @discardableResult
     func ensureUser(_ userID: UUID, tierID: UUID, on connection: PostgresConnection) async throws -> Bool {
         let rootID = UUID()
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO users (id, tier_id, root_id) SELECT \(userID), \(tierID), \(rootID)
             WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = \(userID))
             ON CONFLICT (id) DO NOTHING RETURNING 1
@@ -67,7 +70,8 @@ struct Accounts: Sendable {
         var created = false
         for try await _ in rows { created = true }
         guard created else { return false }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO items (id, owner_id, parent_id, kind, name, state) VALUES (\(rootID), \(userID), NULL, 'folder', '', 'ready')
             """, logger: logger)
         return true
@@ -121,17 +125,23 @@ struct Accounts: Sendable {
     }
 
     func find(_ userID: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> Account? {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT u.id, u.root_id, u.used_bytes, u.reserved_bytes, t.id, t.thumbnail_sizes, t.quota_bytes, t.max_upload_bytes,
-                   t.original_links, t.expiring_links, t.link_min_seconds, t.link_max_seconds
-            FROM users u JOIN tiers t ON t.id = u.tier_id WHERE u.id = $1 \(lock ? "FOR UPDATE OF u" : "")
-            """, binds: try bindings(userID)), logger: logger)
-        for try await (userID, rootID, usedBytes, reservedBytes, tierID, thumbnailSizes, quotaBytes, maxUploadBytes,
-                       originalLinks, expiringLinks, linkMinSeconds, linkMaxSeconds)
-            in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64, Bool, Bool, Int?, Int?).self) {
-            let tier = TierRecord(id: tierID, thumbnailSizes: thumbnailSizes, quotaBytes: quotaBytes, maxUploadBytes: maxUploadBytes,
-                                  originalLinks: originalLinks, expiringLinks: expiringLinks, linkMinSeconds: linkMinSeconds,
-                                  linkMaxSeconds: linkMaxSeconds)
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT u.id, u.root_id, u.used_bytes, u.reserved_bytes, t.id, t.thumbnail_sizes, t.quota_bytes, t.max_upload_bytes,
+                           t.original_links, t.expiring_links, t.link_min_seconds, t.link_max_seconds
+                    FROM users u JOIN tiers t ON t.id = u.tier_id WHERE u.id = $1 \(lock ? "FOR UPDATE OF u" : "")
+                    """, binds: try bindings(userID)), logger: logger)
+        for try await (
+            userID, rootID, usedBytes, reservedBytes, tierID, thumbnailSizes, quotaBytes, maxUploadBytes,
+            originalLinks, expiringLinks, linkMinSeconds, linkMaxSeconds
+        )
+            in rows.decode((UUID, UUID, Int64, Int64, UUID, [Int], Int64, Int64, Bool, Bool, Int?, Int?).self)
+        {
+            let tier = TierRecord(
+                id: tierID, thumbnailSizes: thumbnailSizes, quotaBytes: quotaBytes, maxUploadBytes: maxUploadBytes,
+                originalLinks: originalLinks, expiringLinks: expiringLinks, linkMinSeconds: linkMinSeconds,
+                linkMaxSeconds: linkMaxSeconds)
             return Account(userID: userID, rootID: rootID, tier: tier, usedBytes: usedBytes, reservedBytes: reservedBytes)
         }
         return nil

@@ -15,12 +15,16 @@ struct Drive: Sendable {
 
     // MARK: - Reading
 
-    func item(_ id: UUID, owner: UUID, kind: Item.Kind? = nil, includeTrashed: Bool = false, lock: Bool = false,
-              on connection: PostgresConnection) async throws -> Item {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT \(Item.columns) FROM items WHERE id = $1 AND owner_id = $2 AND state = 'ready'
-            \(includeTrashed ? "" : "AND trashed_at IS NULL") \(lock ? "FOR UPDATE" : "")
-            """, binds: try bindings(id, owner)), logger: logger)
+    func item(
+        _ id: UUID, owner: UUID, kind: Item.Kind? = nil, includeTrashed: Bool = false, lock: Bool = false,
+        on connection: PostgresConnection
+    ) async throws -> Item {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Item.columns) FROM items WHERE id = $1 AND owner_id = $2 AND state = 'ready'
+                    \(includeTrashed ? "" : "AND trashed_at IS NULL") \(lock ? "FOR UPDATE" : "")
+                    """, binds: try bindings(id, owner)), logger: logger)
         for try await row in rows {
             let item = try Item(row: row)
             if let kind, item.kind != kind { break }
@@ -36,7 +40,8 @@ struct Drive: Sendable {
     /// The owner of file `id`, for a link to it: only while the owner is an active user (a
     /// disabled or deleted owner's links stop). 404 otherwise.
     func linkOwner(of id: UUID) async throws -> UUID {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT i.owner_id FROM items i JOIN users u ON u.id = i.owner_id
             WHERE i.id = \(id) AND i.kind = 'file' AND NOT u.disabled
             """, logger: logger)
@@ -53,25 +58,30 @@ struct Drive: Sendable {
 
     func versions(of fileID: UUID, owner: UUID) async throws -> [VersionResource] {
         _ = try await item(fileID, owner: owner, kind: .file)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT content_id, version, size, content_type, sha256, created_at FROM versions
             WHERE file_id = \(fileID) AND owner_id = \(owner) ORDER BY version DESC
             """, logger: logger)
         var result: [VersionResource] = []
         for try await (contentID, version, size, contentType, sha256, createdAt) in rows.decode((UUID, Int, Int64, String, String, Date).self) {
-            result.append(VersionResource(id: contentID, version: version, size: size, contentType: contentType, sha256: sha256, createdAt: createdAt))
+            result.append(
+                VersionResource(id: contentID, version: version, size: size, contentType: contentType, sha256: sha256, createdAt: createdAt))
         }
         return result
     }
 
     /// The content to stream for a file (its current content, or one of its versions).
-    func content(of fileID: UUID, version: UUID?, owner: UUID) async throws -> (item: Item, blobID: String, size: Int64, contentType: String, sha256: String) {
+    func content(
+        of fileID: UUID, version: UUID?, owner: UUID
+    ) async throws -> (item: Item, blobID: String, size: Int64, contentType: String, sha256: String) {
         let file = try await item(fileID, owner: owner, kind: .file)
         guard let version else {
             guard let blobID = file.blobID, let type = file.contentType, let sha = file.sha256 else { throw ProblemError.notFound("file") }
             return (file, blobID, file.size, type, sha)
         }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT blob_id, size, content_type, sha256 FROM versions WHERE content_id = \(version) AND file_id = \(fileID) AND owner_id = \(owner)
             """, logger: logger)
         for try await (blobID, size, contentType, sha256) in rows.decode((String, Int64, String, String).self) {
@@ -90,8 +100,10 @@ struct Drive: Sendable {
             _ = try await parentFolder(parentID, owner: identity.userID, on: connection)
             let id = UUID()
             try await insertChecked(name: name, parentID: parentID, on: connection) {
-                try await connection.query("""
-                    INSERT INTO items (id, owner_id, parent_id, kind, name, state) VALUES (\(id), \(identity.userID), \(parentID), 'folder', \(name), 'ready')
+                try await connection.query(
+                    """
+                    INSERT INTO items (id, owner_id, parent_id, kind, name, state)
+                    VALUES (\(id), \(identity.userID), \(parentID), 'folder', \(name), 'ready')
                     """, logger: logger)
             }
             return try await item(id, owner: identity.userID, on: connection)
@@ -117,17 +129,20 @@ struct Drive: Sendable {
         } catch let error as PSQLError where error.isUniqueViolation && error.constraint == "items_live_name" {
             try await connection.query("ROLLBACK TO SAVEPOINT name_check", logger: logger)
             var existing: UUID?
-            for try await id in try await connection.query("""
+            for try await id in try await connection.query(
+                """
                 SELECT id FROM items WHERE parent_id = \(parentID) AND name = \(name) AND trashed_at IS NULL
-                """, logger: logger).decode(UUID.self) { existing = id }
+                """, logger: logger
+            ).decode(UUID.self) { existing = id }
             throw Self.nameTaken(name, existing: existing)
         }
     }
 
     static func nameTaken(_ name: String, existing: UUID?) -> ProblemError {
-        ProblemError(.conflict, type: "https://cirrus.dev/problems/name-taken", title: "Name taken",
-                                   detail: "An item named \"\(name)\" already exists in this folder" + (existing.map { " (id \($0.uuidString.lowercased()))" } ?? "") + ".",
-                                   errors: [FieldError(field: "name", message: "is already used in this folder")])
+        ProblemError(
+            .conflict, type: "https://cirrus.dev/problems/name-taken", title: "Name taken",
+            detail: "An item named \"\(name)\" already exists in this folder" + (existing.map { " (id \($0.uuidString.lowercased()))" } ?? "") + ".",
+            errors: [FieldError(field: "name", message: "is already used in this folder")])
     }
 
     /// Rename and/or move a folder or file. Moving a folder into itself or its own subtree is
@@ -151,7 +166,8 @@ struct Drive: Sendable {
             }
             let newName = name ?? current.name
             try await insertChecked(name: newName, parentID: targetParent, on: connection) {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE items SET name = \(newName), parent_id = \(targetParent), updated_at = now() WHERE id = \(id)
                     """, logger: logger)
             }
@@ -161,7 +177,8 @@ struct Drive: Sendable {
 
     /// Is `candidate` the folder `root` or below it? Walks up from the candidate.
     func isInSubtree(_ candidate: UUID, of root: UUID, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH RECURSIVE up(id, parent_id) AS (
                 SELECT id, parent_id FROM items WHERE id = \(candidate)
                 UNION ALL SELECT i.id, i.parent_id FROM items i JOIN up ON i.id = up.parent_id
@@ -185,9 +202,11 @@ struct Drive: Sendable {
             if account.usedBytes + account.reservedBytes + source.size > account.tier.quotaBytes {
                 throw Quota.exceeded(account)
             }
-            let id = UUID(), contentID = UUID()
+            let id = UUID()
+            let contentID = UUID()
             try await insertChecked(name: name, parentID: parentID, on: connection) {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO items (id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version,
                                        thumbnail_status, thumbnail_sizes, thumbnail_blob_id, thumbnail_requested_at)
                     SELECT \(id), owner_id, \(parentID), 'file', \(name), 'ready', size, content_type, sha256, blob_id, \(contentID), 1,
@@ -212,7 +231,8 @@ struct Drive: Sendable {
             let account = try await accounts.account(for: identity, lock: true, on: connection)
             let current = try await item(id, owner: identity.userID, kind: kind, lock: true, on: connection)
             if current.id == account.rootID { throw ProblemError(.conflict, detail: "The root folder cannot be deleted.") }
-            try await connection.query("""
+            try await connection.query(
+                """
                 WITH RECURSIVE tree(id) AS (
                     SELECT id FROM items WHERE id = \(id)
                     UNION ALL SELECT i.id FROM items i JOIN tree ON i.parent_id = tree.id WHERE i.trashed_at IS NULL
@@ -225,7 +245,8 @@ struct Drive: Sendable {
     }
 
     func trashList(_ identity: Identity, limit: Int, cursor: ListQuery.Cursor?) async throws -> ItemPage {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: Item.columns), to_char(trashed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') FROM items
             WHERE owner_id = \(identity.userID) AND trashed_at IS NOT NULL AND trash_root_id = id
               AND (\(cursor == nil) OR (trashed_at, id) < ((\(cursor?.key ?? "9999-12-31T00:00:00") || 'Z')::timestamptz, \(cursor?.id ?? UUID())))
@@ -248,17 +269,21 @@ struct Drive: Sendable {
         try await client.transaction(logger: logger) { connection in
             let account = try await accounts.account(for: identity, lock: true, on: connection)
             var top: (name: String, originalParent: UUID?)?
-            for try await (name, originalParent) in try await connection.query("""
+            for try await (name, originalParent) in try await connection.query(
+                """
                 SELECT name, original_parent_id FROM items
                 WHERE id = \(id) AND owner_id = \(identity.userID) AND trashed_at IS NOT NULL AND trash_root_id = id FOR UPDATE
-                """, logger: logger).decode((String, UUID?).self) { top = (name, originalParent) }
+                """, logger: logger
+            ).decode((String, UUID?).self) { top = (name, originalParent) }
             guard let top else { throw ProblemError.notFound("trashed item") }
             var parent = account.rootID
             if let original = top.originalParent,
-               (try? await item(original, owner: identity.userID, kind: .folder, on: connection)) != nil {
+                (try? await item(original, owner: identity.userID, kind: .folder, on: connection)) != nil
+            {
                 parent = original
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE items SET trashed_at = NULL, trash_root_id = NULL, original_parent_id = NULL WHERE trash_root_id = \(id) AND id <> \(id)
                 """, logger: logger)
             var attempt = 0
@@ -266,7 +291,8 @@ struct Drive: Sendable {
                 let name = attempt == 0 ? top.name : Names.restoredVariant(of: top.name, attempt: attempt)
                 do {
                     try await insertChecked(name: name, parentID: parent, on: connection) {
-                        try await connection.query("""
+                        try await connection.query(
+                            """
                             UPDATE items SET trashed_at = NULL, trash_root_id = NULL, original_parent_id = NULL, parent_id = \(parent),
                               name = \(name), updated_at = now() WHERE id = \(id)
                             """, logger: logger)
@@ -287,14 +313,18 @@ struct Drive: Sendable {
             _ = try await accounts.account(for: identity, lock: true, on: connection)
             var tops: [UUID] = []
             if let id {
-                for try await top in try await connection.query("""
+                for try await top in try await connection.query(
+                    """
                     SELECT id FROM items WHERE id = \(id) AND owner_id = \(identity.userID) AND trashed_at IS NOT NULL AND trash_root_id = id
-                    """, logger: logger).decode(UUID.self) { tops.append(top) }
+                    """, logger: logger
+                ).decode(UUID.self) { tops.append(top) }
                 guard !tops.isEmpty else { throw ProblemError.notFound("trashed item") }
             } else {
-                for try await top in try await connection.query("""
+                for try await top in try await connection.query(
+                    """
                     SELECT id FROM items WHERE owner_id = \(identity.userID) AND trashed_at IS NOT NULL AND trash_root_id = id
-                    """, logger: logger).decode(UUID.self) { tops.append(top) }
+                    """, logger: logger
+                ).decode(UUID.self) { tops.append(top) }
             }
             guard !tops.isEmpty else { return }
             try await deleteSubtrees(tops, owner: identity.userID, trace: trace, on: connection)
@@ -304,7 +334,8 @@ struct Drive: Sendable {
     /// Delete the items `tops` and everything below them, releasing their contents.
     func deleteSubtrees(_ tops: [UUID], owner: UUID, trace: TraceContext, on connection: PostgresConnection) async throws {
         var files: [(id: UUID, blobIDs: Set<String>, bytes: Int64)] = []
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH RECURSIVE tree(id) AS (
                 SELECT id FROM items WHERE id = ANY(\(tops)) AND owner_id = \(owner)
                 UNION ALL SELECT i.id FROM items i JOIN tree ON i.parent_id = tree.id
@@ -321,14 +352,18 @@ struct Drive: Sendable {
         // bytes that arrive later are orphans that blob is told to collect.
         if !files.isEmpty {
             var unreserved: Int64 = 0
-            for try await reserved in try await connection.query("""
+            for try await reserved in try await connection.query(
+                """
                 DELETE FROM uploads WHERE owner_id = \(owner) AND file_id = ANY(\(files.map(\.id))) RETURNING reserved_bytes
-                """, logger: logger).decode(Int64.self) { unreserved += reserved }
+                """, logger: logger
+            ).decode(Int64.self) { unreserved += reserved }
             if unreserved > 0 {
-                try await connection.query("UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(unreserved), 0) WHERE id = \(owner)", logger: logger)
+                try await connection.query(
+                    "UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(unreserved), 0) WHERE id = \(owner)", logger: logger)
             }
         }
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH RECURSIVE tree(id, depth) AS (
                 SELECT id, 0 FROM items WHERE id = ANY(\(tops)) AND owner_id = \(owner)
                 UNION ALL SELECT i.id, tree.depth + 1 FROM items i JOIN tree ON i.parent_id = tree.id

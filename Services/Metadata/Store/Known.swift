@@ -11,7 +11,8 @@ struct Known: Sendable {
     /// Reference ids blob may hold: a file's current content, an earlier version, or an upload
     /// still reserved (blob registers the upload's reference before metadata completes it).
     func references(_ ids: [UUID]) async throws -> [UUID] {
-        try await select("""
+        try await select(
+            """
             SELECT x.id FROM unnest(\(ids)::uuid[]) AS x(id)
             WHERE EXISTS (SELECT 1 FROM items WHERE content_id = x.id)
                OR EXISTS (SELECT 1 FROM versions WHERE content_id = x.id)
@@ -28,7 +29,8 @@ struct Known: Sendable {
     /// and earlier versions), ordered by content id, older than `grace`: the content audit.
     func contents(after last: UUID?, olderThan grace: Duration, limit: Int) async throws -> [(content: UUID, file: UUID, owner: UUID)] {
         let seconds = Int(grace.components.seconds)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT content_id, file_id, owner_id FROM (
                 SELECT content_id, id AS file_id, owner_id, updated_at AS since FROM items
                 WHERE kind = 'file' AND state = 'ready' AND content_id IS NOT NULL

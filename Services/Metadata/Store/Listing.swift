@@ -33,7 +33,10 @@ struct Listing: Sendable {
         var last: ListQuery.Cursor?
         var more = false
         for try await row in rows {
-            if items.count == query.limit { more = true; break }
+            if items.count == query.limit {
+                more = true
+                break
+            }
             let item = try Item(row: row)
             items.append(ItemResource(item))
             last = ListQuery.Cursor(key: try Item.cursorKey(of: row), id: item.id, fingerprint: query.fingerprint(scope: scope.name))
@@ -55,7 +58,8 @@ struct Listing: Sendable {
         case .images: conditions.append("kind = 'file' AND content_type = ANY(\(try bind(Thumbnailable.types.sorted())))")
         }
         if let text = query.text {
-            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
+                of: "_", with: "\\_")
             conditions.append("name ILIKE \(try bind("%" + escaped + "%"))")
         }
         if let kind = query.kind { conditions.append("kind = \(try bind(kind.rawValue))") }
@@ -71,7 +75,9 @@ struct Listing: Sendable {
         if let after = query.createdAfter { conditions.append("created_at > \(try bind(after))") }
         if let before = query.createdBefore { conditions.append("created_at < \(try bind(before))") }
 
-        let column: String, keyText: String, keyCast: String
+        let column: String
+        let keyText: String
+        let keyCast: String
         switch query.sort {
         case .name: (column, keyText, keyCast) = ("name", "name", "")
         case .size: (column, keyText, keyCast) = ("size", "size::text", "::bigint")

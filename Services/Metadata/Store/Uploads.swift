@@ -7,9 +7,12 @@ import PostgresNIO
 
 enum Quota {
     static func exceeded(_ account: Account) -> ProblemError {
-        ProblemError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), type: "https://cirrus.dev/problems/quota-exceeded",
-                     title: "Quota exceeded",
-                     detail: "This would exceed your storage quota (\(account.usedBytes) of \(account.tier.quotaBytes) bytes used, \(account.reservedBytes) reserved by uploads in progress).")
+        ProblemError(
+            HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), type: "https://cirrus.dev/problems/quota-exceeded",
+            title: "Quota exceeded",
+            detail:
+                "This would exceed your storage quota (\(account.usedBytes) of \(account.tier.quotaBytes) bytes used, \(account.reservedBytes) reserved by uploads in progress)."
+        )
     }
 }
 
@@ -39,7 +42,9 @@ struct Uploads: Sendable {
     /// Reserve a new file (`folderID` + `name`) or a new content for `replacing`. `declaredSize`
     /// (from Content-Length) is checked against the tier's largest upload at once; without it
     /// the reservation covers the most the upload may be.
-    func reserve(_ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?) async throws -> UploadReservation {
+    func reserve(
+        _ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?
+    ) async throws -> UploadReservation {
         let name = replacing == nil ? try Names.validate(rawName) : nil
         if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
@@ -59,19 +64,24 @@ struct Uploads: Sendable {
                 fileID = UUID()
                 let parent = try await drive.parentFolder(folderID!, owner: identity.userID, field: "folder_id", on: connection).id
                 try await drive.insertChecked(name: name!, parentID: parent, on: connection) {
-                    try await connection.query("""
-                        INSERT INTO items (id, owner_id, parent_id, kind, name, state) VALUES (\(fileID), \(identity.userID), \(parent), 'file', \(name!), 'pending')
+                    try await connection.query(
+                        """
+                        INSERT INTO items (id, owner_id, parent_id, kind, name, state)
+                        VALUES (\(fileID), \(identity.userID), \(parent), 'file', \(name!), 'pending')
                         """, logger: logger)
                 }
             }
             let expiresAt = Date().addingTimeInterval(TimeInterval(settings.uploadTTL.components.seconds))
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO uploads (id, owner_id, file_id, replaces, reserved_bytes, expires_at)
                 VALUES (\(uploadID), \(identity.userID), \(fileID), \(replacing != nil), \(amount), \(expiresAt))
                 """, logger: logger)
             try await connection.query("UPDATE users SET reserved_bytes = reserved_bytes + \(amount) WHERE id = \(identity.userID)", logger: logger)
-            let grant = signer.sign(InternalGrant(purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
-                                                  lifetime: settings.uploadTTL))
+            let grant = signer.sign(
+                InternalGrant(
+                    purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
+                    lifetime: settings.uploadTTL))
             return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
         }
     }
@@ -88,11 +98,16 @@ struct Uploads: Sendable {
     /// receipt and the `file.uploaded` event finds nothing left to do.
     func complete(_ content: StoredContent, trace: TraceContext, on connection: PostgresConnection) async throws -> Completion {
         var upload: (replaces: Bool, reserved: Int64)?
-        for try await (replaces, reserved) in try await connection.query("""
-            SELECT replaces, reserved_bytes FROM uploads WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
-            """, logger: logger).decode((Bool, Int64).self) { upload = (replaces, reserved) }
+        for try await (replaces, reserved) in try await connection.query(
+            """
+            SELECT replaces, reserved_bytes FROM uploads
+            WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
+            """, logger: logger
+        ).decode((Bool, Int64).self) { upload = (replaces, reserved) }
         guard let upload else {
-            if let file = try? await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection), file.contentID == content.uploadID {
+            if let file = try? await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection),
+                file.contentID == content.uploadID
+            {
                 return .alreadyCompleted(file)
             }
             if try await isPastContent(content, on: connection) { return .orphaned }
@@ -103,20 +118,23 @@ struct Uploads: Sendable {
         }
         try await connection.query("DELETE FROM uploads WHERE id = \(content.uploadID)", logger: logger)
         let account = try await drive.accounts.find(content.ownerID, lock: true, on: connection)
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0), used_bytes = used_bytes + \(content.size)
             WHERE id = \(content.ownerID)
             """, logger: logger)
         let isImage = Thumbnailable.contains(content.contentType)
         if upload.replaces {
             // The current content becomes the newest version.
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO versions (content_id, file_id, owner_id, version, blob_id, sha256, size, content_type, created_at)
                 SELECT content_id, id, owner_id, version, blob_id, sha256, size, content_type, updated_at FROM items
                 WHERE id = \(content.fileID) AND content_id IS NOT NULL
                 """, logger: logger)
         }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE items SET state = 'ready', size = \(content.size), content_type = \(content.contentType), sha256 = \(content.sha256),
               blob_id = \(content.blobID), content_id = \(content.uploadID), version = version + 1, updated_at = now(),
               thumbnail_status = \(isImage ? "pending" : "none"), thumbnail_sizes = '{}', thumbnail_blob_id = \(content.blobID),
@@ -125,8 +143,9 @@ struct Uploads: Sendable {
             """, logger: logger)
         if upload.replaces { try await pruneVersions(of: content.fileID, owner: content.ownerID, trace: trace, on: connection) }
         if isImage, let sizes = account?.tier.thumbnailSizes, !sizes.isEmpty {
-            try await thumbnails.request(fileID: content.fileID, owner: content.ownerID, blobID: content.blobID, contentType: content.contentType,
-                                         sizes: sizes, reason: .upload, trace: trace, on: connection)
+            try await thumbnails.request(
+                fileID: content.fileID, owner: content.ownerID, blobID: content.blobID, contentType: content.contentType,
+                sizes: sizes, reason: .upload, trace: trace, on: connection)
         }
         return .completed(try await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection))
     }
@@ -138,8 +157,9 @@ struct Uploads: Sendable {
         try await client.transaction(logger: logger) { connection in
             let item = try await drive.item(fileID, owner: identity.userID, kind: .file, lock: true, on: connection)
             guard item.isImage, let blobID = item.blobID, let contentType = item.contentType else {
-                throw ProblemError(.conflict, type: "https://cirrus.dev/problems/not-an-image", title: "Not an image",
-                                   detail: "Only images have thumbnails; this file is \(item.contentType ?? "of no known type").")
+                throw ProblemError(
+                    .conflict, type: "https://cirrus.dev/problems/not-an-image", title: "Not an image",
+                    detail: "Only images have thumbnails; this file is \(item.contentType ?? "of no known type").")
             }
             guard item.thumbnailStatus != "ready" else {
                 throw ProblemError.conflict("This file's thumbnails are ready; there is nothing to retry.")
@@ -148,12 +168,14 @@ struct Uploads: Sendable {
             guard !account.tier.thumbnailSizes.isEmpty else {
                 throw ProblemError.conflict("Your tier has no thumbnail sizes.")
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE items SET thumbnail_status = 'pending', thumbnail_failure = NULL, thumbnail_failure_detail = NULL
                 WHERE id = \(fileID)
                 """, logger: logger)
-            try await thumbnails.request(fileID: fileID, owner: identity.userID, blobID: blobID, contentType: contentType,
-                                         sizes: account.tier.thumbnailSizes, reason: .onDemand, trace: trace, on: connection)
+            try await thumbnails.request(
+                fileID: fileID, owner: identity.userID, blobID: blobID, contentType: contentType,
+                sizes: account.tier.thumbnailSizes, reason: .onDemand, trace: trace, on: connection)
             return try await drive.item(fileID, owner: identity.userID, on: connection)
         }
     }
@@ -167,7 +189,8 @@ struct Uploads: Sendable {
 
     /// Keep the newest `maxVersions` versions; the rest leave the quota and blob releases them.
     func pruneVersions(of fileID: UUID, owner: UUID, trace: TraceContext, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             DELETE FROM versions WHERE file_id = \(fileID) AND content_id IN (
                 SELECT content_id FROM versions WHERE file_id = \(fileID) ORDER BY version DESC OFFSET \(settings.maxVersions)
             ) RETURNING content_id, blob_id, size
@@ -177,7 +200,8 @@ struct Uploads: Sendable {
         guard !pruned.isEmpty else { return }
         let freed = pruned.reduce(0) { $0 + $1.size }
         try await connection.query("UPDATE users SET used_bytes = GREATEST(used_bytes - \(freed), 0) WHERE id = \(owner)", logger: logger)
-        let event = FileDeleted(fileID: fileID, ownerID: owner, blobIDs: Array(Set(pruned.map(\.blobID))).sorted(), referenceIDs: pruned.map(\.contentID))
+        let event = FileDeleted(
+            fileID: fileID, ownerID: owner, blobIDs: Array(Set(pruned.map(\.blobID))).sorted(), referenceIDs: pruned.map(\.contentID))
         try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
     }
 
@@ -189,10 +213,12 @@ struct Uploads: Sendable {
             throw ProblemError.validation(field: "receipt", "is not a valid receipt from blob")
         }
         guard grant.ownerID == identity.userID, grant.uploadID == uploadID, let fileID = grant.fileID, let blobID = grant.blobID,
-              let sha256 = grant.sha256, let size = grant.size, let contentType = grant.contentType else {
+            let sha256 = grant.sha256, let size = grant.size, let contentType = grant.contentType
+        else {
             throw ProblemError.validation(field: "receipt", "does not belong to this upload")
         }
-        let content = StoredContent(uploadID: uploadID, fileID: fileID, ownerID: identity.userID, blobID: blobID, sha256: sha256, size: size, contentType: contentType)
+        let content = StoredContent(
+            uploadID: uploadID, fileID: fileID, ownerID: identity.userID, blobID: blobID, sha256: sha256, size: size, contentType: contentType)
         let completion = try await client.transaction(logger: logger) { try await complete(content, trace: trace, on: $0) }
         switch completion {
         case .completed(let item), .alreadyCompleted(let item): return item
@@ -210,11 +236,14 @@ struct Uploads: Sendable {
     @discardableResult
     func release(uploadID: UUID, owner: UUID, on connection: PostgresConnection) async throws -> Bool {
         var upload: (file: UUID, replaces: Bool, reserved: Int64)?
-        for try await (file, replaces, reserved) in try await connection.query("""
+        for try await (file, replaces, reserved) in try await connection.query(
+            """
             DELETE FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner) RETURNING file_id, replaces, reserved_bytes
-            """, logger: logger).decode((UUID, Bool, Int64).self) { upload = (file, replaces, reserved) }
+            """, logger: logger
+        ).decode((UUID, Bool, Int64).self) { upload = (file, replaces, reserved) }
         guard let upload else { return false }
-        try await connection.query("UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0) WHERE id = \(owner)", logger: logger)
+        try await connection.query(
+            "UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0) WHERE id = \(owner)", logger: logger)
         if !upload.replaces {
             try await connection.query("DELETE FROM items WHERE id = \(upload.file) AND state = 'pending'", logger: logger)
         }
@@ -225,9 +254,11 @@ struct Uploads: Sendable {
     func expire(limit: Int = 500) async throws -> Int {
         try await client.transaction(logger: logger) { connection in
             var expired: [(UUID, UUID)] = []
-            for try await r in try await connection.query("""
+            for try await r in try await connection.query(
+                """
                 SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                """, logger: logger).decode((UUID, UUID).self) { expired.append(r) }
+                """, logger: logger
+            ).decode((UUID, UUID).self) { expired.append(r) }
             for (upload, owner) in expired { try await release(uploadID: upload, owner: owner, on: connection) }
             return expired.count
         }

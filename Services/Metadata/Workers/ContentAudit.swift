@@ -25,12 +25,17 @@ struct ContentAudit: Sendable {
 
     /// One full pass; returns how many contents blob lacks.
     func pass() async throws -> Int {
-        let found = try await blob.reconcile(pageSize: configuration.pageSize, page: { last in
-            try await known.contents(after: last?.content, olderThan: configuration.grace, limit: configuration.pageSize)
-        }, id: { $0.content }) { content in
-            logger.error("content metadata has but blob lacks", metadata: [
-                "owner_id": "\(content.owner)", "file_id": "\(content.file)", "content_id": "\(content.content)",
-            ])
+        let found = try await blob.reconcile(
+            pageSize: configuration.pageSize,
+            page: { last in
+                try await known.contents(after: last?.content, olderThan: configuration.grace, limit: configuration.pageSize)
+            }, id: { $0.content }
+        ) { content in
+            logger.error(
+                "content metadata has but blob lacks",
+                metadata: [
+                    "owner_id": "\(content.owner)", "file_id": "\(content.file)", "content_id": "\(content.content)",
+                ])
         }
         Self.missing.record(found)
         if found > 0 { logger.error("content audit: blob lacks contents metadata has", metadata: ["missing": "\(found)"]) }

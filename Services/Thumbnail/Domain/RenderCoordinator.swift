@@ -4,13 +4,13 @@ import CirrusServiceKit
 import CirrusStorage
 import CirrusVips
 import Foundation
-import Synchronization
 import Logging
 import Metrics
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Why an image has no thumbnails (permanent: retrying does not help).
 struct RenderFailure: Error, Equatable {
@@ -56,8 +56,10 @@ actor RenderCoordinator {
     /// libvips calls running now and the most ever at once (never above `concurrency`).
     nonisolated let gauge = RenderGauge()
 
-    init(settings: ThumbnailSettings, store: any ObjectStore, index: ThumbnailIndex, blob: InternalClient, signer: InternalGrantSigner,
-         scratch: String, logger: Logger) {
+    init(
+        settings: ThumbnailSettings, store: any ObjectStore, index: ThumbnailIndex, blob: InternalClient, signer: InternalGrantSigner,
+        scratch: String, logger: Logger
+    ) {
         self.settings = settings
         self.store = store
         self.index = index
@@ -87,7 +89,10 @@ actor RenderCoordinator {
             let covered = (jobs[source]?.sizes ?? []).union(wanted)
             jobs[source] = (covered, task)
             waits.append(task)
-            Task { _ = try? await task.value; self.finished(source, task: task) }
+            Task {
+                _ = try? await task.value
+                self.finished(source, task: task)
+            }
         }
         for wait in waits {
             for (size, rendition) in try await wait.value where sizes.contains(size) { result[size] = rendition }
@@ -118,7 +123,9 @@ actor RenderCoordinator {
             throw RenderFailure(reason: .undecodable, detail: "The file is not an image libvips can read.")
         }
         if dimensions.width * dimensions.height > settings.maxPixels {
-            throw RenderFailure(reason: .tooLarge, detail: "The image has \(dimensions.width)x\(dimensions.height) pixels, more than the \(settings.maxPixels) allowed.")
+            throw RenderFailure(
+                reason: .tooLarge,
+                detail: "The image has \(dimensions.width)x\(dimensions.height) pixels, more than the \(settings.maxPixels) allowed.")
         }
         var result: [Int: Rendition] = [:]
         for size in sizes.sorted() {
@@ -144,7 +151,9 @@ actor RenderCoordinator {
                 await writer.abort()
                 throw error
             }
-            let rendition = Rendition(size: size, width: image.width, height: image.height, bytes: Int64(image.bytes.count), format: settings.format.rawValue, objectKey: key)
+            let rendition = Rendition(
+                size: size, width: image.width, height: image.height, bytes: Int64(image.bytes.count), format: settings.format.rawValue,
+                objectKey: key)
             let recorded: ThumbnailIndex.Recorded
             do {
                 recorded = try await index.record(source, rendition)
@@ -168,7 +177,12 @@ actor RenderCoordinator {
 /// Counts the renders running at once.
 final class RenderGauge: Sendable {
     private let state = Mutex((running: 0, peak: 0))
-    func enter() { state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) } }
+    func enter() {
+        state.withLock {
+            $0.running += 1
+            $0.peak = max($0.peak, $0.running)
+        }
+    }
     func leave() { state.withLock { $0.running -= 1 } }
     var peak: Int { state.withLock { $0.peak } }
 }

@@ -28,15 +28,19 @@ extension ThumbnailApp {
         } catch let failure as RenderFailure {
             outcome = .failure(failure)
         }
-        try await Inbox.process(eventID: envelope.eventID, topic: ThumbnailRequested.topic.rawValue, consumer: "thumbnail.requested",
-                                client: client, logger: logger) { connection in
+        try await Inbox.process(
+            eventID: envelope.eventID, topic: ThumbnailRequested.topic.rawValue, consumer: "thumbnail.requested",
+            client: client, logger: logger
+        ) { connection in
             switch outcome {
             case .success(let renditions):
                 // Rendered after all (an owner's retry): a failure recorded earlier no longer holds.
                 try await index.clearFailure(fileID: p.fileID, blobID: p.blobID, on: connection)
-                let event = ThumbnailGenerated(fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID, thumbnails: renditions.values.sorted { $0.size < $1.size }.map {
-                    ThumbnailGenerated.Rendition(size: $0.size, width: $0.width, height: $0.height, bytes: $0.bytes, format: $0.format)
-                })
+                let event = ThumbnailGenerated(
+                    fileID: p.fileID, ownerID: p.ownerID, blobID: p.blobID,
+                    thumbnails: renditions.values.sorted { $0.size < $1.size }.map {
+                        ThumbnailGenerated.Rendition(size: $0.size, width: $0.width, height: $0.height, bytes: $0.bytes, format: $0.format)
+                    })
                 try await Outbox.enqueue(EventEnvelope(producer: "thumbnail", trace: envelope.trace, payload: event), on: connection, logger: logger)
             case .failure(let failure):
                 try await index.recordFailure(source, failure, on: connection)
@@ -51,8 +55,10 @@ extension ThumbnailApp {
     func deleted(_ envelope: EventEnvelope<FileDeleted>) async throws {
         let p = envelope.payload
         var keys: [String] = []
-        try await Inbox.process(eventID: envelope.eventID, topic: FileDeleted.topic.rawValue, consumer: "thumbnail.file-deleted",
-                                client: client, logger: logger) { connection in
+        try await Inbox.process(
+            eventID: envelope.eventID, topic: FileDeleted.topic.rawValue, consumer: "thumbnail.file-deleted",
+            client: client, logger: logger
+        ) { connection in
             keys = try await index.remove(fileID: p.fileID, blobIDs: p.referenceIDs == nil ? nil : p.blobIDs, on: connection)
         }
         for key in keys { try? await store.delete(key: key) }

@@ -10,7 +10,8 @@ struct ThumbnailIndex: Sendable {
     let logger: Logger
 
     func renditions(fileID: UUID, blobID: String, sizes: [Int]) async throws -> [Int: Rendition] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT size, width, height, bytes, format, object_key FROM thumbnails
             WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = ANY(\(sizes))
             """, logger: logger)
@@ -45,7 +46,8 @@ struct ThumbnailIndex: Sendable {
     func record(_ source: SourceRef, _ rendition: Rendition) async throws -> Recorded {
         try await client.transaction(logger: logger) { connection in
             try await Self.lockFile(source.fileID, on: connection, logger: logger)
-            let gone = try await connection.query("""
+            let gone = try await connection.query(
+                """
                 SELECT 1 FROM thumbnail_tombstones WHERE file_id = \(source.fileID) LIMIT 1
                 """, logger: logger)
             for try await _ in gone.decode(Int.self) { return .fileDeleted }
@@ -54,7 +56,8 @@ struct ThumbnailIndex: Sendable {
     }
 
     private func insert(_ source: SourceRef, _ rendition: Rendition, on connection: PostgresConnection) async throws -> String? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH previous AS (
                 SELECT object_key FROM thumbnails WHERE file_id = \(source.fileID) AND blob_id = \(source.blobID) AND size = \(rendition.size)
             )
@@ -72,7 +75,8 @@ struct ThumbnailIndex: Sendable {
     /// Mark a rendition read now and return it (nil when it is not stored). Being touched
     /// keeps it from eviction, which re-checks the access time under the row lock.
     func touch(fileID: UUID, blobID: String, size: Int) async throws -> Rendition? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE thumbnails SET last_access_at = now() WHERE file_id = \(fileID) AND blob_id = \(blobID) AND size = \(size)
             RETURNING size, width, height, bytes, format, object_key
             """, logger: logger)
@@ -89,7 +93,8 @@ struct ThumbnailIndex: Sendable {
     }
 
     func recordFailure(_ source: SourceRef, _ failure: RenderFailure, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO thumbnail_failures (file_id, blob_id, reason) VALUES (\(source.fileID), \(source.blobID), \(failure.reason.rawValue))
             ON CONFLICT DO NOTHING
             """, logger: logger)
@@ -103,11 +108,13 @@ struct ThumbnailIndex: Sendable {
     /// to delete after commit.
     func remove(fileID: UUID, blobIDs: [String]?, on connection: PostgresConnection) async throws -> [String] {
         try await Self.lockFile(fileID, on: connection, logger: logger)
-        let rows = if let blobIDs {
-            try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) AND blob_id = ANY(\(blobIDs)) RETURNING object_key", logger: logger)
-        } else {
-            try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) RETURNING object_key", logger: logger)
-        }
+        let rows =
+            if let blobIDs {
+                try await connection.query(
+                    "DELETE FROM thumbnails WHERE file_id = \(fileID) AND blob_id = ANY(\(blobIDs)) RETURNING object_key", logger: logger)
+            } else {
+                try await connection.query("DELETE FROM thumbnails WHERE file_id = \(fileID) RETURNING object_key", logger: logger)
+            }
         var keys: [String] = []
         for try await key in rows.decode(String.self) { keys.append(key) }
         try await connection.query("DELETE FROM thumbnail_failures WHERE file_id = \(fileID)", logger: logger)
@@ -124,7 +131,8 @@ struct ThumbnailIndex: Sendable {
     func filesWithRenditions(olderThan grace: Duration, after: UUID?, limit: Int) async throws -> [UUID] {
         let seconds = Int(grace.components.seconds)
         let start = after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT DISTINCT file_id FROM thumbnails
             WHERE file_id > \(start) AND created_at < now() - make_interval(secs => \(seconds))
             ORDER BY file_id LIMIT \(limit)
@@ -137,7 +145,8 @@ struct ThumbnailIndex: Sendable {
     /// Claim renditions not read for `age`; the rows go now, the caller deletes the objects.
     func claimStale(olderThan age: Duration, limit: Int = 500) async throws -> [String] {
         let seconds = Int(age.components.seconds)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             DELETE FROM thumbnails WHERE (file_id, blob_id, size) IN (
                 SELECT file_id, blob_id, size FROM thumbnails WHERE last_access_at < now() - make_interval(secs => \(seconds))
                 ORDER BY last_access_at LIMIT \(limit) FOR UPDATE SKIP LOCKED

@@ -22,9 +22,12 @@ struct RenditionReconciler: Sendable {
 
     /// One full pass; returns how many files' renditions were removed.
     func pass() async throws -> Int {
-        try await metadata.reconcile(pageSize: configuration.pageSize, page: { last in
-            try await index.filesWithRenditions(olderThan: configuration.grace, after: last, limit: configuration.pageSize)
-        }, id: { $0 }) { file in
+        try await metadata.reconcile(
+            pageSize: configuration.pageSize,
+            page: { last in
+                try await index.filesWithRenditions(olderThan: configuration.grace, after: last, limit: configuration.pageSize)
+            }, id: { $0 }
+        ) { file in
             let keys = try await index.client.transaction(logger: logger) { connection in
                 try await index.remove(fileID: file, blobIDs: nil, on: connection)
             }
