@@ -255,7 +255,14 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "CirrusServiceKit", "CirrusTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Gateway", "CirrusServiceKit", "CirrusContracts", "CirrusTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/GatewayTests",
             swiftSettings: swiftSettings
         ),

@@ -36,7 +36,9 @@ public struct KnownIDs: Sendable {
     public func known(_ ids: [UUID]) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
         let answer = try await peer.send(.POST, path, json: KnownIDsQuery(ids: ids))
-        guard let reply = answer.decode(KnownIDsReply.self) else { throw Unusable(description: "\(peer.service) \(path) answered \(answer.status)") }
+        guard let reply = try answer.decode(KnownIDsReply.self) else {
+            throw Unusable(description: "\(peer.service) \(path) answered \(answer.status)")
+        }
         guard reply.checked == ids.count else { throw Unusable(description: "\(peer.service) \(path) checked \(reply.checked) of \(ids.count) ids") }
         let asked = Set(ids)
         return Set(reply.known.filter(asked.contains))

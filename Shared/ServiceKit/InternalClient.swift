@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CirrusContracts
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -10,9 +11,11 @@ import NIOHTTP1
 /// safe calls and the decoding of answers are written once.
 ///
 /// - A call that cannot reach the peer (refused, reset, timed out) throws a 503 problem naming
-///   it (`unavailableDetail`); it is logged with the peer's name. GET, HEAD and DELETE calls
-///   without a streamed body are tried once more first (they are idempotent, and one retry
-///   covers a pooled connection the peer closed as it was reused).
+///   it (`unavailableDetail`); it is logged with the peer's name. A GET or HEAD that failed
+///   for any reason but a timeout is tried once more first (it is safe to repeat, and one retry
+///   covers a pooled connection the peer closed as it was reused); a call that timed out is not
+///   (that would double the wait), and no other method is (a DELETE forwarded twice could
+///   answer 404 for what the first one did).
 /// - An answer of any status is returned as an `InternalReply`, whose body is decoded into the
 ///   route's contract type (`decode`) or passed on as it is (`relayed` in the gateway).
 /// - A streaming call (`stream`) returns AsyncHTTPClient's response with its body unread: the
@@ -69,7 +72,7 @@ public struct InternalClient: Sendable {
         _ method: HTTPMethod, _ path: String, as credential: Credential = .none, body: ByteBuffer? = nil,
         headers: HTTPHeaders = [:], timeout: TimeAmount? = nil
     ) async throws -> InternalReply {
-        let retries = body == nil && [.GET, .HEAD, .DELETE].contains(method) ? 1 : 0
+        let retries = body == nil && [.GET, .HEAD].contains(method) ? 1 : 0
         return try await collect(
             method, path, credential: credential, headers: headers, body: body.map { .bytes($0) }, timeout: timeout, retries: retries)
     }
@@ -80,7 +83,9 @@ public struct InternalClient: Sendable {
     ) async throws -> InternalReply {
         let replyLimit = self.replyLimit
         return try await perform(method, path, credential: credential, headers: headers, body: body, timeout: timeout, retries: retries) { response in
-            InternalReply(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: replyLimit))
+            InternalReply(
+                status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: replyLimit),
+                service: service)
         }
     }
 
@@ -117,7 +122,7 @@ public struct InternalClient: Sendable {
             do {
                 response = try await execute(method, path, credential: credential, headers: headers, body: body, timeout: timeout)
             } catch let unreachable as Unreachable {
-                if attempt < retries {
+                if attempt < retries && !Self.isTimeout(unreachable.underlying) {
                     attempt += 1
                     continue
                 }
@@ -126,11 +131,19 @@ public struct InternalClient: Sendable {
             }
             do {
                 return try await read(response)
+            } catch is NIOTooManyBytesError {
+                logger.warning("\(service) answer too large", metadata: ["service": "\(service)"])
+                throw ProblemError(.badGateway, detail: "The \(service) service answered with more than expected.")
             } catch {
                 logger.warning("\(service) answer unreadable", metadata: ["service": "\(service)", "error": "\(error)"])
                 throw ProblemError.unavailable(unavailableDetail)
             }
         }
+    }
+
+    static func isTimeout(_ error: any Error) -> Bool {
+        guard let error = error as? HTTPClientError else { return false }
+        return error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
     }
 
     private func execute(
@@ -164,23 +177,31 @@ public struct InternalReply: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: ByteBuffer
+    /// The peer that answered.
+    public var service: String
 
-    public init(status: Int, headers: HTTPHeaders, body: ByteBuffer) {
+    public init(status: Int, headers: HTTPHeaders, body: ByteBuffer, service: String = "internal") {
         self.status = status
         self.headers = headers
         self.body = body
+        self.service = service
     }
 
-    /// The body as `type` when the answer has status `expected`; nil for any other answer
-    /// (a refusal the caller passes on) or a body that is not the contract's.
-    public func decode<T: Decodable>(_ type: T.Type, status expected: Int = 200) -> T? {
+    /// The body as `type` when the answer has status `expected`; nil for any other answer (a
+    /// refusal the caller passes on). An answer with the expected status whose body is not the
+    /// contract's (a peer of another version, say) is a 502: never passed on as a success, since
+    /// an internal body may hold a grant.
+    public func decode<T: Decodable>(_ type: T.Type, status expected: Int = 200) throws -> T? {
         guard status == expected else { return nil }
-        return try? ContractCoding.decoder().decode(T.self, from: Data(body.readableBytesView))
+        guard let value = try? ContractCoding.decoder().decode(T.self, from: Data(body.readableBytesView)) else {
+            throw ProblemError(.badGateway, detail: "The \(service) service answered in a form this version does not read.")
+        }
+        return value
     }
 
     /// The problem the peer answered with, if the answer is one.
     public var problem: Problem? {
-        guard status >= 400, headers.first(name: "Content-Type")?.hasPrefix(Problem.mediaType) == true else { return nil }
+        guard status >= 400, headers.first(name: "Content-Type")?.lowercased().hasPrefix(Problem.mediaType) == true else { return nil }
         return try? ContractCoding.decoder().decode(Problem.self, from: Data(body.readableBytesView))
     }
 }

@@ -106,7 +106,8 @@ struct ListTiers: AsyncParsableCommand {
             [["NAME", "THUMBNAILS", "ORIGINALS", "EXPIRING LINKS", "QUOTA", "MAX UPLOAD", "RPM", "ID"]]
                 + tiers.items.map { tier in
                     let links =
-                        tier.expiringLinks ? "\(tier.linkMinSeconds.map(String.init) ?? "?")–\(tier.linkMaxSeconds.map(String.init) ?? "?") s" : "no"
+                        tier.expiringLinks
+                        ? "\(tier.linkMinSeconds.map(String.init) ?? "?")–\(tier.linkMaxSeconds.map(String.init) ?? "?") s" : "no"
                     return [
                         tier.name + (tier.isDefault == true ? " (default)" : ""),
                         tier.thumbnailSizes.map(String.init).joined(separator: ","), Output.yesNo(tier.originalLinks), links,

@@ -17,7 +17,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
         commandName: "dlq",
         abstract: "Dead letters: events a consumer gave up on.",
         discussion:
-            "A replay runs the event through the consumer that failed; a replayed event leaves the list, one that fails again stays with its new error.",
+            "A replay runs the event through the consumer that failed; a replayed event leaves the list, "
+            + "one that fails again stays with its new error.",
         subcommands: [ListDeadLetters.self, ShowDeadLetter.self, ReplayDeadLetters.self, DiscardDeadLetter.self]
     )
 }

@@ -51,12 +51,12 @@ struct LinkEndpoints: Sendable {
         var response: Response
         switch link.variant {
         case .original:
-            guard let content = resolved.decode(ContentGrant.self) else { throw ProblemError.notFound("file") }
+            guard let content = try resolved.decode(ContentGrant.self) else { throw ProblemError.notFound("file") }
             response = try await transfer.streamFromBlob(
                 blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context,
                 head: head, disposition: Self.inlineTypes.contains(content.contentType) ? "inline" : "attachment")
         case .thumbnail:
-            guard let size = link.size, let thumbnail = resolved.decode(ThumbnailGrant.self) else { throw ProblemError.notFound("file") }
+            guard let size = link.size, let thumbnail = try resolved.decode(ThumbnailGrant.self) else { throw ProblemError.notFound("file") }
             response = try await transfer.streamThumbnail(fileID: link.fileID, size: size, grant: thumbnail.grant, request: request, context: context)
             if head {  // the headers of the GET (its length included), without the bytes
                 let length = response.headers[.contentLength]

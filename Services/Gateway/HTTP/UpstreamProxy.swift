@@ -21,7 +21,7 @@ struct UpstreamProxy: Sendable {
 
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
-        "content-length",
+        "content-length", "proxy-connection",
     ]
     /// The trace context sent on is the request's own (validated; with tracing on, the client span's).
     static let traceHeaders: Set<String> = ["traceparent", "tracestate", "x-request-id"]
@@ -38,9 +38,12 @@ struct UpstreamProxy: Sendable {
         let body = path == nil ? try await request.collectBody(limit: bodyLimit) : ByteBuffer()
         let target = path ?? request.uri.description
         var headers = HTTPHeaders()
+        // Headers the client's Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
+        let named = Set(
+            request.headers[values: .connection].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         for field in request.headers {
             let name = field.name.canonicalName
-            if Self.hopByHop.contains(name) || name.hasPrefix("x-cirrus-") || Self.traceHeaders.contains(name) { continue }
+            if Self.hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cirrus-") || Self.traceHeaders.contains(name) { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
         headers.replaceOrAdd(name: "X-Cirrus-Client-Address", value: context.clientAddress)
@@ -101,9 +104,12 @@ struct MeEndpoint: Sendable {
         }
         var quota = object["quota"] ?? .object([:])
         if case .object = quota {} else { quota = .object([:]) }
+        // Unknown unless metadata, which owns these figures, answers: `used_bytes` null,
+        // `reserved_bytes` absent (as the OpenAPI document says).
         quota["used_bytes"] = .null
+        quota["reserved_bytes"] = nil
         if let token = TokenVerifier.token(from: request),
-            let usage = (try? await metadata.send(.GET, "/internal/usage", as: .bearer(token)))?.decode(StorageUsage.self)
+            let usage = (try? await metadata.send(.GET, "/internal/usage", as: .bearer(token))).flatMap({ try? $0.decode(StorageUsage.self) }) ?? nil
         {
             quota["used_bytes"] = .integer(usage.usedBytes)
             quota["reserved_bytes"] = .integer(usage.reservedBytes)

@@ -193,7 +193,8 @@ struct CORSMiddleware: RouterMiddleware {
     static let allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE"
     static let allowedHeaders = "Authorization, Content-Type, X-Content-SHA256, Range, If-None-Match, If-Range, X-Request-Id"
     static let exposedHeaders =
-        "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+        "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, "
+        + "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !origins.isEmpty, let origin = request.headers[.origin] else { return try await next(request, context) }

@@ -11,7 +11,8 @@ enum Quota {
             HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), type: "https://cirrus.dev/problems/quota-exceeded",
             title: "Quota exceeded",
             detail:
-                "This would exceed your storage quota (\(account.usedBytes) of \(account.tier.quotaBytes) bytes used, \(account.reservedBytes) reserved by uploads in progress)."
+                "This would exceed your storage quota (\(account.usedBytes) of \(account.tier.quotaBytes) bytes used, "
+                + "\(account.reservedBytes) reserved by uploads in progress)."
         )
     }
 }

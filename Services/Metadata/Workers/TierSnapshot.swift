@@ -48,7 +48,7 @@ final class TierSnapshot: Service, Sendable {
 
     func load() async throws {
         let reply = try await auth.send(.GET, "/internal/tiers", timeout: .seconds(5))
-        guard let catalogue = reply.decode(TierCatalogue.self) else { throw Unavailable() }
+        guard let catalogue = try reply.decode(TierCatalogue.self) else { throw Unavailable() }
         try await accounts.addMissingTiers(catalogue.items)
         loaded.store(true, ordering: .releasing)
         logger.info("tier catalogue loaded", metadata: ["tiers": "\(catalogue.items.count)"])
