@@ -12,16 +12,14 @@ enum BlobApp {
         var grants: InternalGrantSigner
         var peers: PeerURLs
         var collection = GarbageCollector.Configuration()
-        var reconciliation = ReferenceReconciler.Configuration()
+        var reconciliation: ReferenceReconciler.Configuration
 
         init(reader: ConfigReader) throws {
             store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/blob")
             collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
             grants = try InternalGrantSigner(reader: reader)
             collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
-            reconciliation.interval = try reader.seconds(
-                "CIRRUS_BLOB_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
-            reconciliation.grace = try reader.seconds("CIRRUS_BLOB_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
+            reconciliation = try ReferenceReconciler.Configuration(reader: reader, prefix: "CIRRUS_BLOB_RECONCILE")
             peers = try PeerURLs(reader: reader)
         }
     }

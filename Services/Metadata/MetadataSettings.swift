@@ -21,8 +21,6 @@ struct MetadataSettings: Sendable {
         uploadTTL = try reader.seconds("CIRRUS_METADATA_UPLOAD_TTL_SECONDS", default: uploadTTL, range: 60...604_800)
         thumbnailGrace = try reader.seconds("CIRRUS_METADATA_THUMBNAIL_GRACE_SECONDS", default: thumbnailGrace, range: 1...86_400)
         reconcileInterval = try reader.seconds("CIRRUS_METADATA_RECONCILE_INTERVAL_SECONDS", default: reconcileInterval, range: 1...86_400)
-        contentAudit.interval = try reader.seconds(
-            "CIRRUS_METADATA_CONTENT_AUDIT_INTERVAL_SECONDS", default: contentAudit.interval, range: 0...604_800)
-        contentAudit.grace = try reader.seconds("CIRRUS_METADATA_CONTENT_AUDIT_GRACE_SECONDS", default: contentAudit.grace, range: 1...2_592_000)
+        contentAudit = try ReconcileSchedule(reader: reader, prefix: "CIRRUS_METADATA_CONTENT_AUDIT")
     }
 }

@@ -42,7 +42,7 @@ extension ThumbnailApp {
         var grants: InternalGrantSigner
         var peers: PeerURLs
         var scratch: String
-        var reconciliation = RenditionReconciler.Configuration()
+        var reconciliation: RenditionReconciler.Configuration
 
         init(reader: ConfigReader) throws {
             store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/thumbnail")
@@ -50,9 +50,7 @@ extension ThumbnailApp {
             grants = try InternalGrantSigner(reader: reader)
             peers = try PeerURLs(reader: reader)
             scratch = reader.string("CIRRUS_THUMBNAIL_SCRATCH_PATH", default: NSTemporaryDirectory() + "cirrus-thumbnail")
-            reconciliation.interval = try reader.seconds(
-                "CIRRUS_THUMBNAIL_RECONCILE_INTERVAL_SECONDS", default: reconciliation.interval, range: 0...604_800)
-            reconciliation.grace = try reader.seconds("CIRRUS_THUMBNAIL_RECONCILE_GRACE_SECONDS", default: reconciliation.grace, range: 1...2_592_000)
+            reconciliation = try RenditionReconciler.Configuration(reader: reader, prefix: "CIRRUS_THUMBNAIL_RECONCILE")
         }
     }
 

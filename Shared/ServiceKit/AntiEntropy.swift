@@ -53,6 +53,13 @@ public struct ReconcileSchedule: Sendable {
     public var pageSize = 500
 
     public init() {}
+
+    /// `<PREFIX>_INTERVAL_SECONDS` (0–604800, 0: off) and `<PREFIX>_GRACE_SECONDS` (1–2592000),
+    /// each defaulting to the value above: how every reconciler is configured.
+    public init(reader: ConfigReader, prefix: String) throws {
+        interval = try reader.seconds(prefix + "_INTERVAL_SECONDS", default: interval, range: 0...604_800)
+        grace = try reader.seconds(prefix + "_GRACE_SECONDS", default: grace, range: 1...2_592_000)
+    }
 }
 
 extension KnownIDs {

@@ -32,9 +32,7 @@ struct AuthStore: Sendable {
     }
 
     func tier(id: UUID, on connection: PostgresConnection? = nil) async throws -> Tier? {
-        let rows: PostgresRowSequence
-        let query: PostgresQuery = "SELECT \(unescaped: Tier.columns) FROM tiers WHERE id = \(id)"
-        if let connection { rows = try await connection.query(query, logger: logger) } else { rows = try await client.query(query, logger: logger) }
+        let rows = try await query("SELECT \(unescaped: Tier.columns) FROM tiers WHERE id = \(id)", on: connection)
         for try await row in rows.decode(Tier.Row.self) { return Tier(row: row) }
         return nil
     }
@@ -176,11 +174,11 @@ struct AuthStore: Sendable {
     }
 
     func insertRefreshToken(userID: UUID, family: UUID, hash: ByteBuffer, lifetimeSeconds: Int, on connection: PostgresConnection?) async throws {
-        let insert: PostgresQuery = """
+        _ = try await query(
+            """
             INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
             VALUES (\(UUID()), \(userID), \(family), \(hash), now() + make_interval(secs => \(lifetimeSeconds)))
-            """
-        if let connection { try await connection.query(insert, logger: logger) } else { try await client.query(insert, logger: logger) }
+            """, on: connection)
     }
 
     func lockRefreshToken(hash: ByteBuffer, on connection: PostgresConnection) async throws -> RefreshTokenState? {
@@ -221,9 +219,13 @@ struct AuthStore: Sendable {
     // MARK: -
 
     private func first(on connection: PostgresConnection?, _ query: PostgresQuery) async throws -> User? {
-        let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
-        for try await row in rows.decode(User.Row.self) { return User(row: row) }
+        for try await row in try await self.query(query, on: connection).decode(User.Row.self) { return User(row: row) }
         return nil
+    }
+
+    /// `query` inside the caller's transaction when it passes its connection, else on the pool.
+    private func query(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
+        if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
     }
 
     /// Emit `payload` through the outbox, inside the caller's transaction.
