@@ -35,23 +35,20 @@ public enum ServiceMain {
     }
 }
 
-/// Where the other services listen (`CIRRUS_<SERVICE>_URL`), for the `InternalClient`s a
-/// service makes. Each service reads only the ones it calls.
+/// Where the services listen (`CIRRUS_<SERVICE>_URL`, each defaulting to the port `infra/run`
+/// gives it on 127.0.0.1), for the `InternalClient`s a service makes. A service that uses
+/// `PeerURLs` reads all four keys, so a malformed one stops it at start even if it calls
+/// another service only.
 public struct PeerURLs: Sendable {
-    public static let defaults = [
-        "auth": "http://127.0.0.1:8081", "metadata": "http://127.0.0.1:8082",
-        "blob": "http://127.0.0.1:8083", "thumbnail": "http://127.0.0.1:8084",
-    ]
-
     public var auth: String
     public var metadata: String
     public var blob: String
     public var thumbnail: String
 
     public init(reader: ConfigReader) throws {
-        auth = try reader.url("CIRRUS_AUTH_URL", default: Self.defaults["auth"]!)
-        metadata = try reader.url("CIRRUS_METADATA_URL", default: Self.defaults["metadata"]!)
-        blob = try reader.url("CIRRUS_BLOB_URL", default: Self.defaults["blob"]!)
-        thumbnail = try reader.url("CIRRUS_THUMBNAIL_URL", default: Self.defaults["thumbnail"]!)
+        auth = try reader.url("CIRRUS_AUTH_URL", default: "http://127.0.0.1:8081")
+        metadata = try reader.url("CIRRUS_METADATA_URL", default: "http://127.0.0.1:8082")
+        blob = try reader.url("CIRRUS_BLOB_URL", default: "http://127.0.0.1:8083")
+        thumbnail = try reader.url("CIRRUS_THUMBNAIL_URL", default: "http://127.0.0.1:8084")
     }
 }
