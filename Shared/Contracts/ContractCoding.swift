@@ -31,20 +31,24 @@ public enum ContractCoding {
     }
 
     /// `2026-11-22T18:30:00.123Z`: whole milliseconds, rounded (not truncated), so a date
-    /// survives encode → decode exactly at that precision.
+    /// survives encode → decode exactly at that precision. Written by hand (`RFC3339`): this
+    /// runs for every date of every response.
     public static func formatDate(_ date: Date) -> String {
-        let totalMs = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (seconds, ms) = totalMs.quotientAndRemainder(dividingBy: 1000)
-        let (wholeSeconds, millis) = ms < 0 ? (seconds - 1, ms + 1000) : (seconds, ms)
-        let base = Date(timeIntervalSince1970: TimeInterval(wholeSeconds)).formatted(secondStyle)  // ...:00Z
-        let digits = String(millis)
-        return base.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+        RFC3339.string(milliseconds: milliseconds(of: date))
+    }
+
+    /// The date's milliseconds since 1970, rounded to the nearest (half away from zero).
+    public static func milliseconds(of date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
     /// Accepts RFC 3339 with or without fractional seconds; keeps whole milliseconds, the
     /// wire precision, so a decoded date equals the one that was encoded.
     /// Any UTC offset is accepted, and so are the lower-case `t` / `z` RFC 3339 allows.
+    /// The hand-written reader takes what RFC 3339 allows; Foundation's ISO 8601 parser is
+    /// asked only about anything else (it is more lenient, and was the only reader before).
     public static func parseDate(_ text: String) -> Date? {
+        if let milliseconds = RFC3339.milliseconds(parsing: text) { return Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
         let text = text.uppercased()
         guard let date = (try? millisecondStyle.parse(text)) ?? (try? secondStyle.parse(text)) else { return nil }
         return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)

@@ -1,3 +1,4 @@
+import CirrusContracts
 import Crypto
 import Foundation
 
@@ -85,7 +86,7 @@ public struct InternalGrantSigner: Sendable {
         precondition(!secrets.isEmpty, "an internal grant signer needs a secret")
         keys = secrets.map { secret in
             let key = SymmetricKey(data: Data(secret.utf8))
-            let id = SHA256.hash(data: Data(secret.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()
+            let id = SHA256.hash(data: Data(secret.utf8)).prefix(4).lowercaseHex
             return (id, key)
         }
     }

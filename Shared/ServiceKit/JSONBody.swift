@@ -68,6 +68,13 @@ extension Response {
         let body = try ContractCoding.encoder().encode(value)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    /// JSON already written (by a `JSONWriter`).
+    public static func json(buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+    }
 }
 
 /// A path parameter that must be a UUID; anything else is a 404 (the resource cannot exist).

@@ -1,3 +1,4 @@
+import CirrusContracts
 import Crypto
 import Foundation
 import HTTPTypes
@@ -60,7 +61,7 @@ public struct LinkSigner: Sendable {
         keys = secrets.map { secret in
             let key = HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)), info: Data("cirrus-links".utf8), outputByteCount: 32)
-            let id = key.withUnsafeBytes { SHA256.hash(data: Data($0)) }.prefix(3).map { String(format: "%02x", $0) }.joined()
+            let id = key.withUnsafeBytes { SHA256.hash(data: Data($0)) }.prefix(3).lowercaseHex
             return (id, key)
         }
     }

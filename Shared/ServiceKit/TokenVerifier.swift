@@ -125,22 +125,40 @@ public final class TokenVerifier: Sendable {
     }
 
     public static func token(from request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
-            return nil
-        }
-        var plain: String?
+        if let header = request.headers[.authorization] { return bearerToken(in: header) }
+        var plain: Substring?
         for cookieHeader in request.headers[values: .cookie] {
             for pair in cookieHeader.split(separator: ";") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { continue }
-                let name = kv[0].trimmingCharacters(in: .whitespaces)
-                if name == secureCookieName { return String(kv[1]) }
-                if name == cookieName, plain == nil { plain = String(kv[1]) }
+                guard let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let name = trimmingBlanks(pair[..<equals])
+                let value = pair[pair.index(after: equals)...]
+                if value.isEmpty { continue }
+                if name == secureCookieName { return String(value) }
+                if name == cookieName, plain == nil { plain = value }
             }
         }
-        return plain
+        return plain.map(String.init)
+    }
+
+    /// The token of `Bearer <token>` (the scheme in any case, blanks around the token
+    /// dropped), or nil for any other scheme. Byte-wise: this runs on every request.
+    static func bearerToken(in header: String) -> String? {
+        let utf8 = header.utf8
+        guard let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = utf8[..<space]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = trimmingBlanks(header[header.index(after: space)...])
+        return token.isEmpty ? nil : String(token)
+    }
+
+    /// `text` without the spaces and tabs around it.
+    static func trimmingBlanks(_ text: Substring) -> Substring {
+        let utf8 = text.utf8
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }), let last = utf8.lastIndex(where: { !isBlank($0) }) else {
+            return text[text.endIndex...]
+        }
+        return text[first..<utf8.index(after: last)]
     }
 
     public static func unauthorized(_ detail: String) -> ProblemError {

@@ -1,3 +1,4 @@
+import CirrusContracts
 import CirrusStorage
 import Crypto
 import Foundation
@@ -55,7 +56,7 @@ enum UploadPipeline {
                 }
             }
             if pending.readableBytes > 0 { try await writer.write(pending) }
-            let sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            let sha256 = hasher.finalize().lowercaseHex
             if let expected = expectedSHA256?.lowercased(), expected != sha256 {
                 throw UploadError.checksumMismatch(expected: expected, actual: sha256)
             }

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 extension HTTPField.Name {
@@ -33,12 +34,11 @@ struct AccessLogMiddleware: RouterMiddleware {
         let line: @Sendable (Int, Int?, Bool) -> Void = { [edge = context.edge, context] status, bytes, aborted in
             let client = context.clientAddress  // at the end: the rate limiter may have learnt it from a trusted proxy
             let elapsed = ContinuousClock.now - started
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             sink.write(
                 AccessLogSink.Entry(
-                    method: request.method.rawValue, route: route, status: status, bytes: bytes,
-                    durationMilliseconds: (ms * 1000).rounded() / 1000, userID: edge.userID, requestID: requestID,
-                    client: client, aborted: aborted))
+                    method: request.method.rawValue, route: route, status: status, bytes: bytes, durationMicroseconds: microseconds,
+                    userID: edge.userID, requestID: requestID, client: client, aborted: aborted))
         }
         let response: Response
         do {
@@ -84,27 +84,50 @@ final class ByteCounter: Sendable {
 }
 
 /// Where access lines go (`CIRRUS_GATEWAY_ACCESS_LOG`): standard output (marked
-/// `"log":"access"`), a file of their own, or nowhere.
-final class AccessLogSink: Sendable {
-    struct Entry: Encodable {
-        var log = "access"
-        var ts = ContractCoding.formatDate(Date())
+/// `"log":"access"`), a file of their own, or nowhere. Lines are written by hand
+/// (`JSONWriter`) into a buffer that a background loop writes out every
+/// `flushInterval` (and once more at shutdown), so no request waits for a `write(2)`;
+/// a burst past `flushThreshold` bytes is written by the request that crossed it.
+final class AccessLogSink: Service, Sendable {
+    struct Entry {
+        var ts = Date()
         var method: String
         var route: String
         var status: Int
         var bytes: Int?
-        var durationMilliseconds: Double
+        var durationMicroseconds: Int64
         var userID: String?
         var requestID: String?
         var client: String
         var aborted: Bool
 
-        enum CodingKeys: String, CodingKey {
-            case log, ts, method, route, status, bytes
-            case durationMilliseconds = "duration_ms"
-            case userID = "user_id"
-            case requestID = "request_id"
-            case client, aborted
+        /// The JSON line, keys sorted: `aborted, bytes, client, duration_ms, log, method,
+        /// request_id, route, status, ts, user_id` (absent values left out).
+        var line: ByteBuffer {
+            var json = JSONWriter(capacity: 320)
+            json.beginObject()
+            json.member("aborted", aborted)
+            if let bytes { json.member("bytes", Int64(bytes)) }
+            json.member("client", client)
+            json.key("duration_ms")
+            let (whole, fraction) = durationMicroseconds.quotientAndRemainder(dividingBy: 1000)
+            json.buffer.writeString(String(whole))
+            if fraction > 0 {
+                var digits = String(fraction)
+                digits = String(repeating: "0", count: 3 - digits.count) + digits
+                while digits.hasSuffix("0") { digits.removeLast() }
+                json.buffer.writeString("." + digits)
+            }
+            json.member("log", "access")
+            json.member("method", method)
+            json.member("request_id", requestID)
+            json.member("route", route)
+            json.member("status", Int64(status))
+            json.member("ts", ts)
+            json.member("user_id", userID)
+            json.endObject()
+            json.buffer.writeInteger(UInt8(ascii: "\n"))
+            return json.buffer
         }
     }
 
@@ -113,12 +136,17 @@ final class AccessLogSink: Sendable {
         case file(FileHandle)
         case off
     }
-    private let target: Mutex<Target>
+    private let target: Target
+    private let pending = Mutex(ByteBuffer())
+    let flushInterval: Duration
+    let flushThreshold: Int
 
-    init(setting: String) throws {
+    init(setting: String, flushInterval: Duration = .milliseconds(50), flushThreshold: Int = 256 * 1024) throws {
+        self.flushInterval = flushInterval
+        self.flushThreshold = flushThreshold
         switch setting {
-        case "", "stdout": target = Mutex(.stdout)
-        case "off": target = Mutex(.off)
+        case "", "stdout": target = .stdout
+        case "off": target = .off
         default:
             if !FileManager.default.fileExists(atPath: setting) {
                 guard FileManager.default.createFile(atPath: setting, contents: nil, attributes: [.posixPermissions: 0o640]) else {
@@ -129,29 +157,54 @@ final class AccessLogSink: Sendable {
                 throw ConfigurationError(key: "CIRRUS_GATEWAY_ACCESS_LOG", reason: "cannot write to \(setting)")
             }
             handle.seekToEndOfFile()
-            target = Mutex(.file(handle))
+            target = .file(handle)
         }
     }
 
-    var enabled: Bool { target.withLock { if case .off = $0 { false } else { true } } }
+    var enabled: Bool { if case .off = target { false } else { true } }
 
     func write(_ entry: Entry) {
-        guard var data = try? Self.encoder.encode(entry) else { return }
-        data.append(0x0A)
-        target.withLock { target in
-            switch target {
-            case .stdout: LogOutput.write(data)
-            case .file(let handle): handle.write(data)
-            case .off: break
-            }
+        guard enabled else { return }
+        var line = entry.line
+        let full: ByteBuffer? = pending.withLock { pending in
+            pending.writeBuffer(&line)
+            guard pending.readableBytes >= flushThreshold else { return nil }
+            defer { pending = ByteBuffer() }
+            return pending
+        }
+        if let full { output(full) }
+    }
+
+    /// Writes out what is pending.
+    func flush() {
+        let lines: ByteBuffer = pending.withLock { pending in
+            defer { pending = ByteBuffer() }
+            return pending
+        }
+        if lines.readableBytes > 0 { output(lines) }
+    }
+
+    private func output(_ lines: ByteBuffer) {
+        let data = Data(lines.readableBytesView)
+        switch target {
+        case .stdout: LogOutput.write(data)
+        case .file(let handle): handle.write(data)
+        case .off: break
         }
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    /// The flush loop, until shutdown (the gateway's HTTP server stops first: its last
+    /// lines are in the final flush).
+    func run() async throws {
+        guard enabled else { return }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.flushInterval)
+                self.flush()
+            }
+        }
+        flush()
+    }
 }
 
 /// Headers that make browsers treat API answers as data, never as a page to render or frame,

@@ -34,7 +34,12 @@ struct Item: Sendable, Equatable, Codable {
         created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes, thumbnail_failure, thumbnail_failure_detail
         """
 
-    /// Decodes the first columns of `row` (in `columns` order); more may follow.
+    var isImage: Bool { kind == .file && contentType.map(Thumbnailable.contains) == true }
+}
+
+extension Item {
+    /// Decodes the first columns of `row` (in `columns` order); more may follow. (In an
+    /// extension, so the memberwise initialiser stays for the tests.)
     init(row: PostgresRow) throws {
         let r = row.makeRandomAccess()
         id = try r[0].decode(UUID.self)
@@ -62,8 +67,6 @@ struct Item: Sendable, Equatable, Codable {
     static func cursorKey(of row: PostgresRow) throws -> String {
         try row.makeRandomAccess()[19].decode(String.self)
     }
-
-    var isImage: Bool { kind == .file && contentType.map(Thumbnailable.contains) == true }
 }
 
 /// The public JSON of an item (snake_case, as the API documents).

@@ -126,7 +126,7 @@ struct ListQuery: Sendable, Equatable {
             default: if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { return false }
             }
         }
-        return parseDate(key + "Z") != nil
+        return RFC3339.milliseconds(parsing: key + "Z") != nil  // a real date (month and day in range)
     }
 
     static func parseDate(_ raw: String) -> Date? {
@@ -144,7 +144,7 @@ struct ListQuery: Sendable, Equatable {
             createdAfter.map { String($0.timeIntervalSince1970) } ?? "", createdBefore.map { String($0.timeIntervalSince1970) } ?? "",
             sort.rawValue, descending ? "desc" : "asc",
         ]
-        return SHA256.hash(data: Data(parts.joined(separator: "\u{1}").utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(parts.joined(separator: "\u{1}").utf8)).prefix(8).lowercaseHex
     }
 
     /// The position after the last item of a page: its sort key (as PostgreSQL printed it, so

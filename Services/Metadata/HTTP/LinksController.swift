@@ -46,7 +46,7 @@ struct LinksController: Sendable {
             case expiresAt = "expires_at"
         }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(token, forKey: .token)
             try container.encode(path, forKey: .path)
@@ -62,7 +62,7 @@ struct LinksController: Sendable {
         struct Links: Encodable {
             var thumbnails: [String: String]
             var original: String?
-            func encode(to encoder: Encoder) throws {
+            func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode(thumbnails, forKey: .thumbnails)
                 try container.encode(original, forKey: .original)
@@ -73,7 +73,7 @@ struct LinksController: Sendable {
         var item: ItemResource
         var links: Links
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             try item.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(links, forKey: .links)
@@ -85,7 +85,7 @@ struct LinksController: Sendable {
         var allowed: Bool
         var minSeconds: Int?
         var maxSeconds: Int?
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(allowed, forKey: .allowed)
             try container.encode(minSeconds, forKey: .minSeconds)
@@ -102,7 +102,7 @@ struct LinksController: Sendable {
         var items: [ImageResource]
         var nextCursor: String?
         var expiringLinks: ExpiringLinkPolicy
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(items, forKey: .items)
             try container.encode(nextCursor, forKey: .nextCursor)

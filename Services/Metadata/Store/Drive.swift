@@ -253,14 +253,14 @@ struct Drive: Sendable {
             ORDER BY trashed_at DESC, id DESC LIMIT \(limit + 1)
             """, logger: logger)
         var items: [ItemResource] = []
-        var next: ListQuery.Cursor?
+        var lastRow: PostgresRow?
         for try await row in rows {
             if items.count == limit { break }
-            let item = try Item(row: row)
-            items.append(ItemResource(item))
-            next = ListQuery.Cursor(key: try Item.cursorKey(of: row), id: item.id, fingerprint: "trash")
+            items.append(ItemResource(try Item(row: row)))
+            lastRow = row
         }
-        return ItemPage(items: items, nextCursor: items.count == limit ? next?.token : nil)
+        guard items.count == limit, let lastRow, let last = items.last else { return ItemPage(items: items, nextCursor: nil) }
+        return ItemPage(items: items, nextCursor: ListQuery.Cursor(key: try Item.cursorKey(of: lastRow), id: last.id, fingerprint: "trash").token)
     }
 
     /// Restore a trashed item to where it was, or to the root when that folder is gone or in

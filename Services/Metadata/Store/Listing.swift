@@ -30,18 +30,21 @@ struct Listing: Sendable {
         let (sql, binds) = try Self.sql(owner: owner, scope: scope, query: query)
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         var items: [ItemResource] = []
-        var last: ListQuery.Cursor?
+        items.reserveCapacity(query.limit)
+        var lastRow: PostgresRow?
         var more = false
         for try await row in rows {
             if items.count == query.limit {
                 more = true
                 break
             }
-            let item = try Item(row: row)
-            items.append(ItemResource(item))
-            last = ListQuery.Cursor(key: try Item.cursorKey(of: row), id: item.id, fingerprint: query.fingerprint(scope: scope.name))
+            items.append(ItemResource(try Item(row: row)))
+            lastRow = row
         }
-        return ItemPage(items: items, nextCursor: more ? last?.token : nil)
+        // The cursor (its key and the listing's fingerprint) only for a page that has a next one.
+        guard more, let lastRow, let last = items.last else { return ItemPage(items: items, nextCursor: nil) }
+        let cursor = ListQuery.Cursor(key: try Item.cursorKey(of: lastRow), id: last.id, fingerprint: query.fingerprint(scope: scope.name))
+        return ItemPage(items: items, nextCursor: cursor.token)
     }
 
     /// The statement for one page (also used by the query-plan document and tests).
