@@ -34,7 +34,9 @@
 #             the service ran it (else rebuilt from Store/Listing.swift, said in the output) and
 #             run as a prepared statement with the parameter types PostgresNIO binds (uuid,
 #             text), as the service does; second execution shown (cache warm).
-#   measure   wrk 4 (-t1 -cBENCH_CONNECTIONS -dBENCH_SECONDS --latency), per run and target:
+#   measure   wrk 4 (-t2 -cBENCH_CONNECTIONS -dBENCH_SECONDS --latency), per run and target:
+#               list-50     GET /v1/folders/{small}/children?limit=50 (a folder of 50 items: a
+#                           page as people mostly see one)
 #               list-first  GET /v1/folders/{big}/children?limit=100
 #               list-deep   GET /v1/folders/{big}/children?limit=100&cursor=<after item 50,000>
 #               get-file    GET /v1/files/{id}
@@ -51,7 +53,7 @@
 # must be zero (the script exits 1 otherwise, after printing the report).
 #
 # Usage: bench/metadata.sh [--bin-dir DIR] [--runs N]
-#        (BENCH_RUNS=3, BENCH_SECONDS=5, BENCH_CONNECTIONS=8, BENCH_ITEMS=100000;
+#        (BENCH_RUNS=3, BENCH_SECONDS=5, BENCH_CONNECTIONS=16, BENCH_ITEMS=100000;
 #         BENCH_PLANS_DOC=another file to put the plans in instead of docs/metadata.md, e.g. for trial runs)
 #   --bin-dir DIR  use DIR/cirrus-{auth,metadata,blob,thumbnail,gateway} as they are, no build.
 #                  Results go to bench/results/<date>-metadata-<commit>.txt only for release
@@ -67,7 +69,7 @@ cd "$CIRRUS_ROOT"
 
 RUNS="${BENCH_RUNS:-3}"
 SECONDS_PER="${BENCH_SECONDS:-5}"
-CONNECTIONS="${BENCH_CONNECTIONS:-8}"
+CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 ITEMS="${BENCH_ITEMS:-100000}"
 BIN_DIR=""
 while (($#)); do
@@ -204,6 +206,7 @@ BIG="$(mkfolder big "$ROOT")"
 CREATE_TARGET="$(mkfolder create-target "$ROOT")"
 MOVE_A="$(mkfolder move-a "$ROOT")"
 MOVE_B="$(mkfolder move-b "$ROOT")"
+SMALL="$(mkfolder small "$ROOT")"
 API_FOLDER="$(mkfolder 'Folder made by the API' "$BIG")"
 python3 -c 'import sys; sys.stdout.write(("Cirrus benchmark seed file. " * 80)[:2048])' >"$WORK/seed-a.txt"
 python3 -c 'import sys; sys.stdout.write(("Another small text file. " * 80)[:1500])' >"$WORK/seed-b.txt"
@@ -259,6 +262,7 @@ seed() {
 SEED_START=$SECONDS
 seed "$BIG" $((ITEMS - API_MADE)) big 50
 seed "$MOVE_A" 1000 move-a 0
+seed "$SMALL" 50 small 10
 sql metadata -c "VACUUM (ANALYZE) items" -c "VACUUM (ANALYZE) users"
 sql blob -c "VACUUM (ANALYZE) blob_refs" -c "VACUUM (ANALYZE) blobs"
 SEED_SECONDS=$((SECONDS - SEED_START))
@@ -337,9 +341,12 @@ move_state
 [[ "$(wc -l <"$WORK/rename-ids")" == 1000 && "$(wc -l <"$WORK/move-state")" == 1000 ]] || die "rename or move pool is not 1,000 files"
 
 LIST_FIRST="/v1/folders/$BIG/children?limit=100"
+LIST_50="/v1/folders/$SMALL/children?limit=50"
 LIST_DEEP="/v1/folders/$BIG/children?limit=100&cursor=$DEEP_NAME"
 GET_FILE="/v1/files/$API_FILE"
 for base in "$GW" "$MD"; do
+  call 200 GET "$base$LIST_50" "$WORK/s.json" "${AUTH[@]}"
+  [[ "$(jget "$WORK/s.json" 'len(d["items"])')" == 50 && -z "$(jget "$WORK/s.json" 'd.get("next_cursor")')" ]] || die "$base: the folder of 50 is not one page of 50"
   call 200 GET "$base$LIST_FIRST" "$WORK/s.json" "${AUTH[@]}"
   [[ "$(jget "$WORK/s.json" 'len(d["items"])')" == 100 && -n "$(jget "$WORK/s.json" 'd.get("next_cursor")')" ]] || die "$base: first page is not 100 items with a next cursor"
   call 200 GET "$base$LIST_DEEP" "$WORK/s.json" "${AUTH[@]}"
@@ -362,7 +369,7 @@ log "sanity checks passed through the gateway and directly"
 # Query plans of the listing statements.
 # ---------------------------------------------------------------------------
 COLUMNS_SQL="id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version,
-created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes"
+created_at, updated_at, trashed_at, thumbnail_status, thumbnail_sizes, thumbnail_failure, thumbnail_failure_detail"
 rebuild_sql() {  # rebuild_sql SORT CURSOR?(0/1): Listing.sql's text for a folder's children
   local column key direction cond=""
   if [[ "$1" == name ]]; then column=name key=name direction=ASC
@@ -371,7 +378,7 @@ rebuild_sql() {  # rebuild_sql SORT CURSOR?(0/1): Listing.sql's text for a folde
     if [[ "$1" == name ]]; then cond=" AND (name, id) > ((\$3), \$4)"; else cond=" AND (created_at, id) < ((\$3::timestamptz), \$4)"; fi
   fi
   printf '%s\n' "SELECT $COLUMNS_SQL, $key AS cursor_key FROM items" \
-    "WHERE owner_id = \$1 AND trashed_at IS NULL AND state = 'ready' AND parent_id = \$2$cond" \
+    "WHERE owner_id = \$1 AND trashed_at IS NULL AND state = 'ready' AND parent_id = \$2 AND EXISTS (SELECT 1 FROM items f WHERE f.id = \$2 AND f.owner_id = \$1 AND f.kind = 'folder' AND f.state = 'ready' AND f.trashed_at IS NULL)$cond" \
     "ORDER BY items.$column $direction, items.id $direction LIMIT 101"
 }
 captured_sql() {  # captured_SQL SORT CURSOR?: the text a metadata backend last ran for that shape, if any
@@ -450,7 +457,7 @@ echo "<!-- end of plans -->" >>"$PLANS"
 # ---------------------------------------------------------------------------
 # Measure.
 # ---------------------------------------------------------------------------
-OPS=(list-first list-deep get-file create rename move)
+OPS=(list-50 list-first list-deep get-file create rename move)
 declare -A RPS P50 P99 NON2XX SOCKERR CPU_GW CPU_MD CPU_PG   # [op.target] = space-separated values per run
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 pg_pids() { local pm; pm="$(head -n 1 "$TMP/pg/data/postmaster.pid")"; echo "$pm"; ps -o pid= --ppid "$pm"; }
@@ -462,6 +469,7 @@ wrk_run() {  # wrk_run OP TARGET(gateway|direct) RUN
   local op="$1" target="$2" run="$3" base script args=() url line k
   base="$GW"; [[ "$target" == direct ]] && base="$MD"
   case "$op" in
+    list-50) script=get.lua; url="$base$LIST_50" ;;
     list-first) script=get.lua; url="$base$LIST_FIRST" ;;
     list-deep) script=get.lua; url="$base$LIST_DEEP" ;;
     get-file) script=get.lua; url="$base$GET_FILE" ;;
@@ -471,7 +479,7 @@ wrk_run() {  # wrk_run OP TARGET(gateway|direct) RUN
   esac
   local pgp; pgp="$(pg_pids | xargs)"
   local g0 m0 p0; g0="$(ticks "$GW_PID")"; m0="$(ticks "$MD_PID")"; p0="$(ticks $pgp)"
-  wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER}s" --timeout 10s --latency "${AUTH[@]}" -s "$CIRRUS_ROOT/bench/wrk/$script" "$url" "${args[@]}" \
+  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER}s" --timeout 10s --latency "${AUTH[@]}" -s "$CIRRUS_ROOT/bench/wrk/$script" "$url" "${args[@]}" \
     >"$WORK/last-wrk.txt" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || { WRK_PID=""; die "wrk failed for $op via $target"; }
@@ -497,7 +505,7 @@ wrk_run() {  # wrk_run OP TARGET(gateway|direct) RUN
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "warming up (2 s per target)"
-for base in "$GW" "$MD"; do wrk -t1 -c"$CONNECTIONS" -d2s "${AUTH[@]}" "$base$LIST_FIRST" >/dev/null; done
+for base in "$GW" "$MD"; do wrk -t2 -c"$CONNECTIONS" -d2s "${AUTH[@]}" "$base$LIST_FIRST" >/dev/null; done
 for run in $(seq 1 "$RUNS"); do
   login   # a fresh token per run (they last 15 minutes)
   targets=(gateway direct); ((run % 2 == 0)) && targets=(direct gateway)
@@ -525,7 +533,7 @@ LOG_MESSAGES="$(cat "$TMP"/logs/{gateway,metadata}.log | grep -E '"level":"(warn
 # ---------------------------------------------------------------------------
 sum() { tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }'; }
 fmt_int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-declare -A LABEL=([list-first]="list first page (100 of $ITEMS)" [list-deep]="list deep page (cursor at $DEEP_AT)"
+declare -A LABEL=([list-50]="list of 50 (limit=50)" [list-first]="list first page (100 of $ITEMS)" [list-deep]="list deep page (cursor at $DEEP_AT)"
                   [get-file]="GET /v1/files/{id}" [create]="POST /v1/folders (create)" [rename]="PATCH rename" [move]="PATCH move")
 COMMIT="$(git rev-parse --short HEAD)"
 DOC="${BENCH_PLANS_DOC:-$CIRRUS_ROOT/docs/metadata.md}"
@@ -538,7 +546,7 @@ FAILED=0
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo); wrk, the five services and PostgreSQL share these cores (the load generator takes part of the CPU it measures); shared and noisy: compare ratios, not absolutes"
   echo "load average before: $LOAD_BEFORE, after: $LOAD_AFTER"
   echo "stack: infra/run --detach (log level ${CIRRUS_LOG_LEVEL:-info}), PostgreSQL $(sql metadata -c 'SHOW server_version' | cut -d' ' -f1) with fsync=${PG_FSYNC:-on}, pool of 10 connections per service"
-  echo "wrk: -t1 -c$CONNECTIONS -d${SECONDS_PER}s per measure, $RUNS runs (gateway/direct order alternating), loopback; direct = the metadata service's own port, same token"
+  echo "wrk: -t2 -c$CONNECTIONS -d${SECONDS_PER}s per measure, $RUNS runs (gateway/direct order alternating), loopback; direct = the metadata service's own port, same token"
   echo "data: folder of $ITEMS items ($n_files files, the rest folders; $API_MADE made through the API, the rest by SQL as the API makes them, seeded in ${SEED_SECONDS}s), one user; creates went into another folder ($N_CREATED folders there at the end)"
   echo
   echo "| operation | via | req/s median | req/s spread | p50 ms | p50 spread | p99 ms | p99 spread | non-2xx | socket errors | CPU µs/req gateway | metadata | PostgreSQL |"

@@ -124,19 +124,29 @@ public struct JSONWriter {
     }
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-    static let upperHexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     /// `"XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"`, upper case, as `UUID.uuidString`.
     public mutating func uuid(_ value: UUID) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        withUnsafeBytes(of: value.uuid) { raw in
-            for (index, byte) in raw.enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 { buffer.writeInteger(UInt8(ascii: "-")) }
-                buffer.writeInteger(Self.upperHexDigits[Int(byte >> 4)])
-                buffer.writeInteger(Self.upperHexDigits[Int(byte & 0x0F)])
+        let uuid = value.uuid
+        // 38 bytes written in one go through a pointer (no per-byte bounds checks or captures of self).
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 38) { out in
+            withUnsafeBytes(of: uuid) { raw in
+                var position = 0
+                func put(_ byte: UInt8) {
+                    out[position] = byte
+                    position += 1
+                }
+                put(UInt8(ascii: "\""))
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 { put(UInt8(ascii: "-")) }
+                    let byte = raw[index]
+                    put(upperHex(byte >> 4))
+                    put(upperHex(byte & 0x0F))
+                }
+                put(UInt8(ascii: "\""))
+                return position
             }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
     }
 }
 
@@ -148,4 +158,8 @@ extension RFC3339 {
             return RFC3339.write(milliseconds: milliseconds, into: &out)
         }
     }
+}
+
+@inline(__always) private func upperHex(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") + nibble - 10
 }

@@ -48,8 +48,10 @@ struct DriveController: Sendable {
             let id = try context.parameters.uuid("id", resource: "folder")
             let scope = Listing.Scope.children(folder: id)
             let query = try ListQuery(parameters: request.queryParameters, scope: scope.name)
-            _ = try await drive.item(id, owner: identity.userID, kind: .folder)
-            return try Response.json(try await listing.list(owner: identity.userID, scope: scope, query: query))
+            let page = try await listing.list(owner: identity.userID, scope: scope, query: query)
+            // The statement checked the folder; an empty page is a 404 when there is no such folder.
+            if page.items.isEmpty { _ = try await drive.item(id, owner: identity.userID, kind: .folder) }
+            return try Response.json(page)
         }
         router.patch("/v1/folders/:id") { request, context in try await update(request, context, kind: .folder) }
         router.delete("/v1/folders/:id") { request, context in try await trash(request, context, kind: .folder) }

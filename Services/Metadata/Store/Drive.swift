@@ -33,8 +33,33 @@ struct Drive: Sendable {
         throw ProblemError.notFound(kind?.rawValue ?? "item")
     }
 
+    /// A ready, untrashed item of `owner` (outside a transaction): a named prepared statement,
+    /// parsed and planned once per connection, for `GET /v1/files/{id}`, `GET /v1/folders/{id}`
+    /// and the empty-page check of a listing.
     func item(_ id: UUID, owner: UUID, kind: Item.Kind? = nil) async throws -> Item {
-        try await client.withConnection { try await item(id, owner: owner, kind: kind, on: $0) }
+        for try await item in try await client.execute(ItemByID(id: id, owner: owner), logger: logger) {
+            if let kind, item.kind != kind { break }
+            return item
+        }
+        throw ProblemError.notFound(kind?.rawValue ?? "item")
+    }
+
+    struct ItemByID: PostgresPreparedStatement {
+        static let sql = "SELECT \(Item.columns) FROM items WHERE id = $1 AND owner_id = $2 AND state = 'ready' AND trashed_at IS NULL"
+        static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid]
+        typealias Row = Item
+
+        var id: UUID
+        var owner: UUID
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(id)
+            bindings.append(owner)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Item { try Item(row: row) }
     }
 
     /// The owner of file `id`, for a link to it: only while the owner is an active user (a

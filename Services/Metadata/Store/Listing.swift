@@ -54,9 +54,17 @@ struct Listing: Sendable {
             try binds.append(value)
             return "$\(binds.count)"
         }
-        var conditions = ["owner_id = \(try bind(owner))", "trashed_at IS NULL", "state = 'ready'"]
+        let ownerBind = try bind(owner)
+        var conditions = ["owner_id = \(ownerBind)", "trashed_at IS NULL", "state = 'ready'"]
         switch scope {
-        case .children(let folder): conditions.append("parent_id = \(try bind(folder))")
+        case .children(let folder):
+            // The folder's own check in the same statement (one round trip per page): an empty
+            // page may still mean "no such folder", which the caller then tells apart.
+            let folderBind = try bind(folder)
+            conditions.append("parent_id = \(folderBind)")
+            conditions.append(
+                "EXISTS (SELECT 1 FROM items f WHERE f.id = \(folderBind) AND f.owner_id = \(ownerBind) AND f.kind = 'folder' AND f.state = 'ready'"
+                    + " AND f.trashed_at IS NULL)")
         case .files: conditions.append("kind = 'file'")
         case .images: conditions.append("kind = 'file' AND content_type = ANY(\(try bind(Thumbnailable.types.sorted())))")
         }
