@@ -388,8 +388,8 @@ import sys
 text = open(sys.argv[1]).read()
 sort, cursor = sys.argv[2], sys.argv[3] == "1"
 order = "ORDER BY items.name ASC" if sort == "name" else "ORDER BY items.created_at DESC"
-for chunk in text.split("SELECT ")[1:]:
-    query = "SELECT " + chunk.rstrip("\n")
+for chunk in text.split("SELECT id, ")[1:]:  # the listing's own SELECT (its folder check has an inner one)
+    query = "SELECT id, " + chunk.rstrip("\n")
     if order in query and ("$3" in query) == cursor and query.rstrip().endswith("LIMIT 101"):
         print(query); break
 PY

@@ -145,6 +145,6 @@ done
 
 cat "$REPORT"
 mkdir -p "$CIRRUS_ROOT/bench/results"
-out="$CIRRUS_ROOT/bench/results/$(date +%F)-profile-${COMMIT%+changes}.txt"
+out="$CIRRUS_ROOT/bench/results/$(date +%F)-profile-${COMMIT/+changes/-with-changes}.txt"
 cp "$REPORT" "$out"
 log "written to ${out#"$CIRRUS_ROOT"/}"

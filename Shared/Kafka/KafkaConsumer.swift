@@ -37,6 +37,11 @@ public final class KafkaConsumer: Service, Sendable {
         /// default makes the first join slow on small clusters).
         public var sessionTimeout: Duration = .seconds(6)
         public var commitInterval: Duration = .seconds(1)
+        /// How long the broker may hold a fetch that found nothing new (`fetch.wait.max.ms`,
+        /// librdkafka's default 500 ms). The broker used here answers a waiting fetch at this
+        /// bound even when a record arrives meanwhile, so it is a hop's worst latency when
+        /// idle; 100 ms costs an idle consumer ten empty fetches a second (docs/performance.md).
+        public var fetchWait: Duration = .milliseconds(100)
         /// Where a new group starts: "earliest" so no event published before the first
         /// deployment of a consumer is missed.
         public var autoOffsetReset: String = "earliest"
@@ -95,6 +100,7 @@ public final class KafkaConsumer: Service, Sendable {
             "session.timeout.ms": "\(configuration.sessionTimeout.milliseconds)",
             "heartbeat.interval.ms": "\(max(configuration.sessionTimeout.milliseconds / 3, 100))",
             "topic.metadata.refresh.interval.ms": "5000",
+            "fetch.wait.max.ms": "\(configuration.fetchWait.milliseconds)",
         ])
         let client = try RdKafkaClient(type: RD_KAFKA_CONSUMER, conf: conf, context: RdKafkaContext(logger: logger))
         let queue = DispatchQueue(label: "cirrus.kafka.consumer.\(configuration.groupID)")

@@ -50,6 +50,24 @@ public enum Migrator {
         DeadLetters.migration,
         // The W3C tracestate beside traceparent: the relay puts both in the record's headers.
         Migration("0000-kit-outbox-tracestate", ["ALTER TABLE cirrus_outbox ADD COLUMN tracestate TEXT"]),
+        // A statement that writes outbox rows tells the relays at commit (`NOTIFY`, one per
+        // transaction however many rows): they publish at once instead of at their next poll.
+        Migration(
+            "0000-kit-outbox-notify",
+            [
+                """
+                CREATE FUNCTION cirrus_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('\(OutboxRelay.channel)', '');
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER cirrus_outbox_notify AFTER INSERT ON cirrus_outbox
+                FOR EACH STATEMENT EXECUTE FUNCTION cirrus_outbox_notify()
+                """,
+            ]),
     ]
 
     /// Apply `migrations` (after the kit's own) that are not applied yet. Returns the ids applied.

@@ -6,6 +6,7 @@ import Metrics
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// Publishes outbox rows to Kafka and marks them published once the broker acknowledged.
@@ -16,9 +17,21 @@ import Tracing
 /// prefix is marked, so a failed row is retried before anything after it can overtake it.
 /// A relay killed between publish and mark publishes those rows again when it comes back
 /// (at-least-once), which consumers absorb through their inbox.
+///
+/// The relay is woken by PostgreSQL: a trigger on the outbox sends a notification on
+/// `channel` when a transaction that wrote rows commits, and the relay, listening on one of
+/// its connections, publishes at once. It still polls every `pollInterval`, for rows whose
+/// notification it missed (while it reconnected its listener, or another replica held the lock).
 public struct OutboxRelay: Service {
+    /// The notification channel of the outbox trigger (migration `0000-kit-outbox-notify`).
+    public static let channel = "cirrus_outbox"
+
     public struct Configuration: Sendable {
-        public var pollInterval: Duration = .milliseconds(100)
+        /// The fallback poll while notifications wake the relay (`listens`); the only way it
+        /// learns of new rows without them.
+        public var pollInterval: Duration = .milliseconds(1000)
+        /// Whether to listen for the outbox trigger's notifications.
+        public var listens = true
         public var batchSize: Int = 200
         /// Published rows are kept this long for inspection, then deleted.
         public var retention: Duration = .seconds(86_400)
@@ -57,33 +70,63 @@ public struct OutboxRelay: Service {
 
     public func run() async throws {
         try await startup?.wait()
+        let wakeup = RelayWakeup()
         await cancelWhenGracefulShutdown {
-            var lastCleanup = ContinuousClock.now
-            var lastSample = ContinuousClock.now - .seconds(60)
-            // A pass is bounded by its timeout, a pause by the error backoff or poll interval.
-            let bound = configuration.passTimeout + configuration.errorBackoff + configuration.pollInterval + .seconds(60)
-            while !Task.isCancelled {
-                Heartbeats.shared.beat("outbox-relay", bound: bound)
-                do {
-                    let count = try await withDeadline(configuration.passTimeout) { try await self.relayBatch() }
-                    if ContinuousClock.now - lastSample > .seconds(15) {
-                        try await sampleBacklog()
-                        lastSample = .now
+            await withTaskGroup(of: Void.self) { group in
+                if configuration.listens { group.addTask { await self.listen(wakeup: wakeup) } }
+                group.addTask { await self.relay(wakeup: wakeup) }
+                await group.next()  // the relay loop ends only when cancelled
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Listens for the outbox trigger's notifications and wakes the relay for each, until
+    /// cancelled. Never fails: a lost connection is logged and listened again after the error
+    /// backoff, the relay polling meanwhile.
+    func listen(wakeup: RelayWakeup) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        wakeup.signal()  // rows committed before the listen began
+                        for try await _ in notifications { wakeup.signal() }
                     }
-                    if ContinuousClock.now - lastCleanup > .seconds(600) {
-                        try await deletePublished()
-                        lastCleanup = .now
-                    }
-                    if count < configuration.batchSize {
-                        try await Task.sleep(for: configuration.pollInterval)
-                    }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("outbox relay pass failed", metadata: ["error": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: configuration.errorBackoff)
                 }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("outbox notifications lost; polling until listening again", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: configuration.errorBackoff)
+        }
+    }
+
+    func relay(wakeup: RelayWakeup) async {
+        var lastCleanup = ContinuousClock.now
+        var lastSample = ContinuousClock.now - .seconds(60)
+        // A pass is bounded by its timeout, a pause by the error backoff or poll interval.
+        let bound = configuration.passTimeout + configuration.errorBackoff + configuration.pollInterval + .seconds(60)
+        while !Task.isCancelled {
+            Heartbeats.shared.beat("outbox-relay", bound: bound)
+            do {
+                let count = try await withDeadline(configuration.passTimeout) { try await self.relayBatch() }
+                if ContinuousClock.now - lastSample > .seconds(15) {
+                    try await sampleBacklog()
+                    lastSample = .now
+                }
+                if ContinuousClock.now - lastCleanup > .seconds(600) {
+                    try await deletePublished()
+                    lastCleanup = .now
+                }
+                if count < configuration.batchSize {
+                    await wakeup.wait(timeout: configuration.pollInterval)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("outbox relay pass failed", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: configuration.errorBackoff)
             }
         }
     }
@@ -160,5 +203,64 @@ public struct OutboxRelay: Service {
         let seconds = Int(configuration.retention.components.seconds)
         try await client.query("DELETE FROM cirrus_outbox WHERE published_at < now() - make_interval(secs => \(seconds))", logger: logger)
         try await Inbox.prune(olderThan: configuration.inboxRetention, client: client, logger: logger)
+    }
+}
+
+/// Wakes the relay loop early. A signal while nobody waits is kept (one, however many came)
+/// for the next wait, so a notification that arrives during a pass is not lost.
+final class RelayWakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns on a signal (or one kept from before), after `timeout`, or when cancelled.
+    func wait(timeout: Duration) async {
+        let kept = state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if kept { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.waitForSignal() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForSignal() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
     }
 }

@@ -50,7 +50,7 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
         topicPartitions = Int32(try reader.int("CIRRUS_KAFKA_TOPIC_PARTITIONS", default: 3, range: 1...1000))
         topicReplicationFactor = Int32(try reader.int("CIRRUS_KAFKA_REPLICATION_FACTOR", default: 1, range: 1...10))
         shutdownTimeout = try reader.seconds("CIRRUS_SHUTDOWN_TIMEOUT_SECONDS", default: .seconds(20), range: 1...600)
-        outboxPollInterval = try reader.milliseconds("CIRRUS_OUTBOX_POLL_INTERVAL_MS", default: .milliseconds(100), range: 5...60_000)
+        outboxPollInterval = try reader.milliseconds("CIRRUS_OUTBOX_POLL_INTERVAL_MS", default: .milliseconds(1000), range: 5...60_000)
         metricsToken = try reader.secret("CIRRUS_METRICS_TOKEN", minLength: 16)
         guard let tracingMode = TracingMode(rawValue: reader.string("CIRRUS_TRACING", default: "off")) else {
             throw ConfigurationError(key: "CIRRUS_TRACING", reason: "must be off or otlp")

@@ -106,6 +106,50 @@ struct OutboxInboxTests {
         }
     }
 
+    /// The relay's poll here is two minutes, so only the outbox trigger's notification can
+    /// make it publish within seconds (the next test shows the same relay not listening).
+    func relayWaiting(listens: Bool) -> OutboxRelay.Configuration {
+        var configuration = OutboxRelay.Configuration()
+        configuration.pollInterval = .seconds(120)
+        configuration.listens = listens
+        return configuration
+    }
+
+    @Test func aCommittedRowWakesTheListeningRelayBeforeItsPoll() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await prepare(client)
+            let producer = try KafkaProducer(client: kafka, logger: logger)
+            let relay = OutboxRelay(client: client, producer: producer, configuration: relayWaiting(listens: true), logger: logger)
+            try await withServices([producer, relay], logger: logger) {
+                try await Task.sleep(for: .seconds(1))  // past its first pass: waiting for a notification or the poll
+                for round in 1...3 {
+                    try await client.transaction(logger: logger) { connection in
+                        try await Outbox.enqueue(envelope(), on: connection, logger: logger)
+                    }
+                    try await eventually("round \(round): the row published without waiting for the poll", timeout: .seconds(60)) {
+                        try await scalar(client, "SELECT count(*)::int FROM cirrus_outbox WHERE published_at IS NULL") == 0
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func withoutNotificationsTheRelayWaitsForItsPoll() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await prepare(client)
+            let producer = try KafkaProducer(client: kafka, logger: logger)
+            let relay = OutboxRelay(client: client, producer: producer, configuration: relayWaiting(listens: false), logger: logger)
+            try await withServices([producer, relay], logger: logger) {
+                try await Task.sleep(for: .seconds(3))  // past its first pass (an empty outbox)
+                try await client.transaction(logger: logger) { connection in
+                    try await Outbox.enqueue(envelope(), on: connection, logger: logger)
+                }
+                try await Task.sleep(for: .seconds(3))
+                #expect(try await scalar(client, "SELECT count(*)::int FROM cirrus_outbox WHERE published_at IS NULL") == 1)
+            }
+        }
+    }
+
     @Test func relayReplicasPublishEachEventExactlyOnceAndInOrder() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await prepare(client)
