@@ -1,6 +1,7 @@
 import CirrusContracts
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import Gateway
@@ -85,5 +86,21 @@ struct AccessLogTests {
         loop.cancel()
         _ = try? await loop.value
         #expect(seen == 1)
+    }
+
+    /// With the access log off there is nothing to flush, but the service must still run
+    /// until shutdown: a service that returns early stops the whole gateway.
+    @Test func aSinkThatIsOffRunsUntilShutdown() async throws {
+        let sink = try AccessLogSink(setting: "off")
+        let returned = Mutex(false)
+        let running = Task {
+            try? await sink.run()
+            returned.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(returned.withLock { $0 } == false)
+        running.cancel()
+        await running.value
+        #expect(returned.withLock { $0 })
     }
 }

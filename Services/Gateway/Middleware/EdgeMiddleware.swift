@@ -196,7 +196,11 @@ final class AccessLogSink: Service, Sendable {
     /// The flush loop, until shutdown (the gateway's HTTP server stops first: its last
     /// lines are in the final flush).
     func run() async throws {
-        guard enabled else { return }
+        guard enabled else {
+            // Nothing to flush; a service that returned early would stop the whole gateway.
+            try await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.flushInterval)
