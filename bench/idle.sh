@@ -37,43 +37,30 @@ BIN_DIR="$(cd "$BIN_DIR" && pwd -P)"
 mkdir -p "$CIRRUS_LOCAL"
 TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-idle.XXXXXX")"
 cleanup() {
-  local status=$? s f pid
+  local status=$?
   trap - EXIT INT TERM
-  for s in gateway thumbnail blob metadata auth broker; do
-    f="$TMP/run/$s.pid"
-    [[ -s "$f" ]] || continue
-    pid="$(cat "$f")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && stop_pid "$pid" 25
-  done
-  pg_stop "$TMP/pg" fast
+  bench_stack_stop "$TMP"
   rm -rf "$TMP"
   exit $status
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)
-[[ -n "$GW_PORT" ]] || die "no free ports"
-[[ -d "$CIRRUS_VENV" ]] && ln -s "$CIRRUS_VENV" "$TMP/venv"
-log "starting a private stack (gateway $GW_PORT)"
-CIRRUS_LOCAL="$TMP" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$BIN_DIR" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" \
-  CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
-  "$CIRRUS_ROOT/infra/run" --detach >"$TMP/infra-run.log" 2>&1 || { cat "$TMP/infra-run.log" >&2; die "infra/run --detach failed"; }
+log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/}"
+bench_stack_start "$TMP" "$BIN_DIR"
 
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-ticks() { local t=0 p v; for p in "$@"; do v="$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"; t=$((t + v)); done; echo "$t"; }
-pg_pids() { local pm; pm="$(head -n 1 "$TMP/pg/data/postmaster.pid")"; echo "$pm"; ps -o pid= --ppid "$pm" | xargs; }
 log "settling 10 s (start-up work), then measuring ${SECONDS_IDLE} s of idleness"
 sleep 10
 declare -A BEFORE
-for s in auth metadata blob thumbnail gateway broker; do BEFORE[$s]="$(ticks "$(cat "$TMP/run/$s.pid")")"; done
-BEFORE[postgres]="$(ticks $(pg_pids))"
+for s in auth metadata blob thumbnail gateway broker; do BEFORE[$s]="$(cpu_ticks "$(cat "$TMP/run/$s.pid")")"; done
+BEFORE[postgres]="$(cpu_ticks $(pg_pids "$TMP"))"
 sleep "$SECONDS_IDLE"
 echo "idle stack, $(date '+%F %H:%M'), commit $(git rev-parse --short HEAD), binaries $BIN_DIR"
 echo "settings: CIRRUS_OUTBOX_POLL_INTERVAL_MS=${CIRRUS_OUTBOX_POLL_INTERVAL_MS:-default}; CPU over ${SECONDS_IDLE} s, % of one core"
 total=0
 for s in auth metadata blob thumbnail gateway broker postgres; do
-  if [[ $s == postgres ]]; then now="$(ticks $(pg_pids))"; else now="$(ticks "$(cat "$TMP/run/$s.pid")")"; fi
+  if [[ $s == postgres ]]; then now="$(cpu_ticks $(pg_pids "$TMP"))"; else now="$(cpu_ticks "$(cat "$TMP/run/$s.pid")")"; fi
   used=$(( (now - BEFORE[$s]) * TICK_US ))
   total=$((total + used))
   awk -v s="$s" -v u="$used" -v d="$SECONDS_IDLE" 'BEGIN { printf "  %-10s %5.2f %%\n", s, u / (d * 1e6) * 100 }'

@@ -117,17 +117,10 @@ TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-metadata.XXXXXX")"
 WORK="$TMP/bench"; mkdir -p "$WORK"
 WRK_PID=""
 cleanup() {
-  local status=$? s f pid
+  local status=$? f
   trap - EXIT INT TERM
   [[ -n "$WRK_PID" ]] && stop_pid "$WRK_PID" 2
-  # The stack's processes, by the PIDs infra/run recorded (services in reverse order, broker).
-  for s in gateway thumbnail blob metadata auth broker; do
-    f="$TMP/run/$s.pid"
-    [[ -s "$f" ]] || continue
-    pid="$(cat "$f")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && stop_pid "$pid" 25
-  done
-  pg_stop "$TMP/pg" fast
+  bench_stack_stop "$TMP"
   if [[ $status -ne 0 ]]; then
     for f in "$TMP"/logs/{gateway,metadata,auth,blob,thumbnail}.log "$WORK"/last-wrk.txt; do
       [[ -s "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }
@@ -141,20 +134,10 @@ trap 'exit 130' INT TERM
 
 # Free ports outside the defaults and the ephemeral range: the gateway's and the next four
 # (infra/run gives them to auth, metadata, blob, thumbnail), PostgreSQL's and the broker's.
-read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)
-[[ -n "$GW_PORT" ]] || die "no free ports"
+log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/}"
+bench_stack_start "$TMP" "$BIN_DIR"   # free ports: GW_PORT and the four after it, PG_PORT, BROKER_PORT
 MD_PORT=$((GW_PORT + 2))
 GW="http://127.0.0.1:$GW_PORT"; MD="http://127.0.0.1:$MD_PORT"
-
-# The developer's venv (the broker) serves the private stack too: CIRRUS_VENV, and a symlink for
-# an infra/lib/common.sh that derives the venv from CIRRUS_LOCAL.
-[[ -d "$CIRRUS_VENV" ]] && ln -s "$CIRRUS_VENV" "$TMP/venv"
-log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/} (gateway $GW_PORT, metadata $MD_PORT, PostgreSQL $PG_PORT, broker $BROKER_PORT)"
-CIRRUS_LOCAL="$TMP" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$BIN_DIR" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" \
-  CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
-  CIRRUS_LOG_LEVEL="${CIRRUS_LOG_LEVEL:-info}" "$CIRRUS_ROOT/infra/run" --detach >"$WORK/infra-run.log" 2>&1 \
-  || { cat "$WORK/infra-run.log" >&2; die "infra/run --detach failed"; }
-PG_PASSWORD="$(cat "$TMP/secrets/postgres-password")"
 pid_of() { cat "$TMP/run/$1.pid"; }
 
 # sql DB ... (infra/lib/common.sh) reaches PostgreSQL as the services' role with PG_PORT and PG_PASSWORD.
@@ -460,8 +443,6 @@ echo "<!-- end of plans -->" >>"$PLANS"
 OPS=(list-50 list-first list-deep get-file create rename move)
 declare -A RPS P50 P99 NON2XX SOCKERR CPU_GW CPU_MD CPU_PG   # [op.target] = space-separated values per run
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-pg_pids() { local pm; pm="$(head -n 1 "$TMP/pg/data/postmaster.pid")"; echo "$pm"; ps -o pid= --ppid "$pm"; }
-ticks() { local t=0 p v; for p in "$@"; do v="$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"; t=$((t + v)); done; echo "$t"; }
 cpu_per() { awk -v t="$1" -v r="$2" -v u="$TICK_US" 'BEGIN { printf "%.0f", (r > 0 ? t * u / r : 0) }'; }   # µs of CPU per request
 GW_PID="$(pid_of gateway)"; MD_PID="$(pid_of metadata)"
 
@@ -477,14 +458,14 @@ wrk_run() {  # wrk_run OP TARGET(gateway|direct) RUN
     rename) script=rename.lua; url="$base"; args=(-- "$WORK/rename-ids" "r$run$target") ;;
     move) move_state; script=move.lua; url="$base"; args=(-- "$WORK/move-state" "$MOVE_A" "$MOVE_B") ;;
   esac
-  local pgp; pgp="$(pg_pids | xargs)"
-  local g0 m0 p0; g0="$(ticks "$GW_PID")"; m0="$(ticks "$MD_PID")"; p0="$(ticks $pgp)"
+  local pgp; pgp="$(pg_pids "$TMP" | xargs)"
+  local g0 m0 p0; g0="$(cpu_ticks "$GW_PID")"; m0="$(cpu_ticks "$MD_PID")"; p0="$(cpu_ticks $pgp)"
   wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER}s" --timeout 10s --latency "${AUTH[@]}" -s "$CIRRUS_ROOT/bench/wrk/$script" "$url" "${args[@]}" \
     >"$WORK/last-wrk.txt" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || { WRK_PID=""; die "wrk failed for $op via $target"; }
   WRK_PID=""
-  local g1 m1 p1; g1="$(ticks "$GW_PID")"; m1="$(ticks "$MD_PID")"; p1="$(ticks $pgp)"
+  local g1 m1 p1; g1="$(cpu_ticks "$GW_PID")"; m1="$(cpu_ticks "$MD_PID")"; p1="$(cpu_ticks $pgp)"
   line="$(grep '^WRK ' "$WORK/last-wrk.txt")" || die "no wrk report for $op via $target"
   local requests duration_us p50_us p99_us non2xx connect read write timeout
   for k in $line; do [[ "$k" == *=* ]] && local "${k%%=*}=${k#*=}"; done

@@ -56,16 +56,10 @@ TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-profile.XXXXXX")"
 WORK="$TMP/bench"; mkdir -p "$WORK"
 BG_PIDS=()
 cleanup() {
-  local status=$? s f pid
+  local status=$? f pid
   trap - EXIT INT TERM
   for pid in "${BG_PIDS[@]}"; do stop_pid "$pid" 5; done
-  for s in gateway thumbnail blob metadata auth broker; do
-    f="$TMP/run/$s.pid"
-    [[ -s "$f" ]] || continue
-    pid="$(cat "$f")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && stop_pid "$pid" 25
-  done
-  pg_stop "$TMP/pg" fast
+  bench_stack_stop "$TMP"
   if [[ $status -ne 0 ]]; then
     for f in "$TMP"/logs/{gateway,metadata}.log; do [[ -s "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
   fi
@@ -75,15 +69,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)
-[[ -n "$GW_PORT" ]] || die "no free ports"
+log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/}"
+bench_stack_start "$TMP" "$BIN_DIR"
 GW="http://127.0.0.1:$GW_PORT"
-[[ -d "$CIRRUS_VENV" ]] && ln -s "$CIRRUS_VENV" "$TMP/venv"
-log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/} (gateway $GW_PORT)"
-CIRRUS_LOCAL="$TMP" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$BIN_DIR" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" \
-  CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
-  "$CIRRUS_ROOT/infra/run" --detach >"$WORK/infra-run.log" 2>&1 || { cat "$WORK/infra-run.log" >&2; die "infra/run --detach failed"; }
-PG_PASSWORD="$(cat "$TMP/secrets/postgres-password")"
 pid_of() { cat "$TMP/run/$1.pid"; }
 
 JSON=(-H 'Content-Type: application/json')

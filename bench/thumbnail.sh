@@ -107,16 +107,10 @@ TMP="$(mktemp -d "$CIRRUS_LOCAL/bench-thumbnail.XXXXXX")"
 WORK="$TMP/bench"; IMAGES="$WORK/images"; mkdir -p "$IMAGES"
 CHILD_PID=""     # a measuring child of ours (benchmark or timing helper), stopped first
 cleanup() {
-  local status=$? s f pid
+  local status=$? f
   trap - EXIT INT TERM
   [[ -n "$CHILD_PID" ]] && stop_pid "$CHILD_PID" 5
-  for s in gateway thumbnail blob metadata auth broker; do
-    f="$TMP/run/$s.pid"
-    [[ -s "$f" ]] || continue
-    pid="$(cat "$f")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && stop_pid "$pid" 25
-  done
-  pg_stop "$TMP/pg" fast
+  bench_stack_stop "$TMP"
   if [[ $status -ne 0 ]]; then
     for f in "$TMP"/logs/{gateway,metadata,thumbnail,blob}.log; do
       [[ -s "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }
@@ -277,18 +271,9 @@ LOAD_AFTER_RENDER="$(cut -d' ' -f1-3 /proc/loadavg)"
 # ---------------------------------------------------------------------------
 # End to end on the local stack.
 # ---------------------------------------------------------------------------
-read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)   # outside the defaults and the ephemeral range
-[[ -n "$GW_PORT" ]] || die "no free ports"
+log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/}"
+bench_stack_start "$TMP" "$BIN_DIR"   # free ports outside the defaults and the ephemeral range
 GW="http://127.0.0.1:$GW_PORT"; TH_PORT=$((GW_PORT + 4))
-# The developer's venv (the broker) serves the private stack too: CIRRUS_VENV, and a symlink for
-# an infra/lib/common.sh that derives the venv from CIRRUS_LOCAL.
-[[ -d "$CIRRUS_VENV" ]] && ln -s "$CIRRUS_VENV" "$TMP/venv"
-log "starting a private stack in ${TMP#"$CIRRUS_ROOT"/} (gateway $GW_PORT, PostgreSQL $PG_PORT, broker $BROKER_PORT)"
-CIRRUS_LOCAL="$TMP" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$BIN_DIR" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" \
-  CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
-  CIRRUS_LOG_LEVEL="${CIRRUS_LOG_LEVEL:-info}" "$CIRRUS_ROOT/infra/run" --detach >"$WORK/infra-run.log" 2>&1 \
-  || { cat "$WORK/infra-run.log" >&2; die "infra/run --detach failed"; }
-PG_PASSWORD="$(cat "$TMP/secrets/postgres-password")"
 JSON=(-H 'Content-Type: application/json')
 
 # The gateway limits each user to their tier's requests_per_minute (429 beyond): bench_tier

@@ -178,6 +178,41 @@ pick_stack_ports() {
 run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
   CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
 
+# bench_stack_start DIR BIN_DIR: a private stack of BIN_DIR's binaries in DIR (state, logs, pid files) on free ports
+# (bench_stack_ports), `infra/run --detach`, its output in DIR/infra-run.log (shown if it fails). The developer's venv
+# (the broker) serves it too: CIRRUS_VENV, and a symlink for a common.sh that derives the venv from CIRRUS_LOCAL.
+# Sets GW_PORT, PG_PORT, BROKER_PORT and PG_PASSWORD (for `sql`). CIRRUS_LOG_LEVEL passes through (default info).
+bench_stack_start() {
+  local dir="$1" bin="$2"
+  read -r GW_PORT PG_PORT BROKER_PORT < <(bench_stack_ports)
+  [[ -n "$GW_PORT" ]] || die "no free ports"
+  [[ -d "$CIRRUS_VENV" ]] && ln -s "$CIRRUS_VENV" "$dir/venv"
+  CIRRUS_LOCAL="$dir" CIRRUS_VENV="$CIRRUS_VENV" CIRRUS_BIN_DIR="$bin" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" \
+    CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
+    CIRRUS_LOG_LEVEL="${CIRRUS_LOG_LEVEL:-info}" "$CIRRUS_ROOT/infra/run" --detach >"$dir/infra-run.log" 2>&1 \
+    || { cat "$dir/infra-run.log" >&2; die "infra/run --detach failed"; }
+  PG_PASSWORD="$(cat "$dir/secrets/postgres-password")"
+}
+
+# bench_stack_stop DIR: stops the stack bench_stack_start made in DIR, by the PIDs infra/run recorded (services in
+# reverse order, the broker), then its PostgreSQL; what never started is skipped.
+bench_stack_stop() {
+  local dir="$1" s f pid
+  for s in gateway thumbnail blob metadata auth broker; do
+    f="$dir/run/$s.pid"
+    [[ -s "$f" ]] || continue
+    pid="$(cat "$f")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && stop_pid "$pid" 25
+  done
+  pg_stop "$dir/pg" fast
+}
+
+# cpu_ticks PID...: the clock ticks of CPU (user + system) the processes used so far (0 for one that is gone).
+cpu_ticks() { local t=0 p v; for p in "$@"; do v="$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"; t=$((t + v)); done; echo "$t"; }
+
+# pg_pids DIR: the postmaster of the cluster in DIR/pg and its children, one per line.
+pg_pids() { local pm; pm="$(head -n 1 "$1/pg/data/postmaster.pid")"; echo "$pm"; ps -o pid= --ppid "$pm"; }
+
 # bench_stack_ports: prints "GATEWAY PG BROKER", free ports outside the defaults and the ephemeral range (20000-28999):
 # GATEWAY and the four after it (infra/run gives them to auth, metadata, blob, thumbnail), PG = GATEWAY+7, BROKER = GATEWAY+8.
 bench_stack_ports() {
