@@ -28,7 +28,7 @@ enum GatewayApp {
         let peers = Peers(http: http, urls: setup.peers, logger: logger)
         let verifier = TokenVerifier.remote(auth: peers.auth, logger: logger)
         let sink = try AccessLogSink(setting: settings.accessLog)
-        if sink.enabled { runtime.addService(sink) }  // the flush loop (and the last flush at shutdown)
+        runtime.addService(sink)  // the flush loop and the last flush at shutdown (with the log off, it only waits)
         // The edge, outermost first, in front of every route (the operational ones included):
         // the access log sees every answer, including refusals; every answer gets the
         // security headers.

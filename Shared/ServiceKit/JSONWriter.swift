@@ -70,13 +70,7 @@ public struct JSONWriter {
 
     /// `[a,b,…]` of whole numbers.
     public mutating func member(_ name: StaticString, _ values: [Int]) {
-        key(name)
-        buffer.writeInteger(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-            buffer.writeString(String(value))
-        }
-        buffer.writeInteger(UInt8(ascii: "]"))
+        member(name, values) { writer, value in writer.buffer.writeString(String(value)) }
     }
 
     /// An array whose elements `write` puts in, one call per element.
@@ -114,16 +108,14 @@ public struct JSONWriter {
                 case 0x09: buffer.writeStaticString("\\t")
                 default:
                     buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(Self.hexDigits[Int(byte >> 4)])
-                    buffer.writeInteger(Self.hexDigits[Int(byte & 0x0F)])
+                    buffer.writeInteger(Hex.digit(byte >> 4))
+                    buffer.writeInteger(Hex.digit(byte & 0x0F))
                 }
             }
             if bytes.count > start { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...])) }
         }
         buffer.writeInteger(UInt8(ascii: "\""))
     }
-
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// `"XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"`, upper case, as `UUID.uuidString`.
     public mutating func uuid(_ value: UUID) {
@@ -140,8 +132,8 @@ public struct JSONWriter {
                 for index in 0..<16 {
                     if index == 4 || index == 6 || index == 8 || index == 10 { put(UInt8(ascii: "-")) }
                     let byte = raw[index]
-                    put(upperHex(byte >> 4))
-                    put(upperHex(byte & 0x0F))
+                    put(Hex.digit(byte >> 4, uppercase: true))
+                    put(Hex.digit(byte & 0x0F, uppercase: true))
                 }
                 put(UInt8(ascii: "\""))
                 return position
@@ -158,8 +150,4 @@ extension RFC3339 {
             return RFC3339.write(milliseconds: milliseconds, into: &out)
         }
     }
-}
-
-@inline(__always) private func upperHex(_ nibble: UInt8) -> UInt8 {
-    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") + nibble - 10
 }

@@ -106,47 +106,50 @@ struct OutboxInboxTests {
         }
     }
 
-    /// The relay's poll here is two minutes, so only the outbox trigger's notification can
-    /// make it publish within seconds (the next test shows the same relay not listening).
-    func relayWaiting(listens: Bool) -> OutboxRelay.Configuration {
-        var configuration = OutboxRelay.Configuration()
-        configuration.pollInterval = .seconds(120)
-        configuration.listens = listens
-        return configuration
+    /// Runs `body` beside a relay whose poll is two minutes, once it is past its first pass (an
+    /// empty outbox): only the outbox trigger's notification can make it publish within seconds
+    /// (the second test shows the same relay not listening).
+    func withWaitingRelay(listens: Bool, _ body: @escaping @Sendable (PostgresClient) async throws -> Void) async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await prepare(client)
+            var configuration = OutboxRelay.Configuration()
+            configuration.pollInterval = .seconds(120)
+            configuration.listens = listens
+            let producer = try KafkaProducer(client: kafka, logger: logger)
+            let relay = OutboxRelay(client: client, producer: producer, configuration: configuration, logger: logger)
+            try await withServices([producer, relay], logger: logger) {
+                try await Task.sleep(for: .seconds(3))
+                try await body(client)
+            }
+        }
+    }
+
+    func commitOneRow(_ client: PostgresClient) async throws {
+        try await client.transaction(logger: logger) { connection in
+            try await Outbox.enqueue(envelope(), on: connection, logger: logger)
+        }
+    }
+
+    func unpublished(_ client: PostgresClient) async throws -> Int {
+        try await scalar(client, "SELECT count(*)::int FROM cirrus_outbox WHERE published_at IS NULL")
     }
 
     @Test func aCommittedRowWakesTheListeningRelayBeforeItsPoll() async throws {
-        try await TestDatabase.withDatabase { client, _ in
-            try await prepare(client)
-            let producer = try KafkaProducer(client: kafka, logger: logger)
-            let relay = OutboxRelay(client: client, producer: producer, configuration: relayWaiting(listens: true), logger: logger)
-            try await withServices([producer, relay], logger: logger) {
-                try await Task.sleep(for: .seconds(1))  // past its first pass: waiting for a notification or the poll
-                for round in 1...3 {
-                    try await client.transaction(logger: logger) { connection in
-                        try await Outbox.enqueue(envelope(), on: connection, logger: logger)
-                    }
-                    try await eventually("round \(round): the row published without waiting for the poll", timeout: .seconds(60)) {
-                        try await scalar(client, "SELECT count(*)::int FROM cirrus_outbox WHERE published_at IS NULL") == 0
-                    }
+        try await withWaitingRelay(listens: true) { client in
+            for round in 1...3 {
+                try await commitOneRow(client)
+                try await eventually("round \(round): the row published without waiting for the poll", timeout: .seconds(60)) {
+                    try await unpublished(client) == 0
                 }
             }
         }
     }
 
     @Test func withoutNotificationsTheRelayWaitsForItsPoll() async throws {
-        try await TestDatabase.withDatabase { client, _ in
-            try await prepare(client)
-            let producer = try KafkaProducer(client: kafka, logger: logger)
-            let relay = OutboxRelay(client: client, producer: producer, configuration: relayWaiting(listens: false), logger: logger)
-            try await withServices([producer, relay], logger: logger) {
-                try await Task.sleep(for: .seconds(3))  // past its first pass (an empty outbox)
-                try await client.transaction(logger: logger) { connection in
-                    try await Outbox.enqueue(envelope(), on: connection, logger: logger)
-                }
-                try await Task.sleep(for: .seconds(3))
-                #expect(try await scalar(client, "SELECT count(*)::int FROM cirrus_outbox WHERE published_at IS NULL") == 1)
-            }
+        try await withWaitingRelay(listens: false) { client in
+            try await commitOneRow(client)
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await unpublished(client) == 1)
         }
     }
 

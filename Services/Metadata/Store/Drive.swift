@@ -277,15 +277,8 @@ struct Drive: Sendable {
               AND (\(cursor == nil) OR (trashed_at, id) < ((\(cursor?.key ?? "9999-12-31T00:00:00") || 'Z')::timestamptz, \(cursor?.id ?? UUID())))
             ORDER BY trashed_at DESC, id DESC LIMIT \(limit + 1)
             """, logger: logger)
-        var items: [ItemResource] = []
-        var lastRow: PostgresRow?
-        for try await row in rows {
-            if items.count == limit { break }
-            items.append(ItemResource(try Item(row: row)))
-            lastRow = row
-        }
-        guard items.count == limit, let lastRow, let last = items.last else { return ItemPage(items: items, nextCursor: nil) }
-        return ItemPage(items: items, nextCursor: ListQuery.Cursor(key: try Item.cursorKey(of: lastRow), id: last.id, fingerprint: "trash").token)
+        let page = try await PageRows.read(rows, limit: limit)
+        return ItemPage(items: page.items, nextCursor: page.items.count == limit ? try page.cursor(fingerprint: "trash")?.token : nil)
     }
 
     /// Restore a trashed item to where it was, or to the root when that folder is gone or in

@@ -29,22 +29,9 @@ struct Listing: Sendable {
     func list(owner: UUID, scope: Scope, query: ListQuery) async throws -> ItemPage {
         let (sql, binds) = try Self.sql(owner: owner, scope: scope, query: query)
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        var items: [ItemResource] = []
-        items.reserveCapacity(query.limit)
-        var lastRow: PostgresRow?
-        var more = false
-        for try await row in rows {
-            if items.count == query.limit {
-                more = true
-                break
-            }
-            items.append(ItemResource(try Item(row: row)))
-            lastRow = row
-        }
+        let page = try await PageRows.read(rows, limit: query.limit)
         // The cursor (its key and the listing's fingerprint) only for a page that has a next one.
-        guard more, let lastRow, let last = items.last else { return ItemPage(items: items, nextCursor: nil) }
-        let cursor = ListQuery.Cursor(key: try Item.cursorKey(of: lastRow), id: last.id, fingerprint: query.fingerprint(scope: scope.name))
-        return ItemPage(items: items, nextCursor: cursor.token)
+        return ItemPage(items: page.items, nextCursor: page.more ? try page.cursor(fingerprint: query.fingerprint(scope: scope.name))?.token : nil)
     }
 
     /// The statement for one page (also used by the query-plan document and tests).
@@ -110,5 +97,34 @@ struct Listing: Sendable {
             ORDER BY items.\(column) \(direction), items.id \(direction) LIMIT \(query.limit + 1)
             """
         return (sql, binds)
+    }
+}
+
+/// One page of item rows (a statement that asked for one row more than the page: `more` says
+/// whether it came), each row's items in the API's form, and the cursor after the last one,
+/// built only when asked for (its key is column 19 of the row, `Item.cursorKey`).
+struct PageRows {
+    var items: [ItemResource] = []
+    var more = false
+    var lastRow: PostgresRow?
+
+    static func read(_ rows: PostgresRowSequence, limit: Int) async throws -> PageRows {
+        var page = PageRows()
+        page.items.reserveCapacity(limit)
+        for try await row in rows {
+            if page.items.count == limit {
+                page.more = true
+                break
+            }
+            page.items.append(ItemResource(try Item(row: row)))
+            page.lastRow = row
+        }
+        return page
+    }
+
+    /// The position after the page's last item, or nil for an empty page.
+    func cursor(fingerprint: String) throws -> ListQuery.Cursor? {
+        guard let lastRow, let last = items.last else { return nil }
+        return ListQuery.Cursor(key: try Item.cursorKey(of: lastRow), id: last.id, fingerprint: fingerprint)
     }
 }
