@@ -15,7 +15,7 @@ import Testing
 /// `InternalClient`, the one way services call each other, against small servers on loopback
 /// ports of their own: credentials, the JSON encoding, decoding of answers and refusals, what
 /// an unreachable peer becomes, and which calls are tried twice.
-@Suite("Internal client", .timeLimit(.minutes(1)))
+@Suite("Internal client", .timeLimit(.minutes(2)))
 struct InternalClientTests {
     static let logger: Logger = {
         var logger = Logger(label: "internal-client-tests")
@@ -24,12 +24,14 @@ struct InternalClientTests {
     }()
 
     /// Configured as the services' client: no retried connection attempts (a refused
-    /// connection fails at once), so each retry seen here is `InternalClient`'s own.
-    static let http = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(10)).client
+    /// connection fails at once), so each retry seen here is `InternalClient`'s own. The
+    /// timeouts are generous: none of these tests waits for one, and the whole suite runs in
+    /// parallel on two cores (a 2 s connect bound once made three of them flaky in CI).
+    static let http = HTTPClientService(connectTimeout: .seconds(20), readTimeout: .seconds(30)).client
 
     func client(_ url: String, unavailableDetail: String? = nil, replyLimit: Int = 4 << 20) -> InternalClient {
         InternalClient(
-            http: Self.http, service: "ledger", baseURL: url, timeout: .seconds(10), replyLimit: replyLimit,
+            http: Self.http, service: "ledger", baseURL: url, timeout: .seconds(40), replyLimit: replyLimit,
             unavailableDetail: unavailableDetail, logger: Self.logger)
     }
 

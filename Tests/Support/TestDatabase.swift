@@ -19,7 +19,11 @@ public enum TestDatabase {
     public static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseConfiguration) async throws -> T) async throws -> T {
         let adminConfiguration = try admin()
         let name = TestEnvironment.uniqueName("kit")
-        let adminClient = PostgresClient(configuration: adminConfiguration.postgresConfiguration, backgroundLogger: logger)
+        // The admin connection only creates and drops the database: one connection is enough,
+        // and the tests run in parallel against one server.
+        var adminPool = adminConfiguration
+        adminPool.maxConnections = 1
+        let adminClient = PostgresClient(configuration: adminPool.postgresConfiguration, backgroundLogger: logger)
         var configuration = adminConfiguration
         configuration.database = name
         let client = PostgresClient(configuration: configuration.postgresConfiguration, backgroundLogger: logger)

@@ -104,13 +104,13 @@ pg_init() {
     || as_pg_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C >/dev/null
 }
 
-# pg_start DIR PORT LOGFILE
+# pg_start DIR PORT LOGFILE (PG_FSYNC=off for throw-away clusters, PG_MAX_CONNECTIONS, default 200)
 pg_start() {
   local dir="$1" port="$2" logfile="$3"
   if as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
   touch "$logfile"; [[ $(id -u) -eq 0 ]] && chown postgres "$logfile"
   as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$logfile" -w -t 60 \
-    -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-on}" start >/dev/null
+    -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-200} -c fsync=${PG_FSYNC:-on}" start >/dev/null
 }
 
 pg_stop() {
