@@ -69,6 +69,13 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev (>= 2.8, see infra/lib/prereqs.sh)"])]
         ),
+        // OpenSSL's SHA-256, whose running state blob saves with a resumable upload (Blob only).
+        .systemLibrary(
+            name: "CLibCrypto",
+            path: "Shared/CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .systemLibrary(
             name: "CVips",
             path: "Shared/CVips",
@@ -169,7 +176,7 @@ let package = Package(
         serviceTarget(
             "Blob",
             dependencies: [
-                "CirrusStorage",
+                "CirrusStorage", "CLibCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),

@@ -17,6 +17,8 @@ final class APIClient {
 
     private let http: HTTPClient
     private let store: ConfigStore
+    /// Where resumable uploads in progress are remembered (beside the config file).
+    var uploadsDirectory: String { ((store.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("uploads") }
     private(set) var config: Config
 
     private init(http: HTTPClient, store: ConfigStore, config: Config) {

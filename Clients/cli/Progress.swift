@@ -6,6 +6,8 @@ import Synchronization
 final class Progress: Sendable {
     private struct State {
         var done: Int64 = 0
+        /// Where this run started (a resumed upload's offset): the rate counts only what it sent.
+        var base: Int64 = 0
         var lastDraw: ContinuousClock.Instant?
     }
 
@@ -23,7 +25,10 @@ final class Progress: Sendable {
     static func start(_ label: String, total: Int64, startingAt done: Int64 = 0) -> Progress? {
         guard Terminal.stderrIsTerminal else { return nil }
         let progress = Progress(label: label, total: total)
-        progress.state.withLock { $0.done = done }
+        progress.state.withLock {
+            $0.done = done
+            $0.base = done
+        }
         progress.draw(done: done)
         return progress
     }
@@ -39,6 +44,12 @@ final class Progress: Sendable {
         if let done { draw(done: done) }
     }
 
+    /// Moves the bar to `done` (a resumed upload: the server's offset).
+    func set(done: Int64) {
+        state.withLock { $0.done = done }
+        draw(done: done)
+    }
+
     /// Clears the bar's line.
     func finish() {
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
@@ -48,7 +59,8 @@ final class Progress: Sendable {
         let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 1
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = seconds > 0.2 ? Output.bytes(Int64(Double(done) / seconds)) + "/s" : ""
+        let base = state.withLock { $0.base }
+        let rate = seconds > 0.2 ? Output.bytes(Int64(Double(max(done - base, 0)) / seconds)) + "/s" : ""
         let figures = String(format: " %3d%% %@/%@ %@", Int(fraction * 100), Output.bytes(done), Output.bytes(total), rate)
         let columns = Terminal.width
         let barWidth = max(10, min(40, columns - figures.count - 16))

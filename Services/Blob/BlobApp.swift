@@ -8,14 +8,21 @@ import Logging
 enum BlobApp {
     /// Everything blob reads from the environment.
     struct Setup: Sendable {
-        var store: any ObjectStore
+        var store: any StagedObjectStore
         var grants: InternalGrantSigner
         var peers: PeerURLs
         var collection = GarbageCollector.Configuration()
         var reconciliation: ReferenceReconciler.Configuration
+        var resumableExpiryInterval: Duration = .seconds(60)
 
         init(reader: ConfigReader) throws {
-            store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/blob")
+            let store = try StoreConfiguration.makeStore(reader: reader, defaultPath: ".local/data/blob", stagingPath: ".local/data/blob-staging")
+            guard let staged = store as? any StagedObjectStore else {
+                throw ConfigurationError(key: "CIRRUS_STORAGE_BACKEND", reason: "this store cannot keep resumable uploads")
+            }
+            self.store = staged
+            resumableExpiryInterval = try reader.seconds(
+                "CIRRUS_BLOB_RESUMABLE_EXPIRY_INTERVAL_SECONDS", default: resumableExpiryInterval, range: 1...86_400)
             collection.interval = try reader.seconds("CIRRUS_BLOB_GC_INTERVAL_SECONDS", default: collection.interval, range: 1...86_400)
             grants = try InternalGrantSigner(reader: reader)
             collection.grace = try reader.seconds("CIRRUS_BLOB_GC_GRACE_SECONDS", default: collection.grace, range: 0...2_592_000)
@@ -49,7 +56,15 @@ enum BlobApp {
             runtime.addService(GatedService(gate: runtime.startup, service: reconciler.service))
         }
         let router = runtime.makeRouter()
-        BlobController(store: store, index: index, signer: setup.grants).register(on: router)
+        let uploads = BlobController(store: store, index: index, signer: setup.grants)
+        uploads.register(on: router)
+        let resumable = ResumableUploads(client: postgres, logger: logger)
+        ResumableController(store: store, uploads: resumable, index: index, signer: setup.grants, uploadsController: uploads)
+            .register(on: router)
+        runtime.addService(
+            GatedService(
+                gate: runtime.startup,
+                service: ResumableExpiry(uploads: resumable, store: store, interval: setup.resumableExpiryInterval, logger: logger)))
         if let deadLetters = runtime.deadLetters {
             router.addDeadLetterRoutes(deadLetters, verifier: .remote(auth: auth, logger: logger))
         }

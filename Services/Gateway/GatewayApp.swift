@@ -62,6 +62,7 @@ enum GatewayApp {
         router.get("/v1/me") { request, context in try await me.handle(request, context: context) }
         let transfer = FileTransfer(peers: peers, verifier: verifier)
         transfer.register(on: router)
+        ResumableUploadEndpoints(peers: peers, verifier: verifier).register(on: router)
         LinkEndpoints(metadata: metadata, peers: peers, transfer: transfer, signer: links, publicURL: publicURL).register(on: router)
     }
 }

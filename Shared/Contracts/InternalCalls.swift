@@ -14,24 +14,96 @@ import Foundation
 // GET metadata /internal/files/{id}/thumbnails/{size} → ThumbnailGrant, then thumbnail's route.
 
 /// Ask metadata to reserve an upload: a new file (`folderID` and `name`) or a new version of
-/// `fileID`. `size` is the declared length when the client sent one.
+/// `fileID`. `size` is the declared length when the client sent one. `resumable`: a tus
+/// upload, whose reservation lives as long as resumable uploads may (not one request's time).
 public struct UploadReservationRequest: Codable, Sendable, Equatable {
     public var folderID: UUID?
     public var name: String?
     public var size: Int64?
     public var fileID: UUID?
+    public var resumable: Bool?
 
-    public init(folderID: UUID? = nil, name: String? = nil, size: Int64? = nil, fileID: UUID? = nil) {
+    public init(folderID: UUID? = nil, name: String? = nil, size: Int64? = nil, fileID: UUID? = nil, resumable: Bool? = nil) {
         self.folderID = folderID
         self.name = name
         self.size = size
         self.fileID = fileID
+        self.resumable = resumable
     }
 
     enum CodingKeys: String, CodingKey {
         case folderID = "folder_id"
         case name, size
         case fileID = "file_id"
+        case resumable
+    }
+}
+
+// Resumable (tus) uploads, gateway's view:
+//   POST metadata /internal/uploads  {resumable: true} → 201 UploadReservation
+//   POST blob /internal/resumable/{upload}  ResumableUploadCreation + grant → 201 ResumableUploadState
+//   GET metadata /internal/uploads/{id} → 200 UploadReservation (a fresh grant; 404 unless the caller's)
+//   GET blob /internal/resumable/{upload} + grant → 200 ResumableUploadState
+//   PATCH blob /internal/resumable/{upload} + grant, bytes, Upload-Offset → 200 ResumableUploadState
+//     (with `stored` once the last byte is in; then metadata's complete as for any upload)
+//   DELETE blob /internal/resumable/{upload} + grant → 204, then DELETE metadata /internal/uploads/{id}
+
+/// The caller's upload limits (metadata's `GET /internal/upload-limits`).
+public struct UploadLimits: Codable, Sendable, Equatable {
+    public var maxBytes: Int64
+
+    public init(maxBytes: Int64) { self.maxBytes = maxBytes }
+
+    enum CodingKeys: String, CodingKey { case maxBytes = "max_bytes" }
+}
+
+/// What blob needs to begin staging a resumable upload.
+public struct ResumableUploadCreation: Codable, Sendable, Equatable {
+    /// The whole upload's length; nil when the client defers it.
+    public var length: Int64?
+    /// The client's `Upload-Metadata`, kept to be given back as it came.
+    public var metadata: String?
+    /// The whole file's SHA-256 (hex) the client declared; checked before the file appears.
+    public var sha256: String?
+    public var expiresAt: Date
+
+    public init(length: Int64?, metadata: String?, sha256: String?, expiresAt: Date) {
+        self.length = length
+        self.metadata = metadata
+        self.sha256 = sha256
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case length, metadata, sha256
+        case expiresAt = "expires_at"
+    }
+}
+
+/// Blob's view of a resumable upload: the offset every acknowledged byte reaches, and once
+/// the last byte is in, what was stored (with the receipt metadata completes with).
+public struct ResumableUploadState: Codable, Sendable, Equatable {
+    public var uploadID: UUID
+    public var offset: Int64
+    public var length: Int64?
+    public var metadata: String?
+    public var expiresAt: Date
+    public var stored: StoredUpload?
+
+    public init(uploadID: UUID, offset: Int64, length: Int64?, metadata: String?, expiresAt: Date, stored: StoredUpload? = nil) {
+        self.uploadID = uploadID
+        self.offset = offset
+        self.length = length
+        self.metadata = metadata
+        self.expiresAt = expiresAt
+        self.stored = stored
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case uploadID = "upload_id"
+        case offset, length, metadata
+        case expiresAt = "expires_at"
+        case stored
     }
 }
 

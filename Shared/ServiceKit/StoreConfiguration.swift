@@ -3,7 +3,9 @@ import HTTPTypes
 
 /// The object store a service keeps its bytes in, from `CIRRUS_STORAGE_*` and `CIRRUS_S3_*`.
 public enum StoreConfiguration {
-    public static func makeStore(reader: ConfigReader, defaultPath: String) throws -> any ObjectStore {
+    /// `stagingPath`: where an S3 store keeps the remainders of staged (resumable) writes
+    /// (`CIRRUS_STORAGE_STAGING_PATH`, defaulting to it); nil for a service that stages nothing.
+    public static func makeStore(reader: ConfigReader, defaultPath: String, stagingPath: String? = nil) throws -> any ObjectStore {
         switch reader.string("CIRRUS_STORAGE_BACKEND", default: "local") {
         case "local":
             let path = reader.string("CIRRUS_STORAGE_PATH", default: defaultPath)
@@ -17,7 +19,7 @@ public enum StoreConfiguration {
             guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
                 throw ConfigurationError(key: "CIRRUS_S3_ENDPOINT", reason: "must be an http(s) URL")
             }
-            let configuration = S3ObjectStore.Configuration(
+            var configuration = S3ObjectStore.Configuration(
                 endpoint: endpoint,
                 region: reader.string("CIRRUS_S3_REGION", default: "us-east-1"),
                 bucket: try reader.requiredString("CIRRUS_S3_BUCKET"),
@@ -25,6 +27,9 @@ public enum StoreConfiguration {
                 secretAccessKey: try reader.requiredSecret("CIRRUS_S3_SECRET_ACCESS_KEY", keyLike: false),
                 pathStyle: try reader.bool("CIRRUS_S3_PATH_STYLE", default: true)
             )
+            if let stagingPath {
+                configuration.stagingPath = reader.string("CIRRUS_STORAGE_STAGING_PATH", default: stagingPath)
+            }
             return S3ObjectStore(configuration: configuration)
         default:
             throw ConfigurationError(key: "CIRRUS_STORAGE_BACKEND", reason: "must be local or s3")

@@ -20,6 +20,8 @@ public struct S3ObjectStore: ObjectStore {
         public var pathStyle: Bool
         /// Multipart part size (S3's minimum for all but the last part is 5 MiB).
         public var partSize: Int = 8 << 20
+        /// A local directory for the remainders of staged (resumable) writes; nil: none.
+        public var stagingPath: String?
 
         public init(endpoint: String, region: String, bucket: String, accessKeyID: String, secretAccessKey: String, pathStyle: Bool) {
             self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
@@ -31,7 +33,7 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    let configuration: Configuration
+    public let configuration: Configuration
     let client: HTTPClient
     let signer: SigV4
 

@@ -42,8 +42,7 @@ struct UploadPipelineTests {
     }
 
     static func png(size: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (8..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + RandomBytes.make(size - 8)
     }
 
     @Test(arguments: Backend.allCases)

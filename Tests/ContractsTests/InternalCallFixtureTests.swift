@@ -37,7 +37,25 @@ struct InternalCallFixtureTests {
         sample("storage-usage.json", StorageUsage(usedBytes: 1_048_576, reservedBytes: 2048, quotaBytes: 1_099_511_627_776)),
         sample("known-ids-query.json", KnownIDsQuery(ids: [fileID, uploadID])),
         sample("known-ids-reply.json", KnownIDsReply(known: [fileID], checked: 2)),
+        sample("upload-limits.json", UploadLimits(maxBytes: 10_737_418_240)),
+        sample(
+            "upload-reservation-request.resumable.json",
+            UploadReservationRequest(folderID: folderID, name: "Sommer 2026.mov", size: 314_572_800, resumable: true)),
+        sample(
+            "resumable-upload-creation.json",
+            ResumableUploadCreation(length: 314_572_800, metadata: tusMetadata, sha256: nil, expiresAt: date)),
+        sample(
+            "resumable-upload-state.json",
+            ResumableUploadState(uploadID: uploadID, offset: 8_388_608, length: nil, metadata: tusMetadata, expiresAt: date)),
+        sample(
+            "resumable-upload-state.stored.json",
+            ResumableUploadState(
+                uploadID: uploadID, offset: 1_048_576, length: 1_048_576, metadata: nil, expiresAt: date,
+                stored: StoredUpload(
+                    uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
+                    contentType: "image/jpeg", receipt: receipt))),
     ]
+    static let tusMetadata = "folder_id ZjAxZDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAy,name U29tbWVyIDIwMjYubW92"
 
     static func sample<T: Codable & Equatable & Sendable>(
         _ name: String, _ value: T

@@ -36,8 +36,7 @@ typealias Backend = TestStoreBackend
 @Suite("Object stores", .enabled(if: TestEnvironment.integration), .timeLimit(.minutes(3)))
 struct ObjectStoreTests {
     static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        RandomBytes.make(count)
     }
 
     func put(_ store: any ObjectStore, _ key: String, _ bytes: [UInt8], chunk: Int = 1 << 20) async throws {

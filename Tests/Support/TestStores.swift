@@ -8,6 +8,11 @@ public enum TestStoreBackend: String, CaseIterable, Sendable, CustomStringConver
     case local, s3
     public var description: String { rawValue }
 
+    /// The same store, as the resumable (staged) writes see it.
+    public func makeStagedStore() async throws -> any StagedObjectStore {
+        try await makeStore() as! any StagedObjectStore
+    }
+
     public func makeStore() async throws -> any ObjectStore {
         switch self {
         case .local:
@@ -19,6 +24,7 @@ public enum TestStoreBackend: String, CaseIterable, Sendable, CustomStringConver
                 accessKeyID: "test", secretAccessKey: "test", pathStyle: true
             )
             configuration.partSize = 5 << 20
+            configuration.stagingPath = TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("staging")
             let store = S3ObjectStore(configuration: configuration)
             try await store.createBucketIfNeeded()
             return store

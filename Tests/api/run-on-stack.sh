@@ -15,7 +15,8 @@
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
 # Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
-# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_SCHEMATHESIS=1; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
+# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_RESUMABLE=1 / CIRRUS_SKIP_SCHEMATHESIS=1;
+# CIRRUS_RESUMABLE_MIB=N shrinks the tus uploads' 300 MiB; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
 # journey's 1 GiB round trip while iterating; CIRRUS_BAD_INPUT_ARGS / CIRRUS_SECURITY_ARGS add
 # options to bad-input.py (e.g. "--skip slow") / security.py (e.g. "--skip secrets").
 # A failing security or bad-input check does not stop schemathesis; the exit status says if any failed.
@@ -134,6 +135,18 @@ if [[ -z "${CIRRUS_SKIP_OPERATIONS:-}" ]]; then
     --infra-run "$CIRRUS_ROOT/infra/run" --cli "$CIRRUS_BIN_DIR/cirrus" "${services[@]}" --logs "$STACK/logs" \
     --blob-db "postgres://cirrus:$(cat "$STACK/secrets/postgres-password")@127.0.0.1:$PG_PORT/blob" \
     ${CIRRUS_TRACING:+--spans "$STACK/spans.jsonl"} || status=$?
+fi
+
+# Resumable uploads (Tests/api/resumable.py): tus 1.0 with tuspy, 300 MiB through a proxy that cuts a
+# chunk, checksums, termination, kill -9 of blob between PATCHes, expiration; then the same on the S3
+# test server (when infra/test runs one: CIRRUS_TEST_S3_ENDPOINT) with blob restarted on it. It
+# restarts metadata and blob and leaves them as they were.
+if [[ -z "${CIRRUS_SKIP_RESUMABLE:-}" ]]; then
+  log "resumable uploads (tus, tuspy) against $API"
+  CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" \
+    "$CIRRUS_VENV/bin/python" "$CIRRUS_ROOT/Tests/api/resumable.py" "$API" --admin "apiadmin:$password" \
+    --infra-run "$CIRRUS_ROOT/infra/run" --stack "$STACK" ${CIRRUS_TEST_S3_ENDPOINT:+--s3 "$CIRRUS_TEST_S3_ENDPOINT"} \
+    ${CIRRUS_RESUMABLE_MIB:+--mib "$CIRRUS_RESUMABLE_MIB"} || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

@@ -149,6 +149,37 @@ expect "replaced version" "$(py 'd["version"]')" 2
 code 3 put "$WORK/big.bin" /cli/nowhere
 code 3 put "$WORK/does-not-exist" /cli
 
+step "put: a resumable (tus) upload, killed half-way and resumed"
+head -c $((64 << 20)) /dev/urandom >"$WORK/resumable.bin"
+RES_SHA="$(sha "$WORK/resumable.bin")"
+ok mkdir /cli/tus
+"$CLI" put "$WORK/resumable.bin" /cli/tus --resumable-from 1 --chunk-size $((2 << 20)) >"$WORK/resumable.out" 2>&1 &
+RES_PID=$!
+# Wait until the server holds some of it (the upload is remembered beside the config), then kill -9.
+TOKEN="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["access_token"])' "$USER_CONFIG")"
+HELD=0
+for _ in $(seq 1 400); do
+  STATE="$(ls "$(dirname "$USER_CONFIG")"/uploads/*.json 2>/dev/null | head -1 || true)"
+  if [[ -n "$STATE" ]]; then
+    LOCATION="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["location"])' "$STATE")"
+    HELD="$(curl -sS -I "$API$LOCATION" -H "Authorization: Bearer $TOKEN" -H 'Tus-Resumable: 1.0.0' | tr -d '\r' \
+      | awk -F': ' 'tolower($1) == "upload-offset" {print $2}')"
+    [[ ${HELD:-0} -ge $((4 << 20)) ]] && break
+  fi
+  sleep 0.05
+done
+kill -9 "$RES_PID" 2>/dev/null || true
+wait "$RES_PID" 2>/dev/null || true
+[[ ${HELD:-0} -ge $((4 << 20)) && ${HELD:-0} -lt $((64 << 20)) ]] || fail "the resumable upload was not caught half-way (server offset ${HELD:-none})"
+pass
+ok put "$WORK/resumable.bin" /cli/tus --resumable-from 1 --chunk-size $((8 << 20))
+[[ $OUT == *"resuming $WORK/resumable.bin at"* ]] || fail "the second put did not resume: $OUT"
+okjson ls /cli/tus/resumable.bin
+expect "resumed upload's sha256" "$(py 'd["sha256"]')" "$RES_SHA"
+expect "resumed upload's size" "$(py 'd["size"]')" $((64 << 20))
+[[ -z "$(ls "$(dirname "$USER_CONFIG")"/uploads/ 2>/dev/null)" ]] || fail "the finished upload is still remembered"
+pass
+
 step "ls"
 ok ls /cli/a
 [[ $OUT == *big.bin* && $OUT == *"b/"* ]] || fail "ls /cli/a: $OUT"

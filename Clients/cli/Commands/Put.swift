@@ -10,7 +10,10 @@ struct Put: AsyncParsableCommand {
         abstract: "Upload a file, or a folder with everything in it.",
         discussion: """
             Each file is streamed from disk with its SHA-256 (computed first), which the server \
-            checks before the file appears. A file whose name is taken is left alone when its \
+            checks before the file appears. New files of --resumable-from bytes or more (64 MiB by \
+            default) go up as tus resumable uploads: if the connection drops the upload continues \
+            from what the server holds, and if the command is interrupted, running it again \
+            continues where it stopped. A file whose name is taken is left alone when its \
             content is the same, replaced with --replace (the old content stays as a version), \
             and otherwise a conflict (exit code 5). Uploading a folder reuses remote folders \
             that already exist; symbolic links inside it are skipped.
@@ -31,6 +34,12 @@ struct Put: AsyncParsableCommand {
     @Flag(help: "Upload a new version of files that already exist.")
     var replace = false
 
+    @Option(help: "Send new files of this many bytes or more as resumable (tus) uploads.")
+    var resumableFrom: Int64 = 64 << 20
+
+    @Option(help: "Bytes per request of a resumable upload (smaller for proxies that limit request bodies).")
+    var chunkSize: Int64 = 32 << 20
+
     func run() async throws {
         guard let info = try await LocalFiles.info(local) else { throw CLIError.notFound("\(local): no such local file or folder") }
         guard info.type == .regular || info.type == .directory else { throw CLIError("\(local) is not a regular file or folder.") }
@@ -48,7 +57,8 @@ struct Put: AsyncParsableCommand {
                 place = path.isRoot ? "" : path.description
             }
             guard folder.isFolder else { throw CLIError("\(place): not a folder") }
-            var uploader = Uploader(api: api, resolver: resolver, replace: replace, quiet: options.json)
+            var uploader = Uploader(
+                api: api, resolver: resolver, replace: replace, quiet: options.json, resumableFrom: resumableFrom, chunkSize: chunkSize)
             let name = LocalFiles.name(of: local)
             if info.type == .directory {
                 try await uploader.putFolder(local, name: name, into: folder, at: place)
@@ -72,14 +82,19 @@ struct Uploader {
     let replace: Bool
     /// No text lines (for --json).
     let quiet: Bool
+    /// New files of this size or more go up as resumable (tus) uploads, in requests of `chunkSize`.
+    let resumableFrom: Int64
+    let chunkSize: Int64
     /// The JSON of every file uploaded or found unchanged.
     private(set) var results: [Data] = []
 
-    init(api: APIClient, resolver: Resolver, replace: Bool, quiet: Bool) {
+    init(api: APIClient, resolver: Resolver, replace: Bool, quiet: Bool, resumableFrom: Int64 = 64 << 20, chunkSize: Int64 = 32 << 20) {
         self.api = api
         self.resolver = resolver
         self.replace = replace
         self.quiet = quiet
+        self.resumableFrom = resumableFrom
+        self.chunkSize = chunkSize
     }
 
     /// Uploads local folder `path` as `name` inside `parent` (reusing a remote folder of that name).
@@ -137,6 +152,10 @@ struct Uploader {
             result = try await upload(
                 path, size: size, sha256: sha256, label: name,
                 method: .PUT, route: "/v1/files/\(existing.id)/content", query: [])
+        } else if size >= resumableFrom {
+            result = try await ResumableUpload(
+                api: api, path: path, size: size, sha256: sha256, folderID: folder.id, name: name, quiet: quiet, chunk: max(chunkSize, 1)
+            ).run()
         } else {
             result = try await upload(
                 path, size: size, sha256: sha256, label: name,

@@ -76,36 +76,56 @@ struct BlobController: Sendable {
                 detail: "The content received does not match X-Content-SHA256; nothing was kept.",
                 errors: [FieldError(field: "X-Content-SHA256", message: "does not match the content received (sha256 \(actual))")])
         }
-        let trace = request.traceContext
+        let stored = try await register(
+            StoredContent(ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, objectKey: objectKey, content: content),
+            trace: request.traceContext)
+        return try Response.json(stored, status: .created)
+    }
+
+    /// Registers content just stored under `objectKey` (deduplicated per owner) with its
+    /// `file.uploaded` event in one transaction (plus `alsoOn`'s writes, given the receipt),
+    /// and answers with blob's signed receipt. Not registered: the object is deleted.
+    func register(
+        _ stored: StoredContent, trace: TraceContext,
+        alsoOn: (@Sendable (_ receipt: String, _ connection: PostgresConnection) async throws -> Void)? = nil
+    ) async throws -> StoredUpload {
+        let (content, uploadID, fileID, ownerID) = (stored.content, stored.uploadID, stored.fileID, stored.ownerID)
+        let reply = receipt(
+            for: StoredUpload(
+                uploadID: uploadID, fileID: fileID, blobID: "sha256:" + content.sha256, sha256: content.sha256, size: content.size,
+                contentType: content.contentType, receipt: ""), owner: ownerID)
         let registration: BlobIndex.Registration
         do {
             registration = try await index.client.transaction(logger: logger) { connection in
                 let registration = try await index.register(
-                    ownerID: grant.ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
-                    contentType: content.contentType, objectKey: objectKey, on: connection)
+                    ownerID: ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
+                    contentType: content.contentType, objectKey: stored.objectKey, on: connection)
                 let event = FileUploaded(
-                    fileID: fileID, ownerID: grant.ownerID, uploadID: uploadID, blobID: "sha256:" + content.sha256,
+                    fileID: fileID, ownerID: ownerID, uploadID: uploadID, blobID: reply.blobID,
                     sha256: content.sha256, size: content.size, contentType: content.contentType)
                 try await Outbox.enqueue(EventEnvelope(producer: "blob", trace: trace, payload: event), on: connection, logger: logger)
+                try await alsoOn?(reply.receipt, connection)
                 return registration
             }
         } catch {
             // Not registered: the object is nobody's. Delete it now (the sweep would, later).
-            try? await store.delete(key: objectKey)
+            try? await store.delete(key: stored.objectKey)
             throw error
         }
         if case .deduplicated(_, let redundant) = registration {
             try? await store.delete(key: redundant)
         }
-        let blobID = "sha256:" + content.sha256
-        let receipt = signer.sign(
+        return reply
+    }
+
+    /// `stored` with a freshly signed receipt: metadata trusts the receipt, not the other fields.
+    func receipt(for stored: StoredUpload, owner: UUID) -> StoredUpload {
+        var reply = stored
+        reply.receipt = signer.sign(
             InternalGrant(
-                purpose: .receipt, ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, blobID: blobID,
-                sha256: content.sha256, size: content.size, contentType: content.contentType))
-        let reply = StoredUpload(
-            uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: content.sha256, size: content.size,
-            contentType: content.contentType, receipt: receipt)
-        return try Response.json(reply, status: .created)
+                purpose: .receipt, ownerID: owner, fileID: stored.fileID, uploadID: stored.uploadID, blobID: stored.blobID,
+                sha256: stored.sha256, size: stored.size, contentType: stored.contentType))
+        return reply
     }
 
     static func tooLarge(_ limit: Int64) -> ProblemError {

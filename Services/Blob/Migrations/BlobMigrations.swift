@@ -54,5 +54,36 @@ enum BlobMigrations {
             [
                 "CREATE INDEX blob_refs_ref ON blob_refs (ref_id)"
             ]),
+        // Resumable (tus) uploads in progress: the offset every acknowledged byte reaches, the
+        // running SHA-256 (OpenSSL's context, so no byte is read back at the end), the first
+        // bytes for content sniffing, the store's staging (JSON: the S3 multipart upload and
+        // its parts), a lease for the one request appending at a time, and once complete what
+        // was stored (a retried last request gets the same answer).
+        Migration(
+            "0004-blob-resumable-uploads",
+            [
+                """
+                CREATE TABLE resumable_uploads (
+                    id UUID PRIMARY KEY,
+                    owner_id UUID NOT NULL,
+                    file_id UUID NOT NULL,
+                    max_bytes BIGINT NOT NULL,
+                    length BIGINT,
+                    upload_offset BIGINT NOT NULL DEFAULT 0,
+                    metadata TEXT,
+                    expected_sha256 TEXT,
+                    hash_state BYTEA NOT NULL,
+                    prefix BYTEA NOT NULL DEFAULT '',
+                    staged TEXT NOT NULL,
+                    stored TEXT,
+                    lease UUID,
+                    lease_until TIMESTAMPTZ,
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE INDEX resumable_uploads_expiry ON resumable_uploads (expires_at)",
+            ]),
     ]
 }

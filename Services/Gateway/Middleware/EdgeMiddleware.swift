@@ -248,10 +248,14 @@ struct CORSMiddleware: RouterMiddleware {
     let origins: Set<String>
 
     static let allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE"
-    static let allowedHeaders = "Authorization, Content-Type, X-Content-SHA256, Range, If-None-Match, If-Range, X-Request-Id"
+    static let allowedHeaders =
+        "Authorization, Content-Type, X-Content-SHA256, Range, If-None-Match, If-Range, X-Request-Id, "
+        + "Tus-Resumable, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Offset, Upload-Checksum"
     static let exposedHeaders =
         "ETag, Content-Disposition, Content-Range, Accept-Ranges, Location, Retry-After, X-Request-Id, "
-        + "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+        + "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, "
+        + "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, "
+        + "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires, Cirrus-File-Id"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !origins.isEmpty, let origin = request.headers[.origin] else { return try await next(request, context) }

@@ -133,8 +133,19 @@ struct DriveController: Sendable {
             let input = try await request.decodeJSON(UploadReservationRequest.self, context: context)
             if let size = input.size, size < 0 { throw ProblemError.validation(field: "size", "must be 0 or more") }
             let reservation = try await uploads.reserve(
-                identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size)
+                identity, folderID: input.folderID, name: input.name, replacing: input.fileID, declaredSize: input.size,
+                resumable: input.resumable ?? false)
             return try Response.json(reservation, status: .created)
+        }
+        router.get("/internal/uploads/:id") { request, context in
+            let identity = try context.caller
+            return try Response.json(try await uploads.reservation(identity, uploadID: try context.parameters.uuid("id", resource: "upload")))
+        }
+        // The caller's largest upload (the gateway's Tus-Max-Size).
+        router.get("/internal/upload-limits") { request, context in
+            let identity = try context.caller
+            let account = try await drive.accounts.account(for: identity)
+            return try Response.json(UploadLimits(maxBytes: account.tier.maxUploadBytes))
         }
         router.post("/internal/uploads/:id/complete") { request, context in
             let identity = try context.caller

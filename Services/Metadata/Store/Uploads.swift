@@ -44,8 +44,9 @@ struct Uploads: Sendable {
     /// (from Content-Length) is checked against the tier's largest upload at once; without it
     /// the reservation covers the most the upload may be.
     func reserve(
-        _ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?
+        _ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?, resumable: Bool = false
     ) async throws -> UploadReservation {
+        let lifetime = resumable ? settings.resumableUploadTTL : settings.uploadTTL
         let name = replacing == nil ? try Names.validate(rawName) : nil
         if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
@@ -72,7 +73,7 @@ struct Uploads: Sendable {
                         """, logger: logger)
                 }
             }
-            let expiresAt = Date().addingTimeInterval(TimeInterval(settings.uploadTTL.components.seconds))
+            let expiresAt = Date().addingTimeInterval(TimeInterval(lifetime.components.seconds))
             try await connection.query(
                 """
                 INSERT INTO uploads (id, owner_id, file_id, replaces, reserved_bytes, expires_at)
@@ -82,9 +83,30 @@ struct Uploads: Sendable {
             let grant = signer.sign(
                 InternalGrant(
                     purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
-                    lifetime: settings.uploadTTL))
+                    lifetime: resumable ? Self.resumableGrantLifetime : settings.uploadTTL))
             return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
         }
+    }
+
+    /// A resumable upload's grant covers one request to blob; each request gets a fresh one.
+    static let resumableGrantLifetime: Duration = .seconds(3600)
+
+    /// The caller's reservation `uploadID`, with a fresh grant for its next request to blob
+    /// (a resumable upload's). 404 unless it is the caller's and has not expired.
+    func reservation(_ identity: Identity, uploadID: UUID) async throws -> UploadReservation {
+        let rows = try await client.query(
+            """
+            SELECT file_id, reserved_bytes, expires_at FROM uploads
+            WHERE id = \(uploadID) AND owner_id = \(identity.userID) AND expires_at > now()
+            """, logger: logger)
+        for try await (fileID, reserved, expiresAt) in rows.decode((UUID, Int64, Date).self) {
+            let grant = signer.sign(
+                InternalGrant(
+                    purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: reserved,
+                    lifetime: Self.resumableGrantLifetime))
+            return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: reserved, grant: grant, expiresAt: expiresAt)
+        }
+        throw ProblemError.notFound("upload")
     }
 
     enum Completion: Sendable {

@@ -1,0 +1,136 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Staged writes in a local directory: `root/staging/<id>`, appended to, fsynced at each
+/// checkpoint, renamed into place on completion (the rename and its directory fsynced, as
+/// for any object).
+extension LocalObjectStore: StagedObjectStore {
+    func stagingPath(_ id: String) throws -> String {
+        try ObjectKeys.validate(id)
+        guard !id.contains("/") else { throw StorageError.invalidKey }
+        return root.appendingPathComponent("staging/\(id)").path
+    }
+
+    public func beginStaged(key: String, id: String) async throws -> StagedWrite {
+        _ = try path(for: key)
+        let path = try stagingPath(id)
+        let directory = root.appendingPathComponent("staging").path
+        try await pool.runIfActive {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw Self.error(errno, "create staging") }
+            Glibc.close(fd)
+            Self.syncDirectory(directory)  // the staging file's name survives a crash
+        }
+        return StagedWrite(key: key, id: id)
+    }
+
+    public func appendStaged(_ staged: StagedWrite) async throws -> any StagedAppender {
+        let path = try stagingPath(staged.id)
+        let fd = try await pool.runIfActive {
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw Self.error(errno, "open staging") }
+            // Bytes past the last checkpoint (a session that failed or was cut) are dropped.
+            guard ftruncate(fd, off_t(staged.size)) == 0 else {
+                let code = errno
+                Glibc.close(fd)
+                throw Self.error(code, "truncate staging")
+            }
+            return fd
+        }
+        return LocalStagedAppender(file: OpenFile(fd: fd), staged: staged, pool: pool)
+    }
+
+    public func completeStaged(_ staged: StagedWrite) async throws {
+        let source = try stagingPath(staged.id)
+        let target = try path(for: staged.key)
+        try await pool.runIfActive {
+            var info = stat()
+            if stat(source, &info) != 0 {
+                // Completed before (the answer was lost): the object is there, whole.
+                if errno == ENOENT, stat(target, &info) == 0, Int64(info.st_size) == staged.size { return }
+                throw Self.error(errno, "stat staging")
+            }
+            // The staging file holds at least the checkpointed bytes; nothing after them counts.
+            guard truncate(source, off_t(staged.size)) == 0 else { throw Self.error(errno, "truncate staging") }
+            let fd = open(source, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Self.error(errno, "open staging") }
+            let synced = fsync(fd)
+            Glibc.close(fd)
+            guard synced == 0 else { throw Self.error(errno, "fsync staging") }
+            let directory = (target as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw Self.error(EIO, "mkdir")
+            }
+            guard rename(source, target) == 0 else { throw Self.error(errno, "rename staging") }
+            Self.syncDirectory(directory)
+        }
+    }
+
+    public func discardStaged(_ staged: StagedWrite) async {
+        guard let path = try? stagingPath(staged.id) else { return }
+        _ = try? await pool.runIfActive { unlink(path) }
+    }
+
+    static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            Glibc.close(fd)
+        }
+    }
+}
+
+final class LocalStagedAppender: StagedAppender {
+    private let file: OpenFile
+    private let pool: NIOThreadPool
+    private let state: NIOLockedValueBox<StagedWrite>
+
+    init(file: OpenFile, staged: StagedWrite, pool: NIOThreadPool) {
+        self.file = file
+        self.pool = pool
+        self.state = NIOLockedValueBox(staged)
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        let fd = file.fd
+        let offset = state.withLockedValue { $0.size }
+        try await pool.runIfActive {
+            try buffer.withUnsafeReadableBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw LocalObjectStore.error(errno, "write staging")
+                    }
+                    done += n
+                }
+            }
+        }
+        state.withLockedValue { $0.size += Int64(buffer.readableBytes) }
+    }
+
+    func checkpoint() async throws -> StagedWrite {
+        let fd = file.fd
+        try await pool.runIfActive {
+            guard fsync(fd) == 0 else { throw LocalObjectStore.error(errno, "fsync staging") }
+        }
+        return state.withLockedValue { $0 }
+    }
+
+    func close(persisted: StagedWrite?) async {
+        let file = self.file
+        _ = try? await pool.runIfActive { file.close() }
+    }
+}
