@@ -111,6 +111,13 @@ class Bench:
         self.check(response, size, sha)
         return seconds, last
 
+    def last_completion(self):
+        """blob's log line for the upload just completed (its timings)."""
+        import json
+        with open(os.path.join(self.args.stack, "logs", "blob.log")) as handle:
+            lines = [json.loads(l) for l in handle if "resumable upload completed" in l]
+        return lines[-1]
+
     def infra(self, *words, env=None):
         subprocess.run([self.args.infra_run, *words], check=True, capture_output=True, env=dict(os.environ, **(env or {})))
 
@@ -120,13 +127,18 @@ class Bench:
         size = mib << 20
         path, sha = self.make_file(mib)
         print(f"## 1. Local disk: {mib} MiB through the gateway, one request vs tus in 8 MiB PATCHes ({self.args.runs} runs each, alternating)")
-        singles, tuses = [], []
+        global CHUNK
+        singles, tuses, larger = [], [], []
         for run in range(self.args.runs):
             singles.append(size / self.single(path, size, sha, f"single-{run}.bin") / 1e6)
             tuses.append(size / self.tus(path, size, sha, f"tus-{run}.bin")[0] / 1e6)
-            print(f"run {run + 1}: single request {singles[-1]:.0f} MB/s, tus {tuses[-1]:.0f} MB/s")
-        single, tus = statistics.median(singles), statistics.median(tuses)
-        print(f"median: single request {single:.0f} MB/s, tus {tus:.0f} MB/s, tus / single = {tus / single:.2f}")
+            CHUNK = 32 << 20
+            larger.append(size / self.tus(path, size, sha, f"tus32-{run}.bin")[0] / 1e6)
+            CHUNK = 8 << 20
+            print(f"run {run + 1}: single request {singles[-1]:.0f} MB/s, tus {tuses[-1]:.0f} MB/s (32 MiB PATCHes: {larger[-1]:.0f} MB/s)")
+        single, tus, tus32 = statistics.median(singles), statistics.median(tuses), statistics.median(larger)
+        print(f"median: single request {single:.0f} MB/s, tus {tus:.0f} MB/s, tus / single = {tus / single:.2f}"
+              f" (32 MiB PATCHes, the CLI's: {tus32:.0f} MB/s, {tus32 / single:.2f})")
 
         print("\n## 2. S3 (the S3 test server): the final step (the 1-byte PATCH that completes the upload)")
         import boto3
@@ -135,9 +147,25 @@ class Bench:
                      region_name="us-east-1").create_bucket(Bucket=bucket)
         self.infra("restart", "blob", env={"CIRRUS_LOCAL_BLOB_S3_ENDPOINT": self.args.s3, "CIRRUS_LOCAL_BLOB_S3_BUCKET": bucket})
         small_path, small_sha = self.make_file(100)
+        s3 = boto3.client("s3", endpoint_url=self.args.s3, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
         for label, (p, s, n) in {"100 MiB": (small_path, small_sha, 100 << 20), f"{mib} MiB": (path, sha, size)}.items():
-            finals = [self.tus(p, n, s, f"s3-{label.replace(' ', '')}-{i}.bin", last_byte_alone=True)[1] * 1000 for i in range(3)]
-            print(f"{label}: final step {statistics.median(finals):.0f} ms (runs: {', '.join(f'{f:.0f}' for f in finals)})")
+            finals, blob_side, store_side = [], [], []
+            for i in range(3):
+                finals.append(self.tus(p, n, s, f"s3-{label.replace(' ', '')}-{i}.bin", last_byte_alone=True)[1] * 1000)
+                line = self.last_completion()
+                store_side.append(int(line["store_complete_ms"]))
+                blob_side.append(int(line["complete_ms"]) - int(line["store_complete_ms"]))
+            # The S3 server's own CompleteMultipartUpload for an upload of this size, asked directly.
+            upload = s3.create_multipart_upload(Bucket=bucket, Key=f"direct-{n}")
+            part = os.urandom(CHUNK)
+            parts = [{"PartNumber": k + 1, "ETag": s3.upload_part(Bucket=bucket, Key=f"direct-{n}", UploadId=upload["UploadId"],
+                                                                   PartNumber=k + 1, Body=part)["ETag"]} for k in range(n // CHUNK)]
+            begun = time.monotonic()
+            s3.complete_multipart_upload(Bucket=bucket, Key=f"direct-{n}", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts})
+            direct = (time.monotonic() - begun) * 1000
+            print(f"{label}: final step {statistics.median(finals):.0f} ms through the gateway (runs: {', '.join(f'{f:.0f}' for f in finals)});"
+                  f" in blob: CompleteMultipartUpload and the last part {statistics.median(store_side):.0f} ms, the rest (hash, registration,"
+                  f" outbox) {statistics.median(blob_side):.0f} ms; the S3 test server's CompleteMultipartUpload alone, asked directly: {direct:.0f} ms")
         self.infra("restart", "blob")
 
         print("\n## 3. The running SHA-256 on resume: recompute from the staged bytes, or persist the state")

@@ -317,20 +317,33 @@ struct ResumableController: Sendable {
                 detail: "The content received does not match the declared SHA-256; nothing was kept.",
                 errors: [FieldError(field: "sha256", message: "does not match the content received (sha256 \(sha256))")])
         }
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
             try await store.completeStaged(upload.staged)
         } catch let error as StorageError {
             throw error.problem
         }
+        let storeTime = clock.now - started
         let content = StoredContent(
             ownerID: upload.ownerID, fileID: upload.fileID, uploadID: upload.id, objectKey: upload.staged.key,
             content: UploadedContent(size: upload.offset, sha256: sha256, contentType: ContentSniffer.sniff(upload.prefix)))
         let stored = try await uploadsController.register(content, trace: trace) { [uploads] _, connection in
             try await uploads.recordCompletion(upload.id, offset: upload.offset, stored: content, on: connection)
         }
+        logger.info(
+            "resumable upload completed",
+            metadata: [
+                "upload_id": "\(upload.id)", "size": "\(upload.offset)", "parts": "\(upload.staged.parts.count)",
+                "store_complete_ms": "\(Self.milliseconds(storeTime))", "complete_ms": "\(Self.milliseconds(clock.now - started))",
+            ])
         var state = upload.state
         state.stored = stored
         return state
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     // MARK: - Discard

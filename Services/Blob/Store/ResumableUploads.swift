@@ -39,6 +39,7 @@ struct ResumableUploads: Sendable {
 
     static let columns =
         "id, owner_id, file_id, max_bytes, length, upload_offset, metadata, expected_sha256, hash_state, prefix, staged, stored, expires_at"
+    static let qualifiedColumns = columns.split(separator: ", ").map { "resumable_uploads." + $0 }.joined(separator: ", ")
 
     typealias Row = (UUID, UUID, UUID, Int64, Int64?, Int64, String?, String?, ByteBuffer, ByteBuffer, String, String?, Date)
 
@@ -92,14 +93,18 @@ struct ResumableUploads: Sendable {
         case missing
     }
 
-    /// Takes the upload for one session under `token`.
+    /// Takes the upload for one session under `token`. Leases are not worth a WAL flush (a
+    /// lease lost in a crash only runs out), so their statements commit without waiting for
+    /// it (`synchronous_commit` off for that transaction alone); the offsets do wait.
     func acquire(_ id: UUID, owner: UUID, token: UUID) async throws -> Lease {
         let seconds = Double(leaseDuration.components.seconds)
         let rows = try await client.query(
             """
+            WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
             UPDATE resumable_uploads SET lease = \(token), lease_until = now() + make_interval(secs => \(seconds))
+            FROM relaxed
             WHERE id = \(id) AND owner_id = \(owner) AND (lease IS NULL OR lease_until < now())
-            RETURNING \(unescaped: Self.columns)
+            RETURNING \(unescaped: Self.qualifiedColumns)
             """, logger: logger)
         for try await row in rows.decode(Row.self) { return .acquired(try Self.upload(row)) }
         return try await find(id, owner: owner) == nil ? .missing : .busy
@@ -110,13 +115,18 @@ struct ResumableUploads: Sendable {
         let seconds = Double(leaseDuration.components.seconds)
         try await client.query(
             """
-            UPDATE resumable_uploads SET lease_until = now() + make_interval(secs => \(seconds)) WHERE id = \(id) AND lease = \(token)
+            WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+            UPDATE resumable_uploads SET lease_until = now() + make_interval(secs => \(seconds)) FROM relaxed
+            WHERE id = \(id) AND lease = \(token)
             """, logger: logger)
     }
 
     func release(_ id: UUID, token: UUID) async {
         _ = try? await client.query(
-            "UPDATE resumable_uploads SET lease = NULL, lease_until = NULL WHERE id = \(id) AND lease = \(token)", logger: logger)
+            """
+            WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+            UPDATE resumable_uploads SET lease = NULL, lease_until = NULL FROM relaxed WHERE id = \(id) AND lease = \(token)
+            """, logger: logger)
     }
 
     /// Records what a session made durable and releases its lease (unless `keepLease`: the
