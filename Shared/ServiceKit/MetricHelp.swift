@@ -31,6 +31,7 @@ public enum MetricHelp {
         "cirrus_blob_gc_objects_deleted_total": "Unreferenced objects the blob collector deleted.",
         "cirrus_blob_stored_bytes": "Bytes of content blob's index holds (each stored object once).",
         "cirrus_blob_stored_objects": "Objects blob's index holds.",
+        "cirrus_blob_resumable_expired_total": "Resumable (tus) uploads collected after their expiry (staging discarded).",
     ]
 
     static let missing = "(no description: add one to MetricHelp)"
