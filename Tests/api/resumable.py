@@ -357,6 +357,12 @@ class Resumable:
                                    "Upload-Metadata": f"folder_id {b64(self.folder)},name {b64('with-body.txt')}"}, data=b"12345")
         check("creation-with-upload: 201 with Upload-Offset and the file complete",
               with_body.status_code == 201 and with_body.headers.get("Upload-Offset") == "5" and with_body.headers.get("Cirrus-File-Id"))
+        refused = self.http.post(self.api + "/v1/uploads", headers={**self.auth(), "Upload-Length": "5", "Content-Type": "application/offset+octet-stream",
+                                 "Upload-Checksum": "sha256 " + base64.b64encode(hashlib.sha256(b"other").digest()).decode(),
+                                 "Upload-Metadata": f"folder_id {b64(self.folder)},name {b64('refused-body.txt')}"}, data=b"12345")
+        check("creation-with-upload whose bytes are refused (460): no upload, no pending file, nothing reserved",
+              refused.status_code == 460 and self.file_of("refused-body.txt") is None and self.reserved() == 0,
+              f"{refused.status_code}, reserved {self.reserved()}")
         empty = self.create("empty.txt", 0)
         check("an empty file is complete at creation", empty.status_code == 201 and empty.headers.get("Cirrus-File-Id")
               and (self.file_of("empty.txt") or {}).get("size") == 0)

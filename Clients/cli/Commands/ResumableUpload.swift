@@ -33,7 +33,7 @@ struct ResumableUpload {
 
     var stateFile: String {
         let key = SHA256.hash(data: Data("\(api.config.server)\n\(folderID)\n\(name)\n\(size)\n\(sha256)".utf8))
-            .map { String($0, radix: 16) }.joined()
+            .map { String(format: "%02x", $0) }.joined()
         return (api.uploadsDirectory as NSString).appendingPathComponent(key + ".json")
     }
 

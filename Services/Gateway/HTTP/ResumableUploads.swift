@@ -186,15 +186,31 @@ struct ResumableUploadEndpoints: Sendable {
         var headers: HTTPFields = [.location: Self.location(reservation.uploadID), Self.uploadExpires: Self.httpDate(state.expiresAt)]
         if withBody || length == 0 {
             // creation-with-upload (or an empty file, complete at once): the first bytes now.
-            let appended = try await send(
-                request, uploadID: uploadID, grant: reservation.grant, offset: 0, token: token, context: context)
+            // If they are refused the client never learns the upload's URL, so it is
+            // terminated rather than left holding the name and the quota until it expires.
+            let appended: Appended
+            do {
+                appended = try await send(
+                    request, uploadID: uploadID, grant: reservation.grant, offset: 0, token: token, context: context)
+            } catch {
+                await terminate(uploadID, grant: reservation.grant, token: token)
+                throw error
+            }
             switch appended {
-            case .refused(let response): return response
+            case .refused(let response):
+                await terminate(uploadID, grant: reservation.grant, token: token)
+                return response
             case .accepted(let headersOfAppend):
                 for field in headersOfAppend { headers[field.name] = field.value }
             }
         }
         return Response(status: .created, headers: headers)
+    }
+
+    /// Discards an upload's bytes and its reservation (a creation whose first bytes failed).
+    private func terminate(_ uploadID: String, grant: String, token: String) async {
+        _ = try? await peers.blob.send(.DELETE, "/internal/resumable/" + uploadID, as: .grant(grant))
+        await cancel(uploadID, token: token)
     }
 
     static func declaredBody(_ request: Request) -> Int64? { request.headers[.contentLength].flatMap(Int64.init) }
