@@ -38,6 +38,13 @@ extension LocalObjectStore: StagedObjectStore {
         let fd = try await pool.runIfActive {
             let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o640)
             guard fd >= 0 else { throw Self.error(errno, "open staging") }
+            // The file must hold every checkpointed byte: a missing or short one (a wiped
+            // disk) cannot be continued — extending it would fill the gap with zeros.
+            var info = stat()
+            guard fstat(fd, &info) == 0, Int64(info.st_size) >= staged.size else {
+                Glibc.close(fd)
+                throw StorageError.unavailable("the staged bytes are missing or short")
+            }
             // Bytes past the last checkpoint (a session that failed or was cut) are dropped.
             guard ftruncate(fd, off_t(staged.size)) == 0 else {
                 let code = errno

@@ -116,6 +116,22 @@ struct StagedWriteTests {
         }
     }
 
+    @Test(arguments: TestStoreBackend.allCases)
+    func stagingThatLostBytesIsRefusedNotFilledWithZeros(backend: TestStoreBackend) async throws {
+        let store = try await backend.makeStagedStore()
+        let begun = try await store.beginStaged(key: "objects/staged-5", id: "up-5")
+        let staged = try #require(try await session(store, from: begun, Self.randomBytes(1 << 20)[...]))
+        // The staging loses its bytes behind the store's back (a disk wiped, another machine).
+        for name in stagingFiles(store, id: "up-5") {
+            let directory =
+                (store as? LocalObjectStore)?.root.appendingPathComponent("staging").path
+                ?? (store as? S3ObjectStore)?.configuration.stagingPath ?? ""
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+        await #expect(throws: StorageError.self) { _ = try await store.appendStaged(staged) }
+        await store.discardStaged(staged)
+    }
+
     @Test func aStagingIdCannotLeaveTheStagingDirectory() async throws {
         let store = try await TestStoreBackend.local.makeStagedStore()
         for id in ["../escape", "a/b", "", "UP"] {
