@@ -59,7 +59,7 @@ enum BlobApp {
         let uploads = BlobController(store: store, index: index, signer: setup.grants)
         uploads.register(on: router)
         let resumable = ResumableUploads(client: postgres, logger: logger)
-        ResumableController(store: store, uploads: resumable, index: index, signer: setup.grants, uploadsController: uploads)
+        ResumableController(store: store, uploads: resumable, signer: setup.grants, uploadsController: uploads)
             .register(on: router)
         runtime.addService(
             GatedService(

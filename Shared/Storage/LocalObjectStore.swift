@@ -234,12 +234,7 @@ final class LocalObjectWriter: ObjectWriter {
                     throw LocalObjectStore.error(code.map(Int32.init) ?? EIO, "mkdir")
                 }
                 guard rename(tempPath, finalPath) == 0 else { throw LocalObjectStore.error(errno, "rename") }
-                // Make the rename itself durable.
-                let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if dirFD >= 0 {
-                    fsync(dirFD)
-                    Glibc.close(dirFD)
-                }
+                LocalObjectStore.syncDirectory(directory)  // the rename itself durable
             }
         } catch {
             file.close()

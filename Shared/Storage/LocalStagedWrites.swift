@@ -89,6 +89,22 @@ extension LocalObjectStore: StagedObjectStore {
         _ = try? await pool.runIfActive { unlink(path) }
     }
 
+    /// Writes all of `buffer` at `offset` (pwrite, resumed after short writes and EINTR).
+    static func writeAll(_ buffer: ByteBuffer, to fd: Int32, at offset: Int64, what: String) throws {
+        try buffer.withUnsafeReadableBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw error(errno, what)
+                }
+                done += n
+            }
+        }
+    }
+
+    /// Makes a rename or a new name in `directory` durable.
     static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
@@ -113,17 +129,7 @@ final class LocalStagedAppender: StagedAppender {
         let fd = file.fd
         let offset = state.withLockedValue { $0.size }
         try await pool.runIfActive {
-            try buffer.withUnsafeReadableBytes { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw LocalObjectStore.error(errno, "write staging")
-                    }
-                    done += n
-                }
-            }
+            try LocalObjectStore.writeAll(buffer, to: fd, at: Int64(offset), what: "write staging")
             // Start writing these pages back now, without waiting: the checkpoint's fsync then
             // finds little left to write, instead of the whole request's bytes at once.
             WriteBack.start(fd, offset: Int64(offset), count: Int64(buffer.readableBytes))

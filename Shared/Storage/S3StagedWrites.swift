@@ -186,17 +186,7 @@ final class S3StagedAppender: StagedAppender {
         let (file, offset) = session.withLockedValue { ($0.file, $0.staged.buffered) }
         let fd = file.fd
         try await NIOThreadPool.singleton.runIfActive {
-            try buffer.withUnsafeReadableBytes { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw LocalObjectStore.error(errno, "write staging")
-                    }
-                    done += n
-                }
-            }
+            try LocalObjectStore.writeAll(buffer, to: fd, at: Int64(offset), what: "write staging")
         }
         let full = session.withLockedValue { session -> Bool in
             session.staged.buffered += Int64(buffer.readableBytes)

@@ -103,7 +103,7 @@ struct ResumableUploadTests {
             router.add(middleware: ErrorMiddleware())
             let controller = BlobController(store: store, index: index, signer: signer)
             controller.register(on: router)
-            var resumable = ResumableController(store: store, uploads: uploads, index: index, signer: signer, uploadsController: controller)
+            var resumable = ResumableController(store: store, uploads: uploads, signer: signer, uploadsController: controller)
             resumable.settleWait = .milliseconds(300)
             resumable.register(on: router)
             try await Application(router: router, logger: TestDatabase.logger).test(.router) { http in

@@ -26,7 +26,6 @@ import PostgresNIO
 struct ResumableController: Sendable {
     let store: any StagedObjectStore
     let uploads: ResumableUploads
-    let index: BlobIndex
     let signer: InternalGrantSigner
     /// Registration and receipts, as for a one-request upload.
     let uploadsController: BlobController
