@@ -12,6 +12,7 @@ struct AuthApp: Sendable {
     let verifier: TokenVerifier
     let accounts: AccountController
     let admin: AdminController
+    let appPasswords: AppPasswordController
 
     init(client: PostgresClient, settings: AuthSettings, logger: Logger) {
         store = AuthStore(client: client, logger: logger)
@@ -21,16 +22,21 @@ struct AuthApp: Sendable {
         verifier = TokenVerifier(logger: logger) {
             String(decoding: try ContractCoding.encoder().encode(try await keys.jwks(reload: true)), as: UTF8.self)
         }
+        let passwords = Passwords(cost: settings.bcryptCost)
+        let throttle = LoginThrottle(client: client, settings: settings, logger: logger)
         accounts = AccountController(
-            store: store, keys: keys, passwords: Passwords(cost: settings.bcryptCost),
-            throttle: LoginThrottle(client: client, settings: settings, logger: logger), verifier: verifier, settings: settings
+            store: store, keys: keys, passwords: passwords, throttle: throttle, verifier: verifier, settings: settings
         )
+        appPasswords = AppPasswordController(
+            store: store, appPasswords: AppPasswords(client: client, logger: logger), keys: keys, passwords: passwords,
+            throttle: throttle, verifier: verifier, settings: settings)
         admin = AdminController(store: store, keys: keys, verifier: verifier, settings: settings, accounts: accounts)
     }
 
     func addRoutes(to router: Router<ServiceRequestContext>) {
         accounts.register(on: router)
         admin.register(on: router)
+        appPasswords.register(on: router)
         // The tier catalogue for the other services (internal port only; nothing secret in it).
         router.get("/internal/tiers") { [store] _, _ in
             try Response.json(TierCatalogue(items: try await store.tiers().map(\.permissions)), headers: [.cacheControl: "no-store"])

@@ -29,6 +29,10 @@ struct AuthSettings: Sendable {
     var maxFailuresPerAddress: Int = 20
     /// How long failures are counted, and how long a lock lasts (`CIRRUS_AUTH_LOCKOUT_SECONDS`).
     var lockout: Duration = .seconds(900)
+    /// WebDAV clients may sign in with the account's own password as well as app passwords
+    /// (`CIRRUS_AUTH_DAV_ACCOUNT_PASSWORD`, off: such a client stores the password that
+    /// controls the whole account, and bcrypt runs on every request).
+    var davAccountPassword: Bool = false
 
     init() {}
 
@@ -48,5 +52,6 @@ struct AuthSettings: Sendable {
             range: 1...1_000_000)
         maxFailuresPerAddress = try reader.int("CIRRUS_AUTH_MAX_FAILED_LOGINS_PER_ADDRESS", default: maxFailuresPerAddress, range: 1...100_000)
         lockout = try reader.seconds("CIRRUS_AUTH_LOCKOUT_SECONDS", default: lockout, range: 1...86_400)
+        davAccountPassword = try reader.bool("CIRRUS_AUTH_DAV_ACCOUNT_PASSWORD", default: davAccountPassword)
     }
 }

@@ -28,6 +28,7 @@ enum GatewayApp {
         let peers = Peers(http: http, urls: setup.peers, logger: logger)
         let verifier = TokenVerifier.remote(auth: peers.auth, logger: logger)
         let sink = try AccessLogSink(setting: settings.accessLog)
+        let limiter = RateLimiter()
         runtime.addService(sink)  // the flush loop and the last flush at shutdown (with the log off, it only waits)
         // The edge, outermost first, in front of every route (the operational ones included):
         // the access log sees every answer, including refusals; every answer gets the
@@ -37,10 +38,12 @@ enum GatewayApp {
             router.add(middleware: SecurityHeadersMiddleware(strictTransport: settings.publicURL.hasPrefix("https://")))
             router.add(middleware: CORSMiddleware(origins: settings.corsOrigins))
             router.add(middleware: PathGuardMiddleware())
-            router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), settings: settings, verifier: verifier))
+            router.add(middleware: RateLimitMiddleware(limiter: limiter, settings: settings, verifier: verifier))
             router.add(middleware: CookieCSRFMiddleware(publicURL: settings.publicURL, corsOrigins: settings.corsOrigins))
         }
-        try addRoutes(to: router, peers: peers, verifier: verifier, readiness: runtime.readiness, links: setup.links, publicURL: settings.publicURL)
+        try addRoutes(
+            to: router, peers: peers, verifier: verifier, readiness: runtime.readiness, links: setup.links, publicURL: settings.publicURL,
+            limiter: limiter, defaultRequestsPerMinute: settings.defaultUserRequestsPerMinute)
         // Paths are made canonical before the router resolves them (see CanonicalPath).
         try await runtime.run(router: CanonicalPathRouter(router: router))
     }
@@ -49,7 +52,7 @@ enum GatewayApp {
     /// same router to check it against the OpenAPI document.
     static func addRoutes(
         to router: Router<GatewayRequestContext>, peers: Peers, verifier: TokenVerifier, readiness: Readiness, links: LinkSigner,
-        publicURL: String
+        publicURL: String, limiter: RateLimiter = RateLimiter(), defaultRequestsPerMinute: Int = 600
     ) throws {
         StatusController(peers: peers, readiness: readiness).register(on: router)
         try DocsController().register(on: router)
@@ -64,5 +67,7 @@ enum GatewayApp {
         transfer.register(on: router)
         ResumableUploadEndpoints(peers: peers, verifier: verifier).register(on: router)
         LinkEndpoints(metadata: metadata, peers: peers, transfer: transfer, signer: links, publicURL: publicURL).register(on: router)
+        WebDAVEndpoint(peers: peers, transfer: transfer, limiter: limiter, defaultRequestsPerMinute: defaultRequestsPerMinute)
+            .register(on: router)
     }
 }

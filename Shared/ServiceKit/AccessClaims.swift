@@ -15,12 +15,16 @@ public struct Identity: Sendable, Equatable {
     /// The tier's request rate when the token was issued (the gateway's per-user limit);
     /// nil in tokens that do not carry it.
     public var requestsPerMinute: Int?
+    /// True for a token issued for a read-only app password (WebDAV): every service it reaches
+    /// refuses anything but GET and HEAD with it (`TokenVerifier.authenticate`).
+    public var readOnly: Bool
 
-    public init(userID: UUID, role: Role, tierID: UUID, requestsPerMinute: Int? = nil) {
+    public init(userID: UUID, role: Role, tierID: UUID, requestsPerMinute: Int? = nil, readOnly: Bool = false) {
         self.userID = userID
         self.role = role
         self.tierID = tierID
         self.requestsPerMinute = requestsPerMinute
+        self.readOnly = readOnly
     }
 }
 
@@ -28,12 +32,15 @@ public struct Identity: Sendable, Equatable {
 public struct AccessClaims: JWTPayload, Equatable {
     public static let issuer = "cirrus-auth"
     public static let audience = "cirrus"
+    public static let readScope = "read"
 
     public var subject: SubjectClaim
     public var role: Role
     public var tier: String
     /// Requests per minute the caller's tier allows (optional).
     public var rpm: Int?
+    /// `read` in tokens that may only read (a read-only app password's); absent otherwise.
+    public var scope: String?
     public var issuer: IssuerClaim
     public var audience: AudienceClaim
     public var issuedAt: IssuedAtClaim
@@ -43,7 +50,7 @@ public struct AccessClaims: JWTPayload, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case subject = "sub"
-        case role, tier, rpm
+        case role, tier, rpm, scope
         case issuer = "iss"
         case audience = "aud"
         case issuedAt = "iat"
@@ -57,6 +64,7 @@ public struct AccessClaims: JWTPayload, Equatable {
         role = identity.role
         tier = identity.tierID.uuidString.lowercased()
         rpm = identity.requestsPerMinute
+        scope = identity.readOnly ? Self.readScope : nil
         issuer = IssuerClaim(value: Self.issuer)
         audience = AudienceClaim(value: [Self.audience])
         self.issuedAt = IssuedAtClaim(value: issuedAt)
@@ -75,6 +83,8 @@ public struct AccessClaims: JWTPayload, Equatable {
 
     public var identity: Identity? {
         guard let userID = UUID(uuidString: subject.value), let tierID = UUID(uuidString: tier) else { return nil }
-        return Identity(userID: userID, role: role, tierID: tierID, requestsPerMinute: rpm.flatMap { $0 > 0 ? $0 : nil })
+        return Identity(
+            userID: userID, role: role, tierID: tierID, requestsPerMinute: rpm.flatMap { $0 > 0 ? $0 : nil },
+            readOnly: scope != nil)
     }
 }

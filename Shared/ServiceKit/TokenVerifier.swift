@@ -121,8 +121,18 @@ public final class TokenVerifier: Sendable {
         guard let token = Self.token(from: request) else {
             throw Self.unauthorized("Authentication is required.")
         }
-        return try await verify(token)
+        let identity = try await verify(token)
+        // A read-only token (a read-only app password's) reads and nothing else, in every
+        // service: the data's owner refuses the write, not only the edge.
+        if identity.readOnly, request.method != .get, request.method != .head {
+            throw Self.readOnlyRefusal
+        }
+        return identity
     }
+
+    public static let readOnlyRefusal = ProblemError(
+        .forbidden, type: "https://cirrus.dev/problems/read-only", title: "Read-only credentials",
+        detail: "These credentials may only read: they were issued for a read-only app password.")
 
     public static func token(from request: Request) -> String? {
         if let header = request.headers[.authorization] { return bearerToken(in: header) }

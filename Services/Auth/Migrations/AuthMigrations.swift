@@ -79,6 +79,24 @@ enum AuthMigrations {
                   ('00000000-0000-4000-a000-000000000003', 'enterprise', '{200,400}', true, true, 300, 30000,
                    1099511627776, 10737418240, 1200, false)
                 """,
-            ])
+            ]),
+        // App passwords (WebDAV clients): stored as the SHA-256 of 125 random bits; a row
+        // deleted is a password revoked. They go with their user.
+        Migration(
+            "0002-auth-app-passwords",
+            [
+                """
+                CREATE TABLE app_passwords (
+                    id UUID PRIMARY KEY,
+                    user_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    password_hash BYTEA NOT NULL UNIQUE,
+                    read_only BOOLEAN NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    last_used_at TIMESTAMPTZ
+                )
+                """,
+                "CREATE INDEX app_passwords_user ON app_passwords (user_id, created_at)",
+            ]),
     ]
 }

@@ -98,10 +98,11 @@ struct FileTransfer: Sendable {
                                 _ = try await reader.readText()
                             }
                         }
-                        return try await transfer(
-                            token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
-                            declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader),
-                            clientBody: body, beforeCompleting: rest, request: request)
+                        return Self.relay(
+                            try await transfer(
+                                token: token, context: context, replacing: replacing, folderID: fields["folder_id"], name: name,
+                                declaredSize: nil, checksum: checksum ?? fields["sha256"], body: MultipartPartBody(reader: reader),
+                                clientBody: body, beforeCompleting: rest))
                     }
                     do {
                         let value = try await reader.readText()
@@ -126,10 +127,11 @@ struct FileTransfer: Sendable {
         if let raw = Self.rawQueryValue(request.uri.query, "name"), raw.removingPercentEncoding == nil {
             throw ProblemError.validation(field: "name", "must be valid UTF-8 (percent-encoded)")
         }
-        return try await transfer(
-            token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
-            name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: body,
-            clientBody: body, beforeCompleting: nil, request: request)
+        return Self.relay(
+            try await transfer(
+                token: token, context: context, replacing: replacing, folderID: query["folder_id"].map(String.init),
+                name: query["name"].map(String.init), declaredSize: contentLength, checksum: checksum, body: body,
+                clientBody: body, beforeCompleting: nil))
     }
 
     /// A query parameter's value as sent (still percent-encoded), or nil. Hummingbird's decoded
@@ -143,11 +145,14 @@ struct FileTransfer: Sendable {
         return nil
     }
 
-    private func transfer<Body: AsyncSequence & Sendable>(
+    /// One upload, from reservation to completion: metadata's answer with the file (201 for a
+    /// new file, 200 for a new version), or the refusal of whichever step refused, to relay.
+    /// (WebDAV's PUT uses it too.)
+    func transfer<Body: AsyncSequence & Sendable>(
         token: String, context: GatewayRequestContext, replacing: UUID?, folderID: String?, name: String?,
         declaredSize: Int64?, checksum: String?, body: Body, clientBody: ClientBody<RequestBody>,
-        beforeCompleting: (@Sendable () async throws -> Void)?, request: Request
-    ) async throws -> Response
+        beforeCompleting: (@Sendable () async throws -> Void)?
+    ) async throws -> InternalReply
     where Body.Element == ByteBuffer {
         // 1. Reserve.
         let ask: UploadReservationRequest
@@ -159,7 +164,7 @@ struct FileTransfer: Sendable {
             ask = UploadReservationRequest(folderID: folder, name: name ?? "", size: declaredSize)
         }
         let answer = try await peers.metadata.send(.POST, "/internal/uploads", as: .bearer(token), json: ask)
-        guard let reservation = try answer.decode(UploadReservation.self, status: 201) else { return Self.relay(answer) }
+        guard let reservation = try answer.decode(UploadReservation.self, status: 201) else { return answer }
         let uploadID = reservation.uploadID.uuidString.lowercased()
         // 2. Stream to blob.
         var headers = HTTPHeaders()
@@ -196,7 +201,7 @@ struct FileTransfer: Sendable {
         guard let receipt else {
             await clientBody.detach()  // blob may have answered before reading it all: stop feeding it first
             await cancel(uploadID, token: token)
-            return Self.relay(stored)
+            return stored
         }
         if let beforeCompleting {
             do {
@@ -217,8 +222,8 @@ struct FileTransfer: Sendable {
         // 3. Complete.
         let completed = try await peers.metadata.send(
             .POST, "/internal/uploads/\(uploadID)/complete", as: .bearer(token), json: UploadCompletion(receipt: receipt))
-        guard completed.status == 200 else { return Self.relay(completed) }
-        return Self.relay(completed, status: replacing == nil ? 201 : 200)
+        guard completed.status == 200 else { return completed }
+        return InternalReply(status: replacing == nil ? 201 : 200, headers: completed.headers, body: completed.body, service: "metadata")
     }
 
     private func cancel(_ uploadID: String, token: String) async {

@@ -69,6 +69,7 @@ enum ProxiedRoutes {
         (.post, "/v1/auth/bootstrap-admin"), (.post, "/v1/admin/signing-keys/rotate"), (.get, "/v1/auth/jwks"),
         (.get, "/v1/admin/tiers"), (.post, "/v1/admin/tiers"), (.get, "/v1/admin/tiers/:id"), (.patch, "/v1/admin/tiers/:id"),
         (.delete, "/v1/admin/tiers/:id"), (.get, "/v1/admin/users"), (.patch, "/v1/admin/users/:id"), (.delete, "/v1/admin/users/:id"),
+        (.post, "/v1/me/app-passwords"), (.get, "/v1/me/app-passwords"), (.delete, "/v1/me/app-passwords/:id"),
     ]
 
     /// Metadata's: folders, files, versions, copies, trash (file bytes do not pass here: `FileTransfer`).

@@ -324,6 +324,11 @@ struct RateLimitMiddleware: RouterMiddleware {
         }
         let path = Self.route(of: request, context: context)
         if Self.unlimited.contains(path) { return try await next(request, context) }
+        // WebDAV with credentials: the endpoint limits the caller once auth has named them
+        // (a Basic header names a user only once checked).
+        if path.hasPrefix("/dav"), request.headers[.authorization]?.prefix(6).lowercased() == "basic " {
+            return try await next(request, context)
+        }
         let key: String
         let limit: Int
         if Self.accountRoutes.contains(path) {

@@ -16,6 +16,8 @@ struct DriveController: Sendable {
     let verifier: TokenVerifier
     let signer: InternalGrantSigner
 
+    var paths: Paths { Paths(client: drive.client, drive: drive, accounts: drive.accounts, logger: drive.logger) }
+
     struct ItemInput: Decodable {
         var name: String?
         var parentID: UUID?
@@ -193,6 +195,32 @@ struct DriveController: Sendable {
                     purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
                     contentType: contentType, lifetime: .seconds(300)))
             return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant))
+        }
+        // WebDAV (through the gateway): what a path names, and folder copies (docs/webdav.md).
+        router.get("/internal/paths") { request, context in
+            let identity = try context.caller
+            let parameters = request.queryParameters
+            guard let path = parameters["path"], path.utf8.count <= 16_384 else { throw ProblemError.validation(field: "path", "is required") }
+            let segments = path.split(separator: "/").map { String($0).precomposedStringWithCanonicalMapping }
+            var limit = 1000
+            if let raw = parameters["limit"] {
+                guard let value = Int(raw), (1...1000).contains(value) else {
+                    throw ProblemError.validation(field: "limit", "must be between 1 and 1000")
+                }
+                limit = value
+            }
+            return try Response.json(
+                try await paths.lookup(
+                    identity, segments: segments, children: parameters["children"] == "true", after: parameters["after"].map { String($0) },
+                    limit: limit))
+        }
+        router.post("/internal/folders/:id/copy") { request, context in
+            let identity = try context.caller
+            let input = try await request.decodeJSON(FolderCopyRequest.self, context: context)
+            let copy = try await paths.copyFolder(
+                identity, id: try context.parameters.uuid("id", resource: "folder"), parentID: input.parentID, name: input.name,
+                recursive: input.recursive, blob: blob)
+            return try Response.json(Paths.entry(copy), status: .created)
         }
         router.get("/internal/usage") { request, context in
             let identity = try context.caller

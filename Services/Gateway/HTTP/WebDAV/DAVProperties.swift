@@ -1,0 +1,123 @@
+import CirrusContracts
+import Foundation
+
+/// The live properties Cirrus computes for every file and folder (RFC 4918 15, RFC 4331 for
+/// quotas), and the PROPFIND answer for one resource.
+enum DAVProperties {
+    struct Name: Hashable, Sendable {
+        var namespace: String
+        var name: String
+        init(_ namespace: String, _ name: String) {
+            self.namespace = namespace
+            self.name = name
+        }
+    }
+
+    enum Query: Sendable {
+        case allprop
+        case propname
+        case named([Name])
+
+        /// Quotas cost a call: only when named (RFC 4331 keeps them out of allprop).
+        var wantsQuota: Bool {
+            if case .named(let names) = self { return names.contains { $0.namespace == DAVXML.dav && $0.name.hasPrefix("quota-") } }
+            return false
+        }
+    }
+
+    static let live: [String] = [
+        "resourcetype", "displayname", "creationdate", "getlastmodified", "getetag", "getcontentlength", "getcontenttype",
+        "supportedlock", "lockdiscovery",
+    ]
+    static let quotas = ["quota-available-bytes", "quota-used-bytes"]
+
+    /// The value of a DAV: property of `entry`, or nil when it has none (a folder's length).
+    static func value(_ name: String, entry: PathEntry, quota: StorageUsage?) -> String? {
+        switch name {
+        case "resourcetype": return entry.isFolder ? "<D:collection/>" : ""
+        case "displayname": return DAVXML.escape(entry.name)
+        case "creationdate": return DAVDates.rfc3339(entry.createdAt)
+        case "getlastmodified": return DAVDates.rfc1123(entry.updatedAt)
+        case "getetag": return entry.isFolder ? nil : entry.sha256.map { DAVXML.escape("\"\($0)\"") }
+        case "getcontentlength": return entry.isFolder ? nil : String(entry.size)
+        case "getcontenttype": return entry.isFolder ? nil : DAVXML.escape(entry.contentType ?? "application/octet-stream")
+        case "supportedlock": return ""
+        case "lockdiscovery": return ""
+        case "quota-available-bytes":
+            return quota.map { String(max(0, $0.quotaBytes - $0.usedBytes - $0.reservedBytes)) }
+        case "quota-used-bytes": return quota.map { String($0.usedBytes) }
+        default: return nil
+        }
+    }
+
+    /// One `D:response` of a multistatus.
+    static func response(href: String, entry: PathEntry, query: Query, quota: StorageUsage?) -> String {
+        var found = ""
+        var missing = ""
+        switch query {
+        case .allprop:
+            for name in live {
+                if let value = value(name, entry: entry, quota: quota) { found += element(DAVXML.dav, name, value) }
+            }
+        case .propname:
+            for name in live where value(name, entry: entry, quota: quota) != nil { found += DAVXML.open(DAVXML.dav, name, empty: true) }
+        case .named(let names):
+            for name in names {
+                if name.namespace == DAVXML.dav, live.contains(name.name) || quotas.contains(name.name),
+                    let value = value(name.name, entry: entry, quota: quota)
+                {
+                    found += element(name.namespace, name.name, value)
+                } else {
+                    missing += DAVXML.open(name.namespace, name.name, empty: true)
+                }
+            }
+        }
+        var xml = "<D:response><D:href>\(DAVXML.escape(href))</D:href>"
+        if !found.isEmpty || missing.isEmpty { xml += "<D:propstat><D:prop>\(found)</D:prop>\(DAVXML.status(200))</D:propstat>" }
+        if !missing.isEmpty { xml += "<D:propstat><D:prop>\(missing)</D:prop>\(DAVXML.status(404))</D:propstat>" }
+        return xml + "</D:response>"
+    }
+
+    static func element(_ namespace: String, _ name: String, _ value: String) -> String {
+        value.isEmpty ? DAVXML.open(namespace, name, empty: true) : DAVXML.open(namespace, name) + value + DAVXML.close(namespace, name)
+    }
+}
+
+/// The two date formats WebDAV uses, written without Foundation's formatters.
+enum DAVDates {
+    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// (year, month, day, hour, minute, second, weekday index from Thursday) of `date` in UTC.
+    static func parts(_ date: Date) -> (Int, Int, Int, Int, Int, Int, Int) {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 7) % 7
+        return (year, month, day, secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, weekday)
+    }
+
+    static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// `Tue, 03 Dec 2026 14:05:09 GMT` (RFC 9110 IMF-fixdate).
+    static func rfc1123(_ date: Date) -> String {
+        let (year, month, day, hour, minute, second, weekday) = parts(date)
+        return "\(days[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(hour)):\(two(minute)):\(two(second)) GMT"
+    }
+
+    /// `2026-12-03T14:05:09Z`.
+    static func rfc3339(_ date: Date) -> String {
+        let (year, month, day, hour, minute, second, _) = parts(date)
+        return "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))Z"
+    }
+}

@@ -1,0 +1,448 @@
+import AsyncHTTPClient
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// WebDAV (RFC 4918) under `/dav/`: the caller's drive by path, for file managers, rclone,
+/// davfs2 and office suites (docs/webdav.md). HTTP Basic with an app password; auth checks it
+/// on every request and hands back a token for that request's calls. Everything maps onto the
+/// drive's own routes — metadata resolves paths and owns folders, files, properties and locks;
+/// blob holds the bytes — so there is no second storage path and the gateway keeps nothing.
+struct WebDAVEndpoint: Sendable {
+    let peers: Peers
+    let transfer: FileTransfer
+    let limiter: RateLimiter
+    let defaultRequestsPerMinute: Int
+
+    static let methods: [HTTPRequest.Method] = [
+        .options, .get, .head, .put, .delete, HTTPRequest.Method("PROPFIND")!, HTTPRequest.Method("PROPPATCH")!,
+        HTTPRequest.Method("MKCOL")!, HTTPRequest.Method("COPY")!, HTTPRequest.Method("MOVE")!, HTTPRequest.Method("LOCK")!,
+        HTTPRequest.Method("UNLOCK")!,
+    ]
+    static let allow = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
+    static let realm = "Basic realm=\"Cirrus WebDAV\", charset=\"UTF-8\""
+
+    func register(on router: Router<GatewayRequestContext>) {
+        for method in Self.methods {
+            router.on("/dav", method: method) { request, context in try await handle(request, context) }
+            router.on("/dav/**", method: method) { request, context in try await handle(request, context) }
+        }
+    }
+
+    /// Who is asking, for this one request.
+    struct Session: Sendable {
+        var token: String
+        var readOnly: Bool
+    }
+
+    func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let rawPath = Substring(request.uri.path)
+        let path: DAVPath
+        do {
+            path = try DAVPath(raw: rawPath)
+        } catch DAVPath.Failure.invalid(let why) {
+            throw ProblemError(.badRequest, type: "https://cirrus.dev/problems/invalid-path", title: "Invalid request path", detail: why)
+        }
+        // OPTIONS answers without credentials: clients probe before they sign in, and it tells nothing.
+        if request.method == .options { return options() }
+        let session = try await authenticate(request, context)
+        switch request.method.rawValue {
+        case "GET": return try await get(path, request, context, session, head: false)
+        case "HEAD": return try await get(path, request, context, session, head: true)
+        case "PROPFIND": return try await propfind(path, request, context, session)
+        case "PUT": return try await put(path, request, context, session)
+        case "MKCOL": return try await mkcol(path, request, session)
+        case "DELETE": return try await delete(path, request, session)
+        case "COPY", "MOVE": return try await copyOrMove(path, request, session, move: request.method.rawValue == "MOVE")
+        case "PROPPATCH": return try await proppatch(path, request, session)
+        default:
+            throw ProblemError(
+                HTTPResponse.Status(code: 501, reasonPhrase: "Not Implemented"), detail: "\(request.method.rawValue) is not supported.")
+        }
+    }
+
+    func options() -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                HTTPField.Name("DAV")!: "1", .allow: Self.allow, HTTPField.Name("MS-Author-Via")!: "DAV", .contentLength: "0",
+            ])
+    }
+
+    // MARK: - Credentials
+
+    /// `Authorization: Basic`, checked by auth (app passwords; throttled like logins), then the
+    /// caller's own request rate, as for the JSON API.
+    func authenticate(_ request: Request, _ context: GatewayRequestContext) async throws -> Session {
+        guard let header = request.headers[.authorization], let (username, password) = Self.basicCredentials(header) else {
+            throw Self.challenge("Sign in with your username and an app password (HTTP Basic).")
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "X-Cirrus-Client-Address", value: context.clientAddress)
+        let reply = try await peers.auth.send(
+            .POST, "/internal/app-passwords/check", json: BasicCredentials(username: username, password: password), headers: headers)
+        guard let session = try reply.decode(DAVSession.self) else {
+            if reply.status == 401 { throw Self.challenge("The username or app password is wrong.") }
+            throw FileTransferRelay(reply: reply)
+        }
+        context.edge.userID = session.userID.uuidString.lowercased()
+        let decision = limiter.take("user:" + session.userID.uuidString, perMinute: session.requestsPerMinute ?? defaultRequestsPerMinute)
+        guard decision.allowed else {
+            throw ProblemError(
+                .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                detail: "Slow down: at most \(decision.limit) requests per minute; retry in \(decision.retryAfter) s.",
+                headers: [.retryAfter: String(decision.retryAfter)])
+        }
+        return Session(token: session.accessToken, readOnly: session.readOnly)
+    }
+
+    static func challenge(_ detail: String) -> ProblemError {
+        ProblemError(.unauthorized, detail: detail, headers: [.wwwAuthenticate: realm])
+    }
+
+    /// The user name and password of `Basic <base64>`, or nil.
+    static func basicCredentials(_ header: String) -> (String, String)? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let data = Data(base64Encoded: String(parts[1].trimmingCharacters(in: .whitespaces))),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    static func refuseWrites(_ session: Session) throws {
+        if session.readOnly { throw TokenVerifier.readOnlyRefusal }
+    }
+
+    // MARK: - Metadata calls
+
+    /// What `path` names for the caller (and with `children`, a page of a folder's children).
+    func lookup(_ path: DAVPath, _ session: Session, children: Bool = false, after: String? = nil) async throws -> PathLookup {
+        var query = "path=" + Self.queryEncode(path.plain)
+        if children { query += "&children=true" }
+        if let after { query += "&after=" + Self.queryEncode(after) }
+        let reply = try await peers.metadata.send(.GET, "/internal/paths?" + query, as: .bearer(session.token))
+        guard let lookup = try reply.decode(PathLookup.self) else { throw FileTransferRelay(reply: reply) }
+        return lookup
+    }
+
+    static func queryEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    func call(
+        _ method: HTTPMethod, _ path: String, _ session: Session, json: (some Encodable & Sendable)? = nil as String?
+    ) async throws
+        -> InternalReply
+    {
+        if let json { return try await peers.metadata.send(method, path, as: .bearer(session.token), json: json) }
+        return try await peers.metadata.send(method, path, as: .bearer(session.token))
+    }
+
+    static func itemPath(_ entry: PathEntry) -> String {
+        (entry.isFolder ? "/v1/folders/" : "/v1/files/") + entry.id.uuidString.lowercased()
+    }
+
+    static func notFound() -> ProblemError { ProblemError.notFound("file or folder") }
+
+    // MARK: - GET, HEAD
+
+    func get(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session, head: Bool) async throws -> Response {
+        let found = try await lookup(path, session)
+        guard let item = found.item else { throw Self.notFound() }
+        if item.isFolder {
+            // A browser pointed at a folder gets a plain list of links.
+            var html = "<!DOCTYPE html><meta charset=\"utf-8\"><title>\(DAVXML.escape(item.name.isEmpty ? "/" : item.name))</title><ul>"
+            var after: String?
+            repeat {
+                let page = try await lookup(path, session, children: true, after: after)
+                for child in page.children ?? [] {
+                    let href = path.appending(child.name).href(folder: child.isFolder)
+                    html += "<li><a href=\"\(DAVXML.escape(href))\">\(DAVXML.escape(child.name))\(child.isFolder ? "/" : "")</a></li>"
+                }
+                after = page.nextAfter
+            } while after != nil
+            html += "</ul>"
+            let body = ByteBuffer(string: html)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .contentLength: String(body.readableBytes), .cacheControl: "no-store"],
+                body: head ? .init() : .init(byteBuffer: body))
+        }
+        let authorised = try await call(.GET, "/internal/files/\(item.id.uuidString.lowercased())/content", session)
+        guard let content = try authorised.decode(ContentGrant.self) else { throw FileTransferRelay(reply: authorised) }
+        var response = try await transfer.streamFromBlob(
+            blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context, head: head)
+        response.headers[.lastModified] = DAVDates.rfc1123(item.updatedAt)
+        return response
+    }
+
+    // MARK: - PUT
+
+    func put(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        if path.isRoot { throw ProblemError(.methodNotAllowed, detail: "The root is a folder.", headers: [.allow: Self.allow]) }
+        let found = try await lookup(path, session)
+        if let item = found.item, item.isFolder {
+            throw ProblemError(.methodNotAllowed, detail: "A folder has no content to replace.", headers: [.allow: Self.allow])
+        }
+        try Self.checkPreconditions(request, etag: found.item.flatMap(Self.etag))
+        if let existing = found.item {
+            return try await store(request, context, session, replacing: existing.id, folder: nil, name: nil)
+        }
+        guard let parent = found.parent else {
+            throw ProblemError(.conflict, detail: "The folder to hold this file does not exist (create it with MKCOL first).")
+        }
+        return try await store(request, context, session, replacing: nil, folder: parent.id, name: path.name)
+    }
+
+    func store(
+        _ request: Request, _ context: GatewayRequestContext, _ session: Session, replacing: UUID?, folder: UUID?, name: String?
+    ) async throws -> Response {
+        let body = ClientBody(request.body)
+        let reply = try await transfer.transfer(
+            token: session.token, context: context, replacing: replacing, folderID: folder?.uuidString, name: name,
+            declaredSize: request.headers[.contentLength].flatMap(Int64.init), checksum: nil, body: body, clientBody: body,
+            beforeCompleting: nil)
+        guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        var headers: HTTPFields = [.contentLength: "0"]
+        if let stored = try? JSONDecoder().decode(StoredSummary.self, from: Data(reply.body.readableBytesView)), let sha256 = stored.sha256 {
+            headers[.eTag] = "\"\(sha256)\""
+        }
+        return Response(status: replacing == nil ? .created : .noContent, headers: headers)
+    }
+
+    /// The two fields of metadata's file answer a PUT's reply uses.
+    struct StoredSummary: Decodable {
+        var sha256: String?
+    }
+
+    static func etag(_ entry: PathEntry) -> String? { entry.sha256.map { "\"\($0)\"" } }
+
+    /// `If-Match` and `If-None-Match` of a write (RFC 9110 13.1.1–2): 412 when they do not hold.
+    static func checkPreconditions(_ request: Request, etag: String?) throws {
+        if let ifMatch = request.headers[.ifMatch] {
+            let tags = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let holds = etag != nil && (tags.contains("*") || tags.contains(etag!))
+            if !holds { throw ProblemError(.preconditionFailed, detail: "If-Match does not hold: the file changed or does not exist.") }
+        }
+        if let ifNoneMatch = request.headers[.ifNoneMatch] {
+            let tags = ifNoneMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let etag, tags.contains("*") || tags.contains(etag) {
+                throw ProblemError(.preconditionFailed, detail: "If-None-Match does not hold: the file exists.")
+            }
+        }
+    }
+
+    // MARK: - MKCOL
+
+    func mkcol(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        // RFC 4918 9.3: a body MKCOL does not understand is 415.
+        if request.headers[.contentLength].flatMap(Int.init).map({ $0 > 0 }) ?? (request.headers[.transferEncoding] != nil) {
+            throw ProblemError(.unsupportedMediaType, detail: "MKCOL takes no body.")
+        }
+        let found = try await lookup(path, session)
+        if found.item != nil {
+            throw ProblemError(.methodNotAllowed, detail: "Something with that name already exists.", headers: [.allow: Self.allow])
+        }
+        guard let parent = found.parent else { throw ProblemError(.conflict, detail: "The folder to hold it does not exist.") }
+        struct NewFolder: Encodable, Sendable {
+            var name: String
+            var parentID: UUID
+            enum CodingKeys: String, CodingKey {
+                case name
+                case parentID = "parent_id"
+            }
+        }
+        let reply = try await call(.POST, "/v1/folders", session, json: NewFolder(name: path.name, parentID: parent.id))
+        guard reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        return Response(status: .created, headers: [.contentLength: "0"])
+    }
+
+    // MARK: - DELETE
+
+    func delete(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        if path.isRoot { throw ProblemError(.forbidden, detail: "The root folder cannot be deleted.") }
+        guard let item = try await lookup(path, session).item else { throw Self.notFound() }
+        try Self.checkPreconditions(request, etag: Self.etag(item))
+        let reply = try await call(.DELETE, Self.itemPath(item), session)
+        guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+        return Response(status: .noContent)
+    }
+
+    // MARK: - COPY, MOVE
+
+    func copyOrMove(_ path: DAVPath, _ request: Request, _ session: Session, move: Bool) async throws -> Response {
+        try Self.refuseWrites(session)
+        guard let header = request.headers[HTTPField.Name("Destination")!] else {
+            throw ProblemError(.badRequest, detail: "A Destination header is required.")
+        }
+        let destination: DAVPath
+        do {
+            destination = try DAVPath(destination: header, host: request.headers[HTTPField.Name("Host")!] ?? request.head.authority)
+        } catch DAVPath.Failure.outside {
+            throw ProblemError(.badGateway, detail: "The Destination is not on this server's WebDAV tree.")
+        } catch DAVPath.Failure.invalid(let why) {
+            throw ProblemError(.badRequest, detail: "The Destination is invalid: \(why)")
+        }
+        if path.isRoot || destination.isRoot { throw ProblemError(.forbidden, detail: "The root folder cannot be copied, moved or replaced.") }
+        if destination == path { throw ProblemError(.forbidden, detail: "The source and the destination are the same.") }
+        let overwrite = (request.headers[HTTPField.Name("Overwrite")!] ?? "T").uppercased() != "F"
+        let depth = request.headers[HTTPField.Name("Depth")!]?.lowercased() ?? "infinity"
+        guard let source = try await lookup(path, session).item else { throw Self.notFound() }
+        if source.isFolder {
+            if move, depth != "infinity" { throw ProblemError(.badRequest, detail: "A folder moves with Depth: infinity.") }
+            if !move, depth != "infinity", depth != "0" { throw ProblemError(.badRequest, detail: "A folder copies with Depth: 0 or infinity.") }
+            if destination.isWithin(path) { throw ProblemError(.forbidden, detail: "A folder cannot be copied or moved into itself.") }
+        }
+        let target = try await lookup(destination, session)
+        var replaced = false
+        if let existing = target.item {
+            guard overwrite else { throw ProblemError(.preconditionFailed, detail: "The destination exists and Overwrite is F.") }
+            if path.isWithin(destination) { throw ProblemError(.forbidden, detail: "The destination holds the source.") }
+            let reply = try await call(.DELETE, Self.itemPath(existing), session)
+            guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+            replaced = true
+        }
+        var parent = target.parent
+        if parent == nil, replaced { parent = try await lookup(destination.parent, session).item }
+        guard let parent else {
+            throw ProblemError(.conflict, detail: "The destination's folder does not exist.")
+        }
+        struct Placement: Encodable, Sendable {
+            var name: String
+            var parentID: UUID
+            enum CodingKeys: String, CodingKey {
+                case name
+                case parentID = "parent_id"
+            }
+        }
+        let placement = Placement(name: destination.name, parentID: parent.id)
+        let reply: InternalReply
+        if move {
+            reply = try await call(.PATCH, Self.itemPath(source), session, json: placement)
+        } else if source.isFolder {
+            reply = try await call(
+                .POST, "/internal/folders/\(source.id.uuidString.lowercased())/copy", session,
+                json: FolderCopyRequest(parentID: parent.id, name: destination.name, recursive: depth != "0"))
+        } else {
+            reply = try await call(.POST, Self.itemPath(source) + "/copy", session, json: placement)
+        }
+        guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        return Response(status: replaced ? .noContent : .created, headers: [.contentLength: "0"])
+    }
+
+    // MARK: - PROPFIND
+
+    func propfind(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
+        let depth = request.headers[HTTPField.Name("Depth")!]?.lowercased() ?? "infinity"
+        guard depth == "0" || depth == "1" else {
+            if depth == "infinity" {
+                return Self.xmlResponse(
+                    status: .forbidden,
+                    "<D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>")
+            }
+            throw ProblemError(.badRequest, detail: "Depth must be 0 or 1.")
+        }
+        let query = try await Self.propfindQuery(request, context)
+        let found = try await lookup(path, session)
+        guard let item = found.item else { throw Self.notFound() }
+        var quota: StorageUsage?
+        if query.wantsQuota {
+            let reply = try await call(.GET, "/internal/usage", session)
+            quota = try reply.decode(StorageUsage.self)
+        }
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
+        xml += DAVProperties.response(href: path.href(folder: item.isFolder), entry: item, query: query, quota: quota)
+        if depth == "1", item.isFolder {
+            var after: String?
+            repeat {
+                let page = try await lookup(path, session, children: true, after: after)
+                for child in page.children ?? [] {
+                    xml += DAVProperties.response(
+                        href: path.appending(child.name).href(folder: child.isFolder), entry: child, query: query, quota: quota)
+                }
+                after = page.nextAfter
+            } while after != nil
+        }
+        xml += "</D:multistatus>"
+        return Self.xmlResponse(status: HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), xml)
+    }
+
+    static func xmlResponse(status: HTTPResponse.Status, _ xml: String) -> Response {
+        let body = ByteBuffer(string: xml)
+        return Response(
+            status: status, headers: [.contentType: "application/xml; charset=utf-8", .contentLength: String(body.readableBytes)],
+            body: .init(byteBuffer: body))
+    }
+
+    /// The request's body, bounded, or empty.
+    static func xmlBody(_ request: Request, _ context: GatewayRequestContext) async throws -> DAVElement? {
+        var request = request
+        let bytes: ByteBuffer
+        do {
+            bytes = try await request.collectBody(upTo: DAVXML.maxBodyBytes)
+        } catch {
+            throw ProblemError(.contentTooLarge, detail: "The XML body may be at most \(DAVXML.maxBodyBytes / 1024) KiB.")
+        }
+        if bytes.readableBytes == 0 { return nil }
+        do {
+            return try DAVXML.parse(bytes)
+        } catch DAVXML.Failure.malformed(let why) {
+            throw ProblemError(.badRequest, detail: "The XML body is not accepted: \(why).")
+        }
+    }
+
+    static func propfindQuery(_ request: Request, _ context: GatewayRequestContext) async throws -> DAVProperties.Query {
+        guard let root = try await xmlBody(request, context) else { return .allprop }
+        guard root.is(DAVXML.dav, "propfind") else { throw ProblemError(.badRequest, detail: "The body must be a DAV:propfind element.") }
+        if root.child(DAVXML.dav, "propname") != nil { return .propname }
+        if root.child(DAVXML.dav, "allprop") != nil { return .allprop }
+        if let prop = root.child(DAVXML.dav, "prop") { return .named(prop.children.map { DAVProperties.Name($0.namespace, $0.name) }) }
+        throw ProblemError(.badRequest, detail: "The propfind element must hold prop, allprop or propname.")
+    }
+
+    // MARK: - PROPPATCH
+
+    /// Dead properties are not stored yet: every change is refused (403), which RFC 4918 allows.
+    func proppatch(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        guard let item = try await lookup(path, session).item else { throw Self.notFound() }
+        var request = request
+        let bytes = try await request.collectBody(upTo: DAVXML.maxBodyBytes)
+        let root: DAVElement
+        do {
+            root = try DAVXML.parse(bytes)
+        } catch {
+            throw ProblemError(.badRequest, detail: "The XML body is not accepted.")
+        }
+        guard root.is(DAVXML.dav, "propertyupdate") else { throw ProblemError(.badRequest, detail: "The body must be a DAV:propertyupdate element.") }
+        var names: [DAVProperties.Name] = []
+        for action in root.children where action.is(DAVXML.dav, "set") || action.is(DAVXML.dav, "remove") {
+            for prop in action.children where prop.is(DAVXML.dav, "prop") {
+                names += prop.children.map { DAVProperties.Name($0.namespace, $0.name) }
+            }
+        }
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\"><D:response>"
+        xml += "<D:href>\(DAVXML.escape(path.href(folder: item.isFolder)))</D:href><D:propstat><D:prop>"
+        for name in names { xml += DAVXML.open(name.namespace, name.name, empty: true) }
+        xml += "</D:prop>\(DAVXML.status(403))</D:propstat></D:response></D:multistatus>"
+        return Self.xmlResponse(status: HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), xml)
+    }
+}
+
+/// A peer's refusal passed on to the WebDAV client as it is (its status and problem body).
+struct FileTransferRelay: Error, HTTPResponseError {
+    let reply: InternalReply
+    var status: HTTPResponse.Status { HTTPResponse.Status(code: reply.status) }
+    func response(from request: Request, context: some RequestContext) throws -> Response { FileTransfer.relay(reply) }
+}

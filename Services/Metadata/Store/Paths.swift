@@ -1,0 +1,147 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import Logging
+import PostgresNIO
+
+/// Paths for WebDAV (docs/webdav.md): the gateway's `/dav/a/b/c` is the caller's root folder,
+/// then the folder `a`, … Names are compared as stored (NFC, exact case), as the JSON API
+/// compares them.
+struct Paths: Sendable {
+    let client: PostgresClient
+    let drive: Drive
+    let accounts: Accounts
+    let logger: Logger
+
+    /// A folder copy holds at most this many items (the whole copy is one transaction).
+    static let maxCopyItems = 10_000
+
+    /// The item `segments` names under the root of `identity`, with its parent when the item
+    /// is missing but its folder exists; and with `children`, a page of a folder's children.
+    func lookup(_ identity: Identity, segments: [String], children: Bool, after: String?, limit: Int) async throws -> PathLookup {
+        let account = try await accounts.account(for: identity)
+        // Walk down from the root one name at a time; the deepest two items reached tell what exists.
+        let rows = try await client.query(
+            """
+            WITH RECURSIVE walk(depth, item_id) AS (
+                SELECT 0, \(account.rootID)::uuid
+                UNION ALL
+                SELECT w.depth + 1, i.id FROM walk w
+                JOIN items i ON i.parent_id = w.item_id AND i.name = (\(segments)::text[])[w.depth + 1]
+                WHERE w.depth < \(segments.count) AND i.owner_id = \(identity.userID) AND i.trashed_at IS NULL AND i.state = 'ready'
+            )
+            SELECT \(unescaped: Item.columns), walk.depth FROM walk JOIN items ON items.id = walk.item_id ORDER BY walk.depth DESC LIMIT 2
+            """, logger: logger)
+        var reached: [(depth: Int, item: Item)] = []
+        for try await row in rows {
+            reached.append((try row.makeRandomAccess()[19].decode(Int.self), try Item(row: row)))
+        }
+        guard let deepest = reached.first else { throw ProblemError.notFound("folder") }
+        if deepest.depth == segments.count {
+            var lookup = PathLookup(item: Self.entry(deepest.item), parent: reached.count > 1 ? Self.entry(reached[1].item) : nil)
+            if children, deepest.item.kind == .folder {
+                let page = try await self.children(of: deepest.item.id, owner: identity.userID, after: after, limit: limit)
+                lookup.children = page.map(Self.entry)
+                lookup.nextAfter = page.count == limit ? page.last?.name : nil
+            }
+            return lookup
+        }
+        if deepest.depth == segments.count - 1, deepest.item.kind == .folder {
+            return PathLookup(item: nil, parent: Self.entry(deepest.item))
+        }
+        return PathLookup(item: nil, parent: nil)
+    }
+
+    func children(of folder: UUID, owner: UUID, after: String?, limit: Int) async throws -> [Item] {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: Item.columns) FROM items
+            WHERE parent_id = \(folder) AND owner_id = \(owner) AND trashed_at IS NULL AND state = 'ready'
+              AND (\(after == nil) OR name > \(after ?? ""))
+            ORDER BY name LIMIT \(limit)
+            """, logger: logger)
+        var items: [Item] = []
+        for try await row in rows { items.append(try Item(row: row)) }
+        return items
+    }
+
+    static func entry(_ item: Item) -> PathEntry {
+        PathEntry(
+            id: item.id, kind: item.kind.rawValue, name: item.name, size: item.size, contentType: item.contentType, sha256: item.sha256,
+            createdAt: item.createdAt, updatedAt: item.updatedAt)
+    }
+
+    /// Copy the folder `id` (and with `recursive` everything below it) into `parentID` as
+    /// `name`, in one transaction: new folders, new files sharing their contents (blob records
+    /// each new reference, as for a file copy), the bytes counted against the quota.
+    func copyFolder(_ identity: Identity, id: UUID, parentID: UUID, name rawName: String, recursive: Bool, blob: BlobClient) async throws -> Item {
+        let name = try Names.validate(rawName)
+        return try await client.transaction(logger: logger) { connection in
+            let account = try await accounts.account(for: identity, lock: true, on: connection)
+            _ = try await drive.item(id, owner: identity.userID, kind: .folder, on: connection)
+            _ = try await drive.parentFolder(parentID, owner: identity.userID, on: connection)
+            if try await drive.isInSubtree(parentID, of: id, on: connection) {
+                throw ProblemError.validation(field: "parent_id", "cannot be the folder itself or one of its subfolders")
+            }
+            var tree: [(id: UUID, parentID: UUID?, kind: String, size: Int64, blobID: String?)] = []
+            let rows = try await connection.query(
+                """
+                WITH RECURSIVE tree(id, depth) AS (
+                    SELECT \(id)::uuid, 0
+                    UNION ALL SELECT i.id, t.depth + 1 FROM items i JOIN tree t ON i.parent_id = t.id
+                    WHERE \(recursive) AND i.trashed_at IS NULL AND i.state = 'ready'
+                )
+                SELECT i.id, i.parent_id, i.kind, i.size, i.blob_id FROM tree JOIN items i ON i.id = tree.id
+                ORDER BY tree.depth LIMIT \(Self.maxCopyItems + 1)
+                """, logger: logger)
+            for try await row in rows.decode((UUID, UUID?, String, Int64, String?).self) { tree.append(row) }
+            guard tree.count <= Self.maxCopyItems else {
+                throw ProblemError(
+                    .contentTooLarge, detail: "A folder copy may hold at most \(Self.maxCopyItems) items; copy its subfolders one by one.")
+            }
+            let bytes = tree.reduce(Int64(0)) { $0 + ($1.kind == "file" ? $1.size : 0) }
+            if account.usedBytes + account.reservedBytes + bytes > account.tier.quotaBytes { throw Quota.exceeded(account) }
+            var newIDs: [UUID: UUID] = [:]
+            for (index, source) in tree.enumerated() {
+                let newID = UUID()
+                newIDs[source.id] = newID
+                if index == 0 {
+                    try await drive.insertChecked(name: name, parentID: parentID, on: connection) {
+                        try await connection.query(
+                            """
+                            INSERT INTO items (id, owner_id, parent_id, kind, name, state)
+                            VALUES (\(newID), \(identity.userID), \(parentID), 'folder', \(name), 'ready')
+                            """, logger: logger)
+                    }
+                    continue
+                }
+                guard let oldParent = source.parentID, let newParent = newIDs[oldParent] else { continue }
+                if source.kind == "folder" {
+                    try await connection.query(
+                        """
+                        INSERT INTO items (id, owner_id, parent_id, kind, name, state)
+                        SELECT \(newID), owner_id, \(newParent), 'folder', name, 'ready' FROM items WHERE id = \(source.id)
+                        """, logger: logger)
+                } else {
+                    let contentID = UUID()
+                    try await connection.query(
+                        """
+                        INSERT INTO items (id, owner_id, parent_id, kind, name, state, size, content_type, sha256, blob_id, content_id, version,
+                                           thumbnail_status, thumbnail_sizes, thumbnail_blob_id, thumbnail_requested_at)
+                        SELECT \(newID), owner_id, \(newParent), 'file', name, 'ready', size, content_type, sha256, blob_id, \(contentID), 1,
+                               thumbnail_status, thumbnail_sizes, thumbnail_blob_id, thumbnail_requested_at
+                        FROM items WHERE id = \(source.id)
+                        """, logger: logger)
+                    // As for a file copy: blob records the use before the commit (one reference
+                    // too many if the commit then fails, never a copy pointing at collected bytes).
+                    try await blob.addReference(owner: identity.userID, blobID: source.blobID ?? "", fileID: newID, referenceID: contentID)
+                }
+            }
+            if bytes > 0 {
+                try await connection.query("UPDATE users SET used_bytes = used_bytes + \(bytes) WHERE id = \(identity.userID)", logger: logger)
+            }
+            return try await drive.item(newIDs[id]!, owner: identity.userID, on: connection)
+        }
+    }
+}
