@@ -52,8 +52,13 @@ public struct PathEntry: Codable, Sendable, Equatable {
     public var sha256: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Its dead properties (PROPPATCH), when it has any.
+    public var properties: [DeadProperty]?
 
-    public init(id: UUID, kind: String, name: String, size: Int64, contentType: String?, sha256: String?, createdAt: Date, updatedAt: Date) {
+    public init(
+        id: UUID, kind: String, name: String, size: Int64, contentType: String?, sha256: String?, createdAt: Date, updatedAt: Date,
+        properties: [DeadProperty]? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.name = name
@@ -62,6 +67,7 @@ public struct PathEntry: Codable, Sendable, Equatable {
         self.sha256 = sha256
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.properties = properties
     }
 
     public var isFolder: Bool { kind == "folder" }
@@ -72,6 +78,7 @@ public struct PathEntry: Codable, Sendable, Equatable {
         case sha256
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case properties
     }
 }
 
@@ -113,5 +120,126 @@ public struct FolderCopyRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case parentID = "parent_id"
         case name, recursive
+    }
+}
+
+// Dead properties and locks:
+//   PATCH  metadata /internal/items/{id}/properties  PropertyUpdate → 204
+//   GET    metadata /internal/locks?path=/a/b        → 200 LockList (locks on the path, on its
+//          folders with depth infinity, and below it)
+//   POST   metadata /internal/locks                  LockRequest → 201 DAVLock (423 on a conflict)
+//   POST   metadata /internal/locks/refresh          LockRefresh → 200 DAVLock (412 without it)
+//   DELETE metadata /internal/locks?token=…&path=/a/b  → 204 (409 when it is not that path's lock)
+//   DELETE metadata /internal/locks?path=/a/b&subtree=true → 204 (the path was deleted or moved away)
+
+/// A property a client stored (PROPPATCH): its name and its value as XML.
+public struct DeadProperty: Codable, Sendable, Equatable {
+    public var namespace: String
+    public var name: String
+    /// The property element's content, as XML (elements declare their own namespaces).
+    public var value: String
+
+    public init(namespace: String, name: String, value: String) {
+        self.namespace = namespace
+        self.name = name
+        self.value = value
+    }
+}
+
+/// PROPPATCH's instructions, in document order, applied all or nothing.
+public struct PropertyUpdate: Codable, Sendable, Equatable {
+    public struct Operation: Codable, Sendable, Equatable {
+        /// Set (with `value`) or remove (without).
+        public var namespace: String
+        public var name: String
+        public var value: String?
+
+        public init(namespace: String, name: String, value: String?) {
+            self.namespace = namespace
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var operations: [Operation]
+
+    public init(operations: [Operation]) { self.operations = operations }
+}
+
+/// A WebDAV write lock.
+public struct DAVLock: Codable, Sendable, Equatable {
+    public var token: String
+    /// The locked path (`/a/b`, the lock root).
+    public var path: String
+    public var depthInfinity: Bool
+    public var exclusive: Bool
+    /// The client's `DAV:owner` content, as XML.
+    public var owner: String
+    public var timeoutSeconds: Int
+    public var expiresAt: Date
+
+    public init(token: String, path: String, depthInfinity: Bool, exclusive: Bool, owner: String, timeoutSeconds: Int, expiresAt: Date) {
+        self.token = token
+        self.path = path
+        self.depthInfinity = depthInfinity
+        self.exclusive = exclusive
+        self.owner = owner
+        self.timeoutSeconds = timeoutSeconds
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case token, path
+        case depthInfinity = "depth_infinity"
+        case exclusive, owner
+        case timeoutSeconds = "timeout_seconds"
+        case expiresAt = "expires_at"
+    }
+}
+
+public struct LockList: Codable, Sendable, Equatable {
+    public var locks: [DAVLock]
+    public init(locks: [DAVLock]) { self.locks = locks }
+}
+
+/// Ask for a new lock on `path`.
+public struct LockRequest: Codable, Sendable, Equatable {
+    public var path: String
+    public var depthInfinity: Bool
+    public var exclusive: Bool
+    public var owner: String
+    public var timeoutSeconds: Int
+
+    public init(path: String, depthInfinity: Bool, exclusive: Bool, owner: String, timeoutSeconds: Int) {
+        self.path = path
+        self.depthInfinity = depthInfinity
+        self.exclusive = exclusive
+        self.owner = owner
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case depthInfinity = "depth_infinity"
+        case exclusive, owner
+        case timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// Refresh the lock `token`, which must cover `path`.
+public struct LockRefresh: Codable, Sendable, Equatable {
+    public var token: String
+    public var path: String
+    public var timeoutSeconds: Int
+
+    public init(token: String, path: String, timeoutSeconds: Int) {
+        self.token = token
+        self.path = path
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case token, path
+        case timeoutSeconds = "timeout_seconds"
     }
 }

@@ -15,7 +15,7 @@
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
 # Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
-# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_RESUMABLE=1 / CIRRUS_SKIP_SCHEMATHESIS=1;
+# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_RESUMABLE=1 / CIRRUS_SKIP_WEBDAV=1 / CIRRUS_SKIP_SCHEMATHESIS=1;
 # CIRRUS_RESUMABLE_MIB=N shrinks the tus uploads' 300 MiB; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
 # journey's 1 GiB round trip while iterating; CIRRUS_BAD_INPUT_ARGS / CIRRUS_SECURITY_ARGS add
 # options to bad-input.py (e.g. "--skip slow") / security.py (e.g. "--skip secrets").
@@ -147,6 +147,15 @@ if [[ -z "${CIRRUS_SKIP_RESUMABLE:-}" ]]; then
     "$CIRRUS_VENV/bin/python" "$CIRRUS_ROOT/Tests/api/resumable.py" "$API" --admin "apiadmin:$password" \
     --infra-run "$CIRRUS_ROOT/infra/run" --stack "$STACK" ${CIRRUS_TEST_S3_ENDPOINT:+--s3 "$CIRRUS_TEST_S3_ENDPOINT"} \
     ${CIRRUS_RESUMABLE_MIB:+--mib "$CIRRUS_RESUMABLE_MIB"} || status=$?
+fi
+
+# WebDAV and app passwords (Tests/api/webdav.py): litmus, rclone (a tree with non-ASCII names and a
+# large file, CIRRUS_WEBDAV_MIB, default 300, up and back), a cadaver session, app-password
+# revocation, read-only app passwords, and the JSON API and WebDAV seeing the same drive.
+if [[ -z "${CIRRUS_SKIP_WEBDAV:-}" ]]; then
+  log "WebDAV (litmus, rclone, cadaver) against $API"
+  (cd "$CIRRUS_ROOT/Tests/api" && "$CIRRUS_VENV/bin/python" webdav.py "$API" --admin "apiadmin:$password" \
+    ${CIRRUS_WEBDAV_MIB:+--mib "$CIRRUS_WEBDAV_MIB"}) || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

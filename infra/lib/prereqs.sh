@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libvips-dev libvips-tools
   docker-compose curl wrk ca-certificates
   prometheus  # for promtool only (Tests/observability/check-observability.sh)
+  litmus rclone cadaver  # the WebDAV clients of Tests/api/webdav.py
 )
 
 missing=()

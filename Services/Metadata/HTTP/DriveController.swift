@@ -17,6 +17,13 @@ struct DriveController: Sendable {
     let signer: InternalGrantSigner
 
     var paths: Paths { Paths(client: drive.client, drive: drive, accounts: drive.accounts, logger: drive.logger) }
+    var locks: DAVLocks { DAVLocks(client: drive.client, accounts: drive.accounts, logger: drive.logger) }
+
+    /// A lock path as sent: `/` and names, NFC like every name.
+    static func lockPath(_ raw: String?) throws -> String {
+        guard let raw, raw.hasPrefix("/"), raw.utf8.count <= 16_384 else { throw ProblemError.validation(field: "path", "is required") }
+        return "/" + raw.split(separator: "/").map { String($0).precomposedStringWithCanonicalMapping }.joined(separator: "/")
+    }
 
     struct ItemInput: Decodable {
         var name: String?
@@ -221,6 +228,42 @@ struct DriveController: Sendable {
                 identity, id: try context.parameters.uuid("id", resource: "folder"), parentID: input.parentID, name: input.name,
                 recursive: input.recursive, blob: blob)
             return try Response.json(Paths.entry(copy), status: .created)
+        }
+        router.patch("/internal/items/:id/properties") { request, context in
+            let identity = try context.caller
+            let input = try await request.decodeJSON(PropertyUpdate.self, context: context)
+            try await paths.updateProperties(identity, id: try context.parameters.uuid("id", resource: "item"), update: input)
+            return Response(status: .noContent)
+        }
+        router.get("/internal/locks") { request, context in
+            let identity = try context.caller
+            let path = try Self.lockPath(request.queryParameters["path"].map { String($0) })
+            return try Response.json(LockList(locks: try await locks.relevant(owner: identity.userID, path: path)))
+        }
+        router.post("/internal/locks") { request, context in
+            let identity = try context.caller
+            var input = try await request.decodeJSON(LockRequest.self, context: context)
+            input.path = try Self.lockPath(input.path)
+            return try Response.json(try await locks.create(identity, input), status: .created)
+        }
+        router.post("/internal/locks/refresh") { request, context in
+            let identity = try context.caller
+            var input = try await request.decodeJSON(LockRefresh.self, context: context)
+            input.path = try Self.lockPath(input.path)
+            return try Response.json(try await locks.refresh(identity, input))
+        }
+        router.delete("/internal/locks") { request, context in
+            let identity = try context.caller
+            let parameters = request.queryParameters
+            let path = try Self.lockPath(parameters["path"].map { String($0) })
+            if let token = parameters["token"] {
+                try await locks.unlock(identity, token: String(token), path: path)
+            } else if parameters["subtree"] == "true" {
+                try await locks.forget(identity, path: path)
+            } else {
+                throw ProblemError.validation(field: "token", "is required (or subtree=true)")
+            }
+            return Response(status: .noContent)
         }
         router.get("/internal/usage") { request, context in
             let identity = try context.caller

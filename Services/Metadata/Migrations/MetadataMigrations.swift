@@ -137,5 +137,34 @@ enum MetadataMigrations {
             [
                 "ALTER TABLE items ADD COLUMN thumbnail_failure TEXT, ADD COLUMN thumbnail_failure_detail TEXT"
             ]),
+        // WebDAV (docs/webdav.md): dead properties go with their item (copied with it, deleted
+        // with it); write locks are on paths of one user's drive, as RFC 4918 has them on URLs.
+        Migration(
+            "0006-metadata-webdav",
+            [
+                """
+                CREATE TABLE item_properties (
+                    item_id UUID NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+                    namespace TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (item_id, namespace, name)
+                )
+                """,
+                """
+                CREATE TABLE dav_locks (
+                    token TEXT PRIMARY KEY,
+                    owner_id UUID NOT NULL,
+                    path TEXT NOT NULL,
+                    depth_infinity BOOLEAN NOT NULL,
+                    exclusive BOOLEAN NOT NULL,
+                    lock_owner TEXT NOT NULL DEFAULT '',
+                    timeout_seconds INT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE INDEX dav_locks_path ON dav_locks (owner_id, path)",
+            ]),
     ]
 }

@@ -94,6 +94,8 @@ struct Accounts: Sendable {
     /// Drop every upload reservation the user holds.
     func deleteUploads(of userID: UUID, on connection: PostgresConnection) async throws {
         try await connection.query("DELETE FROM uploads WHERE owner_id = \(userID)", logger: logger)
+        // Their WebDAV locks too (their dead properties go with their items).
+        try await connection.query("DELETE FROM dav_locks WHERE owner_id = \(userID)", logger: logger)
     }
 
     /// Delete the user's row; the caller purges their items first (`user.deleted`).

@@ -240,6 +240,11 @@ struct Drive: Sendable {
                     """, logger: logger)
             }
             try await connection.query("UPDATE users SET used_bytes = used_bytes + \(source.size) WHERE id = \(identity.userID)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO item_properties (item_id, namespace, name, value) SELECT \(id), namespace, name, value FROM item_properties
+                WHERE item_id = \(fileID)
+                """, logger: logger)
             // Blob records the new use before this transaction commits: if the commit then
             // fails, the content keeps one reference too many (never collected) rather than
             // the copy pointing at collected bytes.

@@ -40,10 +40,21 @@ struct Paths: Sendable {
         guard let deepest = reached.first else { throw ProblemError.notFound("folder") }
         if deepest.depth == segments.count {
             var lookup = PathLookup(item: Self.entry(deepest.item), parent: reached.count > 1 ? Self.entry(reached[1].item) : nil)
+            var ids = [deepest.item.id]
             if children, deepest.item.kind == .folder {
                 let page = try await self.children(of: deepest.item.id, owner: identity.userID, after: after, limit: limit)
                 lookup.children = page.map(Self.entry)
                 lookup.nextAfter = page.count == limit ? page.last?.name : nil
+                ids += page.map(\.id)
+            }
+            let properties = try await self.properties(of: ids)
+            if !properties.isEmpty {
+                lookup.item?.properties = properties[deepest.item.id]
+                lookup.children = lookup.children?.map { child in
+                    var child = child
+                    child.properties = properties[child.id]
+                    return child
+                }
             }
             return lookup
         }
@@ -64,6 +75,53 @@ struct Paths: Sendable {
         var items: [Item] = []
         for try await row in rows { items.append(try Item(row: row)) }
         return items
+    }
+
+    /// The dead properties of `ids`, by item.
+    func properties(of ids: [UUID]) async throws -> [UUID: [DeadProperty]] {
+        var found: [UUID: [DeadProperty]] = [:]
+        let rows = try await client.query(
+            "SELECT item_id, namespace, name, value FROM item_properties WHERE item_id = ANY(\(ids)) ORDER BY item_id, namespace, name",
+            logger: logger)
+        for try await (id, namespace, name, value) in rows.decode((UUID, String, String, String).self) {
+            found[id, default: []].append(DeadProperty(namespace: namespace, name: name, value: value))
+        }
+        return found
+    }
+
+    /// At most this many dead properties per item, each value at most `maxPropertyBytes`.
+    static let maxProperties = 200
+    static let maxPropertyBytes = 64 * 1024
+
+    /// PROPPATCH: the operations in order, all or nothing, on an item of the caller's.
+    func updateProperties(_ identity: Identity, id: UUID, update: PropertyUpdate) async throws {
+        for operation in update.operations where (operation.value?.utf8.count ?? 0) > Self.maxPropertyBytes {
+            throw ProblemError(.contentTooLarge, detail: "A property value may be at most \(Self.maxPropertyBytes / 1024) KiB.")
+        }
+        try await client.transaction(logger: logger) { connection in
+            _ = try await drive.item(id, owner: identity.userID, lock: true, on: connection)
+            for operation in update.operations {
+                if let value = operation.value {
+                    try await connection.query(
+                        """
+                        INSERT INTO item_properties (item_id, namespace, name, value) VALUES (\(id), \(operation.namespace), \(operation.name), \(value))
+                        ON CONFLICT (item_id, namespace, name) DO UPDATE SET value = EXCLUDED.value
+                        """, logger: logger)
+                } else {
+                    try await connection.query(
+                        """
+                        DELETE FROM item_properties WHERE item_id = \(id) AND namespace = \(operation.namespace) AND name = \(operation.name)
+                        """, logger: logger)
+                }
+            }
+            for try await count in try await connection.query("SELECT count(*)::int FROM item_properties WHERE item_id = \(id)", logger: logger)
+                .decode(Int.self) where count > Self.maxProperties
+            {
+                throw ProblemError(
+                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                    detail: "An item may hold at most \(Self.maxProperties) properties.")
+            }
+        }
     }
 
     static func entry(_ item: Item) -> PathEntry {
@@ -141,6 +199,14 @@ struct Paths: Sendable {
             if bytes > 0 {
                 try await connection.query("UPDATE users SET used_bytes = used_bytes + \(bytes) WHERE id = \(identity.userID)", logger: logger)
             }
+            // Dead properties are copied with their items (RFC 4918 9.8.2).
+            let pairs = Array(newIDs)
+            try await connection.query(
+                """
+                INSERT INTO item_properties (item_id, namespace, name, value)
+                SELECT pair.new_id, p.namespace, p.name, p.value FROM item_properties p
+                JOIN unnest(\(pairs.map(\.key))::uuid[], \(pairs.map(\.value))::uuid[]) AS pair(old_id, new_id) ON p.item_id = pair.old_id
+                """, logger: logger)
             return try await drive.item(newIDs[id]!, owner: identity.userID, on: connection)
         }
     }

@@ -18,11 +18,25 @@ enum DAVProperties {
         case propname
         case named([Name])
 
+        /// Locks cost a call: only when they are asked for.
+        var wantsLocks: Bool {
+            switch self {
+            case .allprop: return true
+            case .propname: return false
+            case .named(let names): return names.contains { $0.namespace == DAVXML.dav && $0.name == "lockdiscovery" }
+            }
+        }
+
         /// Quotas cost a call: only when named (RFC 4331 keeps them out of allprop).
         var wantsQuota: Bool {
             if case .named(let names) = self { return names.contains { $0.namespace == DAVXML.dav && $0.name.hasPrefix("quota-") } }
             return false
         }
+    }
+
+    /// Properties the server computes: PROPPATCH cannot set or remove them (403).
+    static func isProtected(_ name: Name) -> Bool {
+        name.namespace == DAVXML.dav && (live.contains(name.name) || quotas.contains(name.name))
     }
 
     static let live: [String] = [
@@ -31,8 +45,25 @@ enum DAVProperties {
     ]
     static let quotas = ["quota-available-bytes", "quota-used-bytes"]
 
+    static let supportedLock =
+        "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+        + "<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+
+    /// One `D:activelock`.
+    static func activeLock(_ lock: DAVLock) -> String {
+        let root = DAVPath(segments: lock.path.split(separator: "/").map(String.init))
+        let remaining = max(0, Int(lock.expiresAt.timeIntervalSinceNow.rounded(.up)))
+        return "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope>\(lock.exclusive ? "<D:exclusive/>" : "<D:shared/>")</D:lockscope>"
+            + "<D:depth>\(lock.depthInfinity ? "infinity" : "0")</D:depth>"
+            + (lock.owner.isEmpty ? "" : "<D:owner>\(lock.owner)</D:owner>")
+            + "<D:timeout>Second-\(remaining)</D:timeout>"
+            + "<D:locktoken><D:href>\(DAVXML.escape(lock.token))</D:href></D:locktoken>"
+            + "<D:lockroot><D:href>\(DAVXML.escape(root.href(folder: false)))</D:href></D:lockroot></D:activelock>"
+    }
+
     /// The value of a DAV: property of `entry`, or nil when it has none (a folder's length).
-    static func value(_ name: String, entry: PathEntry, quota: StorageUsage?) -> String? {
+    /// `locks`: the locks that apply to it.
+    static func value(_ name: String, entry: PathEntry, quota: StorageUsage?, locks: [DAVLock] = []) -> String? {
         switch name {
         case "resourcetype": return entry.isFolder ? "<D:collection/>" : ""
         case "displayname": return DAVXML.escape(entry.name)
@@ -41,8 +72,8 @@ enum DAVProperties {
         case "getetag": return entry.isFolder ? nil : entry.sha256.map { DAVXML.escape("\"\($0)\"") }
         case "getcontentlength": return entry.isFolder ? nil : String(entry.size)
         case "getcontenttype": return entry.isFolder ? nil : DAVXML.escape(entry.contentType ?? "application/octet-stream")
-        case "supportedlock": return ""
-        case "lockdiscovery": return ""
+        case "supportedlock": return supportedLock
+        case "lockdiscovery": return locks.map(activeLock).joined()
         case "quota-available-bytes":
             return quota.map { String(max(0, $0.quotaBytes - $0.usedBytes - $0.reservedBytes)) }
         case "quota-used-bytes": return quota.map { String($0.usedBytes) }
@@ -51,22 +82,25 @@ enum DAVProperties {
     }
 
     /// One `D:response` of a multistatus.
-    static func response(href: String, entry: PathEntry, query: Query, quota: StorageUsage?) -> String {
+    static func response(href: String, entry: PathEntry, query: Query, quota: StorageUsage?, locks: [DAVLock] = []) -> String {
         var found = ""
         var missing = ""
+        let dead = entry.properties ?? []
         switch query {
         case .allprop:
             for name in live {
-                if let value = value(name, entry: entry, quota: quota) { found += element(DAVXML.dav, name, value) }
+                if let value = value(name, entry: entry, quota: quota, locks: locks) { found += element(DAVXML.dav, name, value) }
             }
+            for property in dead { found += element(property.namespace, property.name, property.value) }
         case .propname:
             for name in live where value(name, entry: entry, quota: quota) != nil { found += DAVXML.open(DAVXML.dav, name, empty: true) }
+            for property in dead { found += DAVXML.open(property.namespace, property.name, empty: true) }
         case .named(let names):
             for name in names {
-                if name.namespace == DAVXML.dav, live.contains(name.name) || quotas.contains(name.name),
-                    let value = value(name.name, entry: entry, quota: quota)
-                {
+                if isProtected(name), let value = value(name.name, entry: entry, quota: quota, locks: locks) {
                     found += element(name.namespace, name.name, value)
+                } else if let property = dead.first(where: { $0.namespace == name.namespace && $0.name == name.name }) {
+                    found += element(property.namespace, property.name, property.value)
                 } else {
                     missing += DAVXML.open(name.namespace, name.name, empty: true)
                 }

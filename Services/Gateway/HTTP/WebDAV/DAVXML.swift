@@ -158,3 +158,27 @@ enum DAVXML {
         return "<D:status>HTTP/1.1 \(code) \(reason)</D:status>"
     }
 }
+
+extension DAVElement {
+    /// The element's content as XML: its child elements (each declaring its namespace), or its
+    /// text when it has none. How dead property values and lock owners are kept.
+    func innerXML(depth: Int = 0) -> String {
+        if children.isEmpty { return DAVXML.escape(text) }
+        return children.map { $0.outerXML(depth: depth + 1) }.joined()
+    }
+
+    func outerXML(depth: Int) -> String {
+        let open: String
+        let close: String
+        if namespace.isEmpty {
+            open = "<\(name) xmlns=\"\""
+            close = "</\(name)>"
+        } else {
+            let prefix = "n\(depth)"
+            open = "<\(prefix):\(name) xmlns:\(prefix)=\"\(DAVXML.escape(namespace))\""
+            close = "</\(prefix):\(name)>"
+        }
+        let inner = innerXML(depth: depth)
+        return inner.isEmpty ? open + "/>" : open + ">" + inner + close
+    }
+}

@@ -50,6 +50,18 @@ struct WebDAVEndpoint: Sendable {
         }
         // OPTIONS answers without credentials: clients probe before they sign in, and it tells nothing.
         if request.method == .options { return options() }
+        // Refusals with a DAV:error body, and peers' refusals, are answers as they are (the edge's
+        // error handling would make them generic problems).
+        do {
+            return try await dispatch(path, request, context)
+        } catch let error as DAVError {
+            return error.response()
+        } catch let relay as FileTransferRelay {
+            return FileTransfer.relay(relay.reply)
+        }
+    }
+
+    func dispatch(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let session = try await authenticate(request, context)
         switch request.method.rawValue {
         case "GET": return try await get(path, request, context, session, head: false)
@@ -59,7 +71,9 @@ struct WebDAVEndpoint: Sendable {
         case "MKCOL": return try await mkcol(path, request, session)
         case "DELETE": return try await delete(path, request, session)
         case "COPY", "MOVE": return try await copyOrMove(path, request, session, move: request.method.rawValue == "MOVE")
-        case "PROPPATCH": return try await proppatch(path, request, session)
+        case "PROPPATCH": return try await proppatch(path, request, context, session)
+        case "LOCK": return try await lock(path, request, context, session)
+        case "UNLOCK": return try await unlock(path, request, session)
         default:
             throw ProblemError(
                 HTTPResponse.Status(code: 501, reasonPhrase: "Not Implemented"), detail: "\(request.method.rawValue) is not supported.")
@@ -70,7 +84,7 @@ struct WebDAVEndpoint: Sendable {
         Response(
             status: .ok,
             headers: [
-                HTTPField.Name("DAV")!: "1", .allow: Self.allow, HTTPField.Name("MS-Author-Via")!: "DAV", .contentLength: "0",
+                HTTPField.Name("DAV")!: "1, 2", .allow: Self.allow, HTTPField.Name("MS-Author-Via")!: "DAV", .contentLength: "0",
             ])
     }
 
@@ -194,6 +208,8 @@ struct WebDAVEndpoint: Sendable {
             throw ProblemError(.methodNotAllowed, detail: "A folder has no content to replace.", headers: [.allow: Self.allow])
         }
         try Self.checkPreconditions(request, etag: found.item.flatMap(Self.etag))
+        try await authorize(
+            request, session, path, entry: found.item, writes: found.item == nil ? [(path, false), (path.parent, false)] : [(path, false)])
         if let existing = found.item {
             return try await store(request, context, session, replacing: existing.id, folder: nil, name: nil)
         }
@@ -254,6 +270,7 @@ struct WebDAVEndpoint: Sendable {
             throw ProblemError(.methodNotAllowed, detail: "Something with that name already exists.", headers: [.allow: Self.allow])
         }
         guard let parent = found.parent else { throw ProblemError(.conflict, detail: "The folder to hold it does not exist.") }
+        try await authorize(request, session, path, entry: nil, writes: [(path, false), (path.parent, false)])
         struct NewFolder: Encodable, Sendable {
             var name: String
             var parentID: UUID
@@ -274,8 +291,10 @@ struct WebDAVEndpoint: Sendable {
         if path.isRoot { throw ProblemError(.forbidden, detail: "The root folder cannot be deleted.") }
         guard let item = try await lookup(path, session).item else { throw Self.notFound() }
         try Self.checkPreconditions(request, etag: Self.etag(item))
+        try await authorize(request, session, path, entry: item, writes: [(path, true), (path.parent, false)])
         let reply = try await call(.DELETE, Self.itemPath(item), session)
         guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+        try await forgetLocks(path, session)
         return Response(status: .noContent)
     }
 
@@ -305,6 +324,9 @@ struct WebDAVEndpoint: Sendable {
             if destination.isWithin(path) { throw ProblemError(.forbidden, detail: "A folder cannot be copied or moved into itself.") }
         }
         let target = try await lookup(destination, session)
+        var writes: [(DAVPath, Bool)] = [(destination, true), (destination.parent, false)]
+        if move { writes += [(path, true), (path.parent, false)] }
+        try await authorize(request, session, path, entry: source, writes: writes)
         var replaced = false
         if let existing = target.item {
             guard overwrite else { throw ProblemError(.preconditionFailed, detail: "The destination exists and Overwrite is F.") }
@@ -338,6 +360,7 @@ struct WebDAVEndpoint: Sendable {
             reply = try await call(.POST, Self.itemPath(source) + "/copy", session, json: placement)
         }
         guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        if move { try await forgetLocks(path, session) }
         return Response(status: replaced ? .noContent : .created, headers: [.contentLength: "0"])
     }
 
@@ -361,15 +384,18 @@ struct WebDAVEndpoint: Sendable {
             let reply = try await call(.GET, "/internal/usage", session)
             quota = try reply.decode(StorageUsage.self)
         }
+        let locks = query.wantsLocks ? try await self.locks(at: path, session) : []
+        func applying(_ target: DAVPath) -> [DAVLock] { locks.filter { Self.covers($0, target) } }
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
-        xml += DAVProperties.response(href: path.href(folder: item.isFolder), entry: item, query: query, quota: quota)
+        xml += DAVProperties.response(href: path.href(folder: item.isFolder), entry: item, query: query, quota: quota, locks: applying(path))
         if depth == "1", item.isFolder {
             var after: String?
             repeat {
                 let page = try await lookup(path, session, children: true, after: after)
                 for child in page.children ?? [] {
+                    let childPath = path.appending(child.name)
                     xml += DAVProperties.response(
-                        href: path.appending(child.name).href(folder: child.isFolder), entry: child, query: query, quota: quota)
+                        href: childPath.href(folder: child.isFolder), entry: child, query: query, quota: quota, locks: applying(childPath))
                 }
                 after = page.nextAfter
             } while after != nil
@@ -413,30 +439,207 @@ struct WebDAVEndpoint: Sendable {
 
     // MARK: - PROPPATCH
 
-    /// Dead properties are not stored yet: every change is refused (403), which RFC 4918 allows.
-    func proppatch(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+    /// Dead properties, set and removed in document order, all or nothing (RFC 4918 9.2). Live
+    /// properties are protected: a PROPPATCH touching one changes nothing (403 for it, 424 for
+    /// the rest).
+    func proppatch(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
         try Self.refuseWrites(session)
-        guard let item = try await lookup(path, session).item else { throw Self.notFound() }
-        var request = request
-        let bytes = try await request.collectBody(upTo: DAVXML.maxBodyBytes)
-        let root: DAVElement
-        do {
-            root = try DAVXML.parse(bytes)
-        } catch {
-            throw ProblemError(.badRequest, detail: "The XML body is not accepted.")
-        }
+        guard let root = try await Self.xmlBody(request, context) else { throw ProblemError(.badRequest, detail: "PROPPATCH needs a body.") }
         guard root.is(DAVXML.dav, "propertyupdate") else { throw ProblemError(.badRequest, detail: "The body must be a DAV:propertyupdate element.") }
+        guard let item = try await lookup(path, session).item else { throw Self.notFound() }
+        try await authorize(request, session, path, entry: item, writes: [(path, false)])
+        var operations: [PropertyUpdate.Operation] = []
         var names: [DAVProperties.Name] = []
         for action in root.children where action.is(DAVXML.dav, "set") || action.is(DAVXML.dav, "remove") {
             for prop in action.children where prop.is(DAVXML.dav, "prop") {
-                names += prop.children.map { DAVProperties.Name($0.namespace, $0.name) }
+                for property in prop.children {
+                    let name = DAVProperties.Name(property.namespace, property.name)
+                    names.append(name)
+                    operations.append(
+                        PropertyUpdate.Operation(
+                            namespace: property.namespace, name: property.name, value: action.name == "set" ? property.innerXML() : nil))
+                }
             }
         }
+        let protected = names.filter(DAVProperties.isProtected)
+        var statuses: [(DAVProperties.Name, Int)]
+        if protected.isEmpty {
+            let reply = try await call(
+                .PATCH, "/internal/items/\(item.id.uuidString.lowercased())/properties", session, json: PropertyUpdate(operations: operations))
+            guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+            statuses = names.map { ($0, 200) }
+        } else {
+            statuses = names.map { ($0, DAVProperties.isProtected($0) ? 403 : 424) }
+        }
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\"><D:response>"
-        xml += "<D:href>\(DAVXML.escape(path.href(folder: item.isFolder)))</D:href><D:propstat><D:prop>"
-        for name in names { xml += DAVXML.open(name.namespace, name.name, empty: true) }
-        xml += "</D:prop>\(DAVXML.status(403))</D:propstat></D:response></D:multistatus>"
+        xml += "<D:href>\(DAVXML.escape(path.href(folder: item.isFolder)))</D:href>"
+        var seen = Set<DAVProperties.Name>()
+        for (name, status) in statuses where seen.insert(name).inserted {
+            xml += "<D:propstat><D:prop>\(DAVXML.open(name.namespace, name.name, empty: true))</D:prop>\(DAVXML.status(status))</D:propstat>"
+        }
+        xml += "</D:response></D:multistatus>"
         return Self.xmlResponse(status: HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), xml)
+    }
+
+    // MARK: - Locks
+
+    /// The locks on `path`, on folders above it with depth infinity, and below it.
+    func locks(at path: DAVPath, _ session: Session) async throws -> [DAVLock] {
+        let reply = try await call(.GET, "/internal/locks?path=" + Self.queryEncode(path.plain), session)
+        guard let list = try reply.decode(LockList.self) else { throw FileTransferRelay(reply: reply) }
+        return list.locks
+    }
+
+    func forgetLocks(_ path: DAVPath, _ session: Session) async throws {
+        _ = try await call(.DELETE, "/internal/locks?subtree=true&path=" + Self.queryEncode(path.plain), session)
+    }
+
+    static func covers(_ lock: DAVLock, _ path: DAVPath) -> Bool {
+        let root = lock.path.split(separator: "/").map(String.init)
+        if root == path.segments { return true }
+        return lock.depthInfinity && path.segments.count > root.count && Array(path.segments.prefix(root.count)) == root
+    }
+
+    static func isBelow(_ lock: DAVLock, _ path: DAVPath) -> Bool {
+        let root = lock.path.split(separator: "/").map(String.init)
+        return root.count > path.segments.count && Array(root.prefix(path.segments.count)) == path.segments
+    }
+
+    /// The `If` header must hold (412), and every lock bearing on what the request changes must
+    /// have its token in it (423): `writes` are the paths changed, with `subtree` when what is
+    /// below changes too (DELETE, MOVE); a folder's own lock guards its list of members.
+    func authorize(_ request: Request, _ session: Session, _ path: DAVPath, entry: PathEntry?, writes: [(DAVPath, Bool)]) async throws {
+        var submitted = Set<String>()
+        if let raw = request.headers[HTTPField.Name("If")!] {
+            let header: IfHeader
+            do {
+                header = try IfHeader.parse(raw)
+            } catch {
+                throw ProblemError(.badRequest, detail: "The If header is malformed (RFC 4918 10.4).")
+            }
+            submitted = header.tokens
+            let host = request.headers[HTTPField.Name("Host")!] ?? request.head.authority
+            let holds = try await header.holds { resource in
+                var target = path
+                var item = entry
+                if let resource {
+                    guard let tagged = try? DAVPath(destination: resource, host: host) else { return IfHeader.State(tokens: [], etag: nil) }
+                    target = tagged
+                    item = try await lookup(tagged, session).item
+                }
+                let locks = try await self.locks(at: target, session).filter { Self.covers($0, target) }
+                return IfHeader.State(tokens: Set(locks.map(\.token)), etag: item.flatMap(Self.etag))
+            }
+            if !holds { throw ProblemError(.preconditionFailed, detail: "The If header's conditions do not hold.") }
+        }
+        guard let first = writes.first?.0 else { return }
+        // One call: the locks around the deepest folder all the changed paths share.
+        var common = first.segments
+        for (target, _) in writes.dropFirst() {
+            common = Array(zip(common, target.segments).prefix { $0.0 == $0.1 }.map(\.0))
+        }
+        let locks = try await self.locks(at: DAVPath(segments: common), session)
+        for (target, subtree) in writes {
+            for lock in locks where Self.covers(lock, target) || (subtree && Self.isBelow(lock, target)) {
+                if !submitted.contains(lock.token) {
+                    let root = DAVPath(segments: lock.path.split(separator: "/").map(String.init))
+                    throw DAVError(
+                        status: 423,
+                        xml: "<D:lock-token-submitted><D:href>\(DAVXML.escape(root.href(folder: false)))</D:href></D:lock-token-submitted>")
+                }
+            }
+        }
+    }
+
+    /// LOCK: a new lock (a body with `lockinfo`), or a refresh (no body; the lock's token in `If`).
+    /// A new lock on an unmapped path creates an empty file there (RFC 4918 7.3).
+    func lock(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        let timeout = DAVTimeout.seconds(request.headers[HTTPField.Name("Timeout")!])
+        let found = try await lookup(path, session)
+        guard let info = try await Self.xmlBody(request, context) else {
+            guard let raw = request.headers[HTTPField.Name("If")!], let header = try? IfHeader.parse(raw),
+                let token = header.tokens.first(where: { $0 != "DAV:no-lock" })
+            else {
+                throw ProblemError(.badRequest, detail: "A LOCK without a body refreshes a lock: name it in the If header.")
+            }
+            let reply = try await call(
+                .POST, "/internal/locks/refresh", session, json: LockRefresh(token: token, path: path.plain, timeoutSeconds: timeout))
+            guard let lock = try reply.decode(DAVLock.self) else { throw FileTransferRelay(reply: reply) }
+            return Self.lockAnswer(lock, status: .ok)
+        }
+        guard info.is(DAVXML.dav, "lockinfo"), let scope = info.child(DAVXML.dav, "lockscope"),
+            let type = info.child(DAVXML.dav, "locktype"), type.child(DAVXML.dav, "write") != nil
+        else {
+            throw ProblemError(.badRequest, detail: "The body must be a DAV:lockinfo with a lockscope and the write locktype.")
+        }
+        let exclusive = scope.child(DAVXML.dav, "exclusive") != nil
+        guard exclusive || scope.child(DAVXML.dav, "shared") != nil else {
+            throw ProblemError(.badRequest, detail: "The lockscope must be exclusive or shared.")
+        }
+        let depth = request.headers[HTTPField.Name("Depth")!]?.lowercased() ?? "infinity"
+        guard depth == "0" || depth == "infinity" else { throw ProblemError(.badRequest, detail: "A lock has Depth 0 or infinity.") }
+        if found.item == nil, found.parent == nil { throw ProblemError(.conflict, detail: "The folder to hold it does not exist.") }
+        try await authorize(request, session, path, entry: found.item, writes: [])
+        let owner = info.child(DAVXML.dav, "owner")?.innerXML() ?? ""
+        let reply = try await call(
+            .POST, "/internal/locks", session,
+            json: LockRequest(path: path.plain, depthInfinity: depth == "infinity", exclusive: exclusive, owner: owner, timeoutSeconds: timeout))
+        guard let lock = try reply.decode(DAVLock.self, status: 201) else {
+            if reply.status == 423 {
+                throw DAVError(
+                    status: 423, xml: "<D:no-conflicting-lock><D:href>\(DAVXML.escape(path.href(folder: false)))</D:href></D:no-conflicting-lock>")
+            }
+            throw FileTransferRelay(reply: reply)
+        }
+        guard found.item == nil, let parent = found.parent else { return Self.lockAnswer(lock, status: .ok) }
+        // An unmapped path: an empty file, created under the new lock.
+        let body = ClientBody(RequestBody(buffer: ByteBuffer()))
+        let stored = try await transfer.transfer(
+            token: session.token, context: context, replacing: nil, folderID: parent.id.uuidString, name: path.name, declaredSize: 0, checksum: nil,
+            body: body, clientBody: body, beforeCompleting: nil)
+        guard stored.status == 201 else {
+            _ = try? await call(.DELETE, "/internal/locks?token=\(Self.queryEncode(lock.token))&path=" + Self.queryEncode(path.plain), session)
+            throw FileTransferRelay(reply: stored)
+        }
+        return Self.lockAnswer(lock, status: .created)
+    }
+
+    static func lockAnswer(_ lock: DAVLock, status: HTTPResponse.Status) -> Response {
+        var response = xmlResponse(
+            status: status,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>\(DAVProperties.activeLock(lock))</D:lockdiscovery></D:prop>"
+        )
+        response.headers[HTTPField.Name("Lock-Token")!] = "<\(lock.token)>"
+        return response
+    }
+
+    func unlock(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+        try Self.refuseWrites(session)
+        guard let raw = request.headers[HTTPField.Name("Lock-Token")!]?.trimmingCharacters(in: .whitespaces), raw.hasPrefix("<"), raw.hasSuffix(">")
+        else {
+            throw ProblemError(.badRequest, detail: "UNLOCK needs a Lock-Token header (<token>).")
+        }
+        let token = String(raw.dropFirst().dropLast())
+        let reply = try await call(.DELETE, "/internal/locks?token=\(Self.queryEncode(token))&path=" + Self.queryEncode(path.plain), session)
+        guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+        return Response(status: .noContent)
+    }
+}
+
+/// A WebDAV refusal with its `DAV:error` body (RFC 4918 16: preconditions).
+struct DAVError: Error, HTTPResponseError {
+    let code: Int
+    let xml: String
+    init(status: Int, xml: String) {
+        code = status
+        self.xml = xml
+    }
+    var status: HTTPResponse.Status { HTTPResponse.Status(code: code) }
+    func response(from request: Request, context: some RequestContext) throws -> Response { response() }
+    func response() -> Response {
+        WebDAVEndpoint.xmlResponse(
+            status: status, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">\(xml)</D:error>")
     }
 }
 
