@@ -43,7 +43,8 @@ enum GatewayApp {
         }
         try addRoutes(
             to: router, peers: peers, verifier: verifier, readiness: runtime.readiness, links: setup.links, publicURL: settings.publicURL,
-            limiter: limiter, defaultRequestsPerMinute: settings.defaultUserRequestsPerMinute)
+            limiter: limiter, defaultRequestsPerMinute: settings.defaultUserRequestsPerMinute,
+            anonymousRequestsPerMinute: settings.anonymousRequestsPerMinute)
         // Paths are made canonical before the router resolves them (see CanonicalPath).
         try await runtime.run(router: CanonicalPathRouter(router: router))
     }
@@ -52,7 +53,8 @@ enum GatewayApp {
     /// same router to check it against the OpenAPI document.
     static func addRoutes(
         to router: Router<GatewayRequestContext>, peers: Peers, verifier: TokenVerifier, readiness: Readiness, links: LinkSigner,
-        publicURL: String, limiter: RateLimiter = RateLimiter(), defaultRequestsPerMinute: Int = 600
+        publicURL: String, limiter: RateLimiter = RateLimiter(), defaultRequestsPerMinute: Int = 600,
+        anonymousRequestsPerMinute: Int = 600
     ) throws {
         StatusController(peers: peers, readiness: readiness).register(on: router)
         try DocsController().register(on: router)
@@ -67,7 +69,9 @@ enum GatewayApp {
         transfer.register(on: router)
         ResumableUploadEndpoints(peers: peers, verifier: verifier).register(on: router)
         LinkEndpoints(metadata: metadata, peers: peers, transfer: transfer, signer: links, publicURL: publicURL).register(on: router)
-        WebDAVEndpoint(peers: peers, transfer: transfer, limiter: limiter, defaultRequestsPerMinute: defaultRequestsPerMinute)
-            .register(on: router)
+        WebDAVEndpoint(
+            peers: peers, transfer: transfer, limiter: limiter, defaultRequestsPerMinute: defaultRequestsPerMinute,
+            failuresPerMinute: anonymousRequestsPerMinute
+        ).register(on: router)
     }
 }

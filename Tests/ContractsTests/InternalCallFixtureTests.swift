@@ -54,7 +54,34 @@ struct InternalCallFixtureTests {
                 stored: StoredUpload(
                     uploadID: uploadID, fileID: fileID, blobID: blobID, sha256: String(blobID.dropFirst(7)), size: 1_048_576,
                     contentType: "image/jpeg", receipt: receipt))),
+        sample("basic-credentials.json", BasicCredentials(username: "ada", password: "abcde-fghij-kmnpq-rstuv-wxyz2")),
+        sample("dav-session.json", DAVSession(accessToken: "eyJhbGciOiJFZERTQSJ9.e30.c2ln", userID: userID, readOnly: true, requestsPerMinute: 600)),
+        sample("path-lookup.json", PathLookup(item: folderEntry, parent: rootEntry, children: [fileEntry], nextAfter: "Sommer 2026.jpg")),
+        sample("path-lookup.missing.json", PathLookup(item: nil, parent: folderEntry)),
+        sample("folder-copy-request.json", FolderCopyRequest(parentID: folderID, name: "Fotos (Kopie)", recursive: true)),
+        sample(
+            "property-update.json",
+            PropertyUpdate(operations: [
+                .init(namespace: "http://example.com/ns", name: "colour", value: "<n1:rgb xmlns:n1=\"urn:x\">red</n1:rgb>"),
+                .init(namespace: "", name: "note", value: nil),
+            ])),
+        sample(
+            "lock-request.json",
+            LockRequest(path: "/Fotos/Sommer 2026.jpg", depthInfinity: false, exclusive: true, owner: "ada", timeoutSeconds: 3600)),
+        sample("lock-refresh.json", LockRefresh(token: lockToken, path: "/Fotos", timeoutSeconds: 600)),
+        sample("lock-list.json", LockList(locks: [lock])),
     ]
+    static let userID = UUID(uuidString: "0a5e0000-0000-4000-8000-000000000003")!
+    static let lockToken = "opaquelocktoken:7d3f0000-0000-4000-8000-000000000004"
+    static let lock = DAVLock(
+        token: lockToken, path: "/Fotos", depthInfinity: true, exclusive: false, owner: "<n1:href xmlns:n1=\"DAV:\">ada</n1:href>",
+        timeoutSeconds: 3600, expiresAt: date)
+    static let rootEntry = PathEntry(id: userID, kind: "folder", name: "", size: 0, contentType: nil, sha256: nil, createdAt: date, updatedAt: date)
+    static let folderEntry = PathEntry(
+        id: folderID, kind: "folder", name: "Fotos", size: 0, contentType: nil, sha256: nil, createdAt: date, updatedAt: date)
+    static let fileEntry = PathEntry(
+        id: fileID, kind: "file", name: "Sommer 2026.jpg", size: 1_048_576, contentType: "image/jpeg", sha256: String(blobID.dropFirst(7)),
+        createdAt: date, updatedAt: date, properties: [DeadProperty(namespace: "http://example.com/ns", name: "colour", value: "red")])
     static let tusMetadata = "folder_id ZjAxZDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAy,name U29tbWVyIDIwMjYubW92"
 
     static func sample<T: Codable & Equatable & Sendable>(

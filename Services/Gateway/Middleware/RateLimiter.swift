@@ -71,5 +71,15 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// True when `key`'s bucket would allow a request now; nothing is taken.
+    func wouldAllow(_ key: String, perMinute: Int) -> Bool {
+        let now = clock()
+        let capacity = Double(max(1, perMinute))
+        return state.withLock { state in
+            guard let bucket = state.buckets[key] else { return true }
+            return min(capacity, bucket.tokens + max(0, now - bucket.updated) * capacity / 60) >= 1
+        }
+    }
+
     var trackedCallers: Int { state.withLock { $0.buckets.count } }
 }

@@ -18,6 +18,9 @@ struct WebDAVEndpoint: Sendable {
     let transfer: FileTransfer
     let limiter: RateLimiter
     let defaultRequestsPerMinute: Int
+    /// Failed sign-ins per client address and minute before the endpoint stops asking auth (the
+    /// anonymous rate): a guesser's requests are refused here, not sent on.
+    let failuresPerMinute: Int
 
     static let methods: [HTTPRequest.Method] = [
         .options, .get, .head, .put, .delete, HTTPRequest.Method("PROPFIND")!, HTTPRequest.Method("PROPPATCH")!,
@@ -96,12 +99,21 @@ struct WebDAVEndpoint: Sendable {
         guard let header = request.headers[.authorization], let (username, password) = Self.basicCredentials(header) else {
             throw Self.challenge("Sign in with your username and an app password (HTTP Basic).")
         }
+        let failures = "dav-failures:" + context.clientAddress
+        guard limiter.wouldAllow(failures, perMinute: failuresPerMinute) else {
+            throw ProblemError(
+                .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+                detail: "Too many failed sign-ins from this address; retry in a minute.", headers: [.retryAfter: "60"])
+        }
         var headers = HTTPHeaders()
         headers.add(name: "X-Cirrus-Client-Address", value: context.clientAddress)
         let reply = try await peers.auth.send(
             .POST, "/internal/app-passwords/check", json: BasicCredentials(username: username, password: password), headers: headers)
         guard let session = try reply.decode(DAVSession.self) else {
-            if reply.status == 401 { throw Self.challenge("The username or app password is wrong.") }
+            if reply.status == 401 {
+                _ = limiter.take(failures, perMinute: failuresPerMinute)
+                throw Self.challenge("The username or app password is wrong.")
+            }
             throw FileTransferRelay(reply: reply)
         }
         context.edge.userID = session.userID.uuidString.lowercased()
