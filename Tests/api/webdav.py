@@ -344,6 +344,18 @@ class WebDAV:
         r = self.request("UNLOCK", locked, headers={"Lock-Token": f"<{token}>"})
         check("UNLOCK → 204", r.status_code == 204, f"{r.status_code}")
 
+        # Names as the JSON API has them: up to 255 bytes of UTF-8 per segment.
+        longest = "ü" * 127 + "x"  # 255 bytes
+        r = self.request("PUT", "/" + urllib.parse.quote(longest), data=b"long")
+        check("PUT of a 255-byte name → 201", r.status_code == 201, f"{r.status_code}")
+        r = self.request("PUT", "/" + urllib.parse.quote(longest + "y"), data=b"long")
+        check("PUT of a 256-byte name → 422 naming the field, as the JSON API", r.status_code == 422 and '"name"' in r.text and
+              r.headers.get("Content-Type", "").startswith("application/problem+json"), f"{r.status_code} {r.text[:160]}")
+        r = self.request("MKCOL", "/" + urllib.parse.quote(longest + "y"))
+        check("MKCOL of a 256-byte name → 422", r.status_code == 422, f"{r.status_code}")
+        r = self.request("GET", "/" + urllib.parse.quote(longest + "y"))
+        check("GET of a 256-byte name → 404", r.status_code == 404, f"{r.status_code}")
+
         # Each user's /dav/ is their own drive: the other user's names are 404 here.
         r = self.request("GET", "/" + urllib.parse.quote(name), app=self.other_app, user=self.other)
         check("another user's path → 404", r.status_code == 404, f"{r.status_code}")
