@@ -34,11 +34,12 @@ struct WebDAVParsingTests {
         #expect(DAVPath(segments: []).href(folder: true) == "/dav/")
     }
 
-    @Test func destinationsAreOnThisServerOnly() throws {
-        #expect(try DAVPath(destination: "http://h:8080/dav/a/b%20c", host: "h:8080").segments == ["a", "b c"])
-        #expect(try DAVPath(destination: "/dav/x", host: "h").segments == ["x"])
-        #expect(throws: DAVPath.Failure.outside) { try DAVPath(destination: "http://elsewhere/dav/x", host: "h:8080") }
-        #expect(throws: DAVPath.Failure.outside) { try DAVPath(destination: "http://h:8080/v1/files", host: "h:8080") }
+    @Test func destinationsAreTheirPathUnderDav() throws {
+        #expect(try DAVPath(destination: "http://h:8080/dav/a/b%20c").segments == ["a", "b c"])
+        #expect(try DAVPath(destination: "https://drive.example.com/dav/x?q#f").segments == ["x"])
+        #expect(try DAVPath(destination: "/dav/x").segments == ["x"])
+        #expect(throws: DAVPath.Failure.outside) { try DAVPath(destination: "http://h:8080/v1/files") }
+        #expect(throws: DAVPath.Failure.outside) { try DAVPath(destination: "http://h:8080") }
         #expect(DAVPath(segments: ["a", "b"]).isWithin(DAVPath(segments: ["a"])))
         #expect(!DAVPath(segments: ["ab"]).isWithin(DAVPath(segments: ["a"])))
     }

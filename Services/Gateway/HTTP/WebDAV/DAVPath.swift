@@ -32,16 +32,14 @@ struct DAVPath: Sendable, Equatable {
         self.segments = segments
     }
 
-    /// A `Destination` header: an absolute URI on this server, or an absolute path.
-    /// `host` is the request's `Host`, compared when the header names one.
-    init(destination: String, host: String?) throws {
+    /// A `Destination` header (or an `If` header's tag): an absolute URI or an absolute path.
+    /// Only its path counts: behind a proxy the `Host` the gateway sees is often not the one the
+    /// client used, and a path outside `/dav/` is what names another server's resource (502).
+    init(destination: String) throws {
         var rest = Substring(destination.trimmingCharacters(in: .whitespaces))
         if let scheme = rest.range(of: "://") {
             let afterScheme = rest[scheme.upperBound...]
-            let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-            let authority = afterScheme[..<slash]
-            if let host, authority.lowercased() != host.lowercased() { throw Failure.outside }
-            rest = afterScheme[slash...]
+            rest = afterScheme[(afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex)...]
         }
         if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
         if rest.isEmpty { rest = "/" }

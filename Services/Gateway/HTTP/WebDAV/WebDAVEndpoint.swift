@@ -319,7 +319,7 @@ struct WebDAVEndpoint: Sendable {
         }
         let destination: DAVPath
         do {
-            destination = try DAVPath(destination: header, host: request.headers[HTTPField.Name("Host")!] ?? request.head.authority)
+            destination = try DAVPath(destination: header)
         } catch DAVPath.Failure.outside {
             throw ProblemError(.badGateway, detail: "The Destination is not on this server's WebDAV tree.")
         } catch DAVPath.Failure.invalid(let why) {
@@ -530,12 +530,11 @@ struct WebDAVEndpoint: Sendable {
                 throw ProblemError(.badRequest, detail: "The If header is malformed (RFC 4918 10.4).")
             }
             submitted = header.tokens
-            let host = request.headers[HTTPField.Name("Host")!] ?? request.head.authority
             let holds = try await header.holds { resource in
                 var target = path
                 var item = entry
                 if let resource {
-                    guard let tagged = try? DAVPath(destination: resource, host: host) else { return IfHeader.State(tokens: [], etag: nil) }
+                    guard let tagged = try? DAVPath(destination: resource) else { return IfHeader.State(tokens: [], etag: nil) }
                     target = tagged
                     item = try await lookup(tagged, session).item
                 }
