@@ -115,29 +115,29 @@ struct AppPasswordController: Sendable {
         guard !login.isEmpty, login.utf8.count <= 254, !login.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
             !input.password.isEmpty, input.password.utf8.count <= 1024, !input.password.utf8.contains(0)
         else { throw Self.wrongCredentials }
-        let found = try await store.credentials(login: login)
-        let account = found.map { $0.0.id.uuidString.lowercased() } ?? "login:" + login.lowercased()
+        // One round trip for the user, their tier's rate and the app password; one for the throttle.
+        let found = try await appPasswords.candidate(login: login, password: input.password)
+        let account = found.map { $0.user.id.uuidString.lowercased() } ?? "login:" + login.lowercased()
         if let seconds = try await throttle.lockedFor(LoginThrottle.loginKeys(account: account, address: address)) {
             throw ProblemError(.tooManyRequests, detail: "Too many failed sign-ins. Try again later.", headers: [.retryAfter: "\(seconds)"])
         }
         var readOnly = false
         var valid = false
-        if let (user, _) = found, AppPasswords.looksLikeAppPassword(input.password) {
-            if let record = try await appPasswords.match(input.password, userID: user.id) {
-                valid = true
-                readOnly = record.readOnly
-            }
-        } else if settings.davAccountPassword {
+        if let app = found?.appPassword {
+            valid = true
+            readOnly = app.readOnly
+            if app.stale { try await appPasswords.touch(app.id) }
+        } else if settings.davAccountPassword, !AppPasswords.looksLikeAppPassword(input.password) {
             // The account's own password, only when the operator allows it (off by default).
-            valid = try await passwords.verify(input.password, against: found?.1)
+            valid = try await passwords.verify(input.password, against: found?.passwordHash)
         }
-        guard valid, let user = found?.0, !user.disabled else {
+        guard valid, let user = found?.user, !user.disabled else {
             try await throttle.recordFailure(account: account, address: address)
             throw Self.wrongCredentials
         }
         var identity = user.identity
         identity.readOnly = readOnly
-        identity.requestsPerMinute = try await store.tier(id: user.tierID)?.permissions.requestsPerMinute
+        identity.requestsPerMinute = found?.requestsPerMinute
         let token = try await keys.sign(AccessClaims(identity: identity, issuedAt: Date(), lifetime: Self.sessionLifetime))
         return DAVSession(accessToken: token, userID: user.id, readOnly: readOnly, requestsPerMinute: identity.requestsPerMinute)
     }

@@ -98,21 +98,46 @@ struct AppPasswords: Sendable {
         return false
     }
 
-    /// The app password of `userID` that `password` is, or nil; its last use is recorded (at
-    /// most once a minute, so a busy client does not write a row per request).
-    func match(_ password: String, userID: UUID) async throws -> Record? {
+    /// What one WebDAV request's check needs, in one round trip: the user `login` names (by
+    /// username or e-mail), their password hash, their tier's rate, and the app password of
+    /// theirs that `password` is (nil when none is, or `password` does not look like one).
+    struct Candidate: Sendable {
+        var user: User
+        var passwordHash: String
+        var requestsPerMinute: Int?
+        var appPassword: (id: UUID, readOnly: Bool, stale: Bool)?
+    }
+
+    func candidate(login: String, password: String) async throws -> Candidate? {
+        let key = login.lowercased()
+        // A login password is never hashed into a lookup of this table.
+        let hash = Self.looksLikeAppPassword(password) ? Self.hash(password) : ByteBuffer()
         let rows = try await client.query(
             """
-            WITH found AS (
-                SELECT id FROM app_passwords WHERE password_hash = \(Self.hash(password)) AND user_id = \(userID)
-            ), touched AS (
-                UPDATE app_passwords SET last_used_at = now()
-                WHERE id IN (SELECT id FROM found) AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
-            )
-            SELECT id, name, read_only, created_at, last_used_at FROM app_passwords WHERE id IN (SELECT id FROM found)
+            SELECT u.id, u.username, u.email, u.role, u.tier_id, u.disabled, u.created_at, u.password_hash, t.requests_per_minute,
+                   a.id, a.read_only, (a.last_used_at IS NULL OR a.last_used_at < now() - interval '60 seconds')
+            FROM users u LEFT JOIN tiers t ON t.id = u.tier_id
+            LEFT JOIN app_passwords a ON a.user_id = u.id AND a.password_hash = \(hash)
+            WHERE u.username = \(key) OR u.email = \(key) LIMIT 1
             """, logger: logger)
-        for try await row in rows.decode((UUID, String, Bool, Date, Date?).self) { return Record(row) }
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            let user = User(
+                row: (
+                    try r[0].decode(UUID.self), try r[1].decode(String.self), try r[2].decode(String.self), try r[3].decode(String.self),
+                    try r[4].decode(UUID.self), try r[5].decode(Bool.self), try r[6].decode(Date.self)
+                ))
+            var app: (UUID, Bool, Bool)?
+            if let id = try r[9].decode(UUID?.self) { app = (id, try r[10].decode(Bool.self), try r[11].decode(Bool.self)) }
+            return Candidate(
+                user: user, passwordHash: try r[7].decode(String.self), requestsPerMinute: try r[8].decode(Int?.self), appPassword: app)
+        }
         return nil
+    }
+
+    /// Record a use (the caller asks at most once a minute per app password).
+    func touch(_ id: UUID) async throws {
+        try await client.query("UPDATE app_passwords SET last_used_at = now() WHERE id = \(id)", logger: logger)
     }
 }
 

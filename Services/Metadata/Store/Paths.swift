@@ -31,23 +31,26 @@ struct Paths: Sendable {
                 JOIN items i ON i.parent_id = w.item_id AND i.name = (\(segments)::text[])[w.depth + 1]
                 WHERE w.depth < \(segments.count) AND i.owner_id = \(identity.userID) AND i.trashed_at IS NULL AND i.state = 'ready'
             )
-            SELECT \(unescaped: Item.columns), walk.depth FROM walk JOIN items ON items.id = walk.item_id ORDER BY walk.depth DESC LIMIT 2
+            SELECT \(unescaped: Item.columns), walk.depth, EXISTS (SELECT 1 FROM item_properties p WHERE p.item_id = items.id)
+            FROM walk JOIN items ON items.id = walk.item_id ORDER BY walk.depth DESC LIMIT 2
             """, logger: logger)
-        var reached: [(depth: Int, item: Item)] = []
+        var reached: [(depth: Int, item: Item, hasProperties: Bool)] = []
         for try await row in rows {
-            reached.append((try row.makeRandomAccess()[19].decode(Int.self), try Item(row: row)))
+            let r = row.makeRandomAccess()
+            reached.append((try r[19].decode(Int.self), try Item(row: row), try r[20].decode(Bool.self)))
         }
         guard let deepest = reached.first else { throw ProblemError.notFound("folder") }
         if deepest.depth == segments.count {
             var lookup = PathLookup(item: Self.entry(deepest.item), parent: reached.count > 1 ? Self.entry(reached[1].item) : nil)
-            var ids = [deepest.item.id]
+            // Dead properties cost a query only for the items that have some.
+            var ids = deepest.hasProperties ? [deepest.item.id] : []
             if children, deepest.item.kind == .folder {
                 let page = try await self.children(of: deepest.item.id, owner: identity.userID, after: after, limit: limit)
-                lookup.children = page.map(Self.entry)
-                lookup.nextAfter = page.count == limit ? page.last?.name : nil
-                ids += page.map(\.id)
+                lookup.children = page.map { Self.entry($0.item) }
+                lookup.nextAfter = page.count == limit ? page.last?.item.name : nil
+                ids += page.filter(\.hasProperties).map(\.item.id)
             }
-            let properties = try await self.properties(of: ids)
+            let properties = ids.isEmpty ? [:] : try await self.properties(of: ids)
             if !properties.isEmpty {
                 lookup.item?.properties = properties[deepest.item.id]
                 lookup.children = lookup.children?.map { child in
@@ -64,16 +67,16 @@ struct Paths: Sendable {
         return PathLookup(item: nil, parent: nil)
     }
 
-    func children(of folder: UUID, owner: UUID, after: String?, limit: Int) async throws -> [Item] {
+    func children(of folder: UUID, owner: UUID, after: String?, limit: Int) async throws -> [(item: Item, hasProperties: Bool)] {
         let rows = try await client.query(
             """
-            SELECT \(unescaped: Item.columns) FROM items
+            SELECT \(unescaped: Item.columns), EXISTS (SELECT 1 FROM item_properties p WHERE p.item_id = items.id) FROM items
             WHERE parent_id = \(folder) AND owner_id = \(owner) AND trashed_at IS NULL AND state = 'ready'
               AND (\(after == nil) OR name > \(after ?? ""))
             ORDER BY name LIMIT \(limit)
             """, logger: logger)
-        var items: [Item] = []
-        for try await row in rows { items.append(try Item(row: row)) }
+        var items: [(item: Item, hasProperties: Bool)] = []
+        for try await row in rows { items.append((try Item(row: row), try row.makeRandomAccess()[19].decode(Bool.self))) }
         return items
     }
 
