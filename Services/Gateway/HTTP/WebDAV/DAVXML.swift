@@ -108,6 +108,20 @@ enum DAVXML {
 
     /// `text` with `&`, `<`, `>`, `"` escaped, and characters XML 1.0 cannot hold dropped.
     static func escape(_ text: String) -> String {
+        // Most names need nothing: no markup characters, no control characters, no
+        // noncharacters (U+FFFE/U+FFFF are EF BF BE/BF in UTF-8).
+        var plain = true
+        var previous: (UInt8, UInt8) = (0, 0)
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"")
+                || (byte < 0x20 && byte != 0x9 && byte != 0xA && byte != 0xD) || (previous == (0xEF, 0xBF) && byte >= 0xBE)
+            {
+                plain = false
+                break
+            }
+            previous = (previous.1, byte)
+        }
+        if plain { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
