@@ -356,6 +356,19 @@ class WebDAV:
         r = self.request("GET", "/" + urllib.parse.quote(longest + "y"))
         check("GET of a 256-byte name → 404", r.status_code == 404, f"{r.status_code}")
 
+        # A folder of more than one page (1,000) of children streams whole: PROPFIND and the HTML list.
+        big = self.http.post(self.api + "/v1/folders", headers={"Authorization": "Bearer " + self.user_token},
+                             json={"name": f"big-{self.run_id}", "parent_id": root}).json()["id"]
+        for i in range(1001):
+            self.http.post(self.api + f"/v1/files?folder_id={big}&name=f{i:04d}", data=b"x",
+                           headers={"Authorization": "Bearer " + self.user_token})
+        r, listed = self.propfind(f"/big-{self.run_id}/")
+        check("PROPFIND Depth 1 of 1,001 children lists every one (207, well-formed, streamed)",
+              r.status_code == 207 and sorted(listed[1:]) == [f"f{i:04d}" for i in range(1001)], f"{r.status_code} {len(listed)}")
+        r = self.request("GET", f"/big-{self.run_id}/")
+        check("GET of that folder lists 1,001 links", r.status_code == 200 and r.text.count("<li>") == 1001 and r.text.endswith("</ul>"),
+              f"{r.status_code} {r.text.count('<li>')}")
+
         # Each user's /dav/ is their own drive: the other user's names are 404 here.
         r = self.request("GET", "/" + urllib.parse.quote(name), app=self.other_app, user=self.other)
         check("another user's path → 404", r.status_code == 404, f"{r.status_code}")

@@ -184,23 +184,27 @@ struct WebDAVEndpoint: Sendable {
         let found = try await lookup(path, session)
         guard let item = found.item else { throw Self.notFound() }
         if item.isFolder {
-            // A browser pointed at a folder gets a plain list of links.
-            var html = "<!DOCTYPE html><meta charset=\"utf-8\"><title>\(DAVXML.escape(item.name.isEmpty ? "/" : item.name))</title><ul>"
-            var after: String?
-            repeat {
-                let page = try await lookup(path, session, children: true, after: after)
-                for child in page.children ?? [] {
-                    let href = path.appending(child.name).href(folder: child.isFolder)
-                    html += "<li><a href=\"\(DAVXML.escape(href))\">\(DAVXML.escape(child.name))\(child.isFolder ? "/" : "")</a></li>"
-                }
-                after = page.nextAfter
-            } while after != nil
-            html += "</ul>"
-            let body = ByteBuffer(string: html)
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .contentLength: String(body.readableBytes), .cacheControl: "no-store"],
-                body: head ? .init() : .init(byteBuffer: body))
+            // A browser pointed at a folder gets a plain list of links, streamed page by page.
+            let top = "<!DOCTYPE html><meta charset=\"utf-8\"><title>\(DAVXML.escape(item.name.isEmpty ? "/" : item.name))</title><ul>"
+            let headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
+            if head { return Response(status: .ok, headers: headers) }
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: top))
+                var after: String?
+                repeat {
+                    let page = try await lookup(path, session, children: true, after: after)
+                    var html = ""
+                    for child in page.children ?? [] {
+                        let href = path.appending(child.name).href(folder: child.isFolder)
+                        html += "<li><a href=\"\(DAVXML.escape(href))\">\(DAVXML.escape(child.name))\(child.isFolder ? "/" : "")</a></li>"
+                    }
+                    try await writer.write(ByteBuffer(string: html))
+                    after = page.nextAfter
+                } while after != nil
+                try await writer.write(ByteBuffer(string: "</ul>"))
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: headers, body: body)
         }
         let authorised = try await call(.GET, "/internal/files/\(item.id.uuidString.lowercased())/content", session)
         guard let content = try authorised.decode(ContentGrant.self) else { throw FileTransferRelay(reply: authorised) }
@@ -389,31 +393,45 @@ struct WebDAVEndpoint: Sendable {
             throw ProblemError(.badRequest, detail: "Depth must be 0 or 1.")
         }
         let query = try await Self.propfindQuery(request, context)
-        let found = try await lookup(path, session)
+        // Depth 1: the first page of children comes with the lookup itself.
+        let found = try await lookup(path, session, children: depth == "1")
         guard let item = found.item else { throw Self.notFound() }
-        var quota: StorageUsage?
-        if query.wantsQuota {
-            let reply = try await call(.GET, "/internal/usage", session)
-            quota = try reply.decode(StorageUsage.self)
-        }
+        let quota: StorageUsage? = query.wantsQuota ? try await call(.GET, "/internal/usage", session).decode(StorageUsage.self) : nil
         let locks = query.wantsLocks ? try await self.locks(at: path, session) : []
-        func applying(_ target: DAVPath) -> [DAVLock] { locks.filter { Self.covers($0, target) } }
-        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
-        xml += DAVProperties.response(href: path.href(folder: item.isFolder), entry: item, query: query, quota: quota, locks: applying(path))
-        if depth == "1", item.isFolder {
-            var after: String?
-            repeat {
-                let page = try await lookup(path, session, children: true, after: after)
-                for child in page.children ?? [] {
-                    let childPath = path.appending(child.name)
-                    xml += DAVProperties.response(
-                        href: childPath.href(folder: child.isFolder), entry: child, query: query, quota: quota, locks: applying(childPath))
-                }
-                after = page.nextAfter
-            } while after != nil
+        let status = HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
+        @Sendable func responses(_ children: [PathEntry]) -> String {
+            var xml = ""
+            for child in children {
+                let childPath = path.appending(child.name)
+                xml += DAVProperties.response(
+                    href: childPath.href(folder: child.isFolder), entry: child, query: query, quota: quota,
+                    locks: locks.filter { Self.covers($0, childPath) })
+            }
+            return xml
         }
-        xml += "</D:multistatus>"
-        return Self.xmlResponse(status: HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), xml)
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
+        xml += DAVProperties.response(
+            href: path.href(folder: item.isFolder), entry: item, query: query, quota: quota, locks: locks.filter { Self.covers($0, path) })
+        xml += responses(found.children ?? [])
+        guard let firstAfter = found.nextAfter else {
+            return Self.xmlResponse(status: status, xml + "</D:multistatus>")
+        }
+        // A large folder: the rest streams page by page, so the gateway holds one page at a time
+        // whatever the folder's size. (A failure now can only cut the answer short.)
+        let first = ByteBuffer(string: xml)
+        let body = ResponseBody { writer in
+            try await writer.write(first)
+            var after = firstAfter
+            while true {
+                let page = try await lookup(path, session, children: true, after: after)
+                try await writer.write(ByteBuffer(string: responses(page.children ?? [])))
+                guard let next = page.nextAfter else { break }
+                after = next
+            }
+            try await writer.write(ByteBuffer(string: "</D:multistatus>"))
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: [.contentType: "application/xml; charset=utf-8"], body: body)
     }
 
     static func xmlResponse(status: HTTPResponse.Status, _ xml: String) -> Response {
