@@ -27,7 +27,7 @@ struct Cirrus: AsyncParsableCommand {
             Login.self, Logout.self, Me.self,
             List.self, MakeFolder.self, Put.self, Get.self,
             Move.self, Copy.self, Remove.self, TrashList.self, Restore.self, LinkCommand.self,
-            Tiers.self, Users.self, AdminCommand.self,
+            AppPasswordCommand.self, Tiers.self, Users.self, AdminCommand.self,
         ]
     )
 

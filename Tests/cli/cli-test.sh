@@ -2,7 +2,7 @@
 # Drives the `cirrus` command-line client through a whole session against a running gateway:
 # login (config file 0600), mkdir -p, put of a folder tree and of a 50 MiB file (checksum
 # verified by the server), ls, get and a resumed get (Range + If-Range, bit-identical), mv,
-# cp, rm, trash, restore, me, link refused for a basic user (exit 4), admin tiers/users
+# cp, rm, trash, restore, app passwords (create, list, use over WebDAV, revoke), me, link refused for a basic user (exit 4), admin tiers/users
 # commands as the bootstrapped admin, then a link that works with curl; every --json output
 # must parse, and failures must give the documented exit codes.
 #
@@ -285,6 +285,23 @@ pass
 code 1 link /cli/a/big.bin --expires-in 100000  # beyond the tier's bounds (422)
 code 1 link /cli/a/big.bin --expires-in 600 --thumbnail 400  # not an image
 code 3 link /cli/a/missing.bin --expires-in 600
+
+step "app passwords (WebDAV)"
+okjson app-password create "cli test" --read-only
+APP_ID="$(py 'd["id"]')"; APP_PW="$(py 'd["password"]')"
+[[ $APP_PW =~ ^[a-z2-9]{5}(-[a-z2-9]{5}){4}$ ]] || fail "app-password create printed no password: $OUT"
+pass
+ok app-password list
+[[ $OUT == *"$APP_ID"*"read-only"*"cli test"* && $OUT != *"$APP_PW"* ]] || fail "app-password list: $OUT"
+pass
+DAV_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -X PROPFIND -u "$USERNAME:$APP_PW" -H 'Depth: 0' "$API/dav/cli/")"
+expect "PROPFIND with the app password" "$DAV_STATUS" 207
+DAV_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -X MKCOL -u "$USERNAME:$APP_PW" "$API/dav/cli/new")"
+expect "MKCOL with the read-only app password" "$DAV_STATUS" 403
+ok app-password revoke "$APP_ID"
+DAV_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -X PROPFIND -u "$USERNAME:$APP_PW" -H 'Depth: 0' "$API/dav/cli/")"
+expect "PROPFIND once revoked" "$DAV_STATUS" 401
+code 3 app-password revoke "$APP_ID"
 
 step "server unavailable, logout"
 python3 - "$USER_CONFIG" "$WORK/down.json" <<'PY'
