@@ -25,6 +25,17 @@ struct WebDAVParsingTests {
         }
     }
 
+    @Test func aBackslashPassesTheEdgeOnlyUnderDav() throws {
+        #expect(CanonicalPath.check("/dav/a%5Cb.txt") == .canonical)
+        #expect(try DAVPath(raw: "/dav/a%5Cb.txt").segments == ["a\\b.txt"])
+        for refused in ["/v1/files/a%5Cb", "/dav/a\\b", "/dav/a%2Fb"] {
+            guard case .refuse = CanonicalPath.check(refused) else {
+                Issue.record("\(refused) passed the edge")
+                continue
+            }
+        }
+    }
+
     @Test func hrefsEncodeEverythingButUnreservedCharactersAndRoundTrip() throws {
         let path = DAVPath(segments: ["Grüße", "100% sure", "#hash and space.txt"])
         let href = path.href(folder: false)

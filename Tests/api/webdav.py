@@ -369,6 +369,28 @@ class WebDAV:
         check("GET of that folder lists 1,001 links", r.status_code == 200 and r.text.count("<li>") == 1001 and r.text.endswith("</ul>"),
               f"{r.status_code} {r.text.count('<li>')}")
 
+        # A backslash is a character of a name (as in the API), sent as %5C.
+        r = self.request("PUT", "/back%5Cslash.txt", data=b"bs")
+        check("PUT of a name with a backslash → 201", r.status_code == 201, f"{r.status_code} {r.text[:120]}")
+        r = self.request("GET", "/back%5Cslash.txt")
+        _, listed = self.propfind("/")
+        check("…GET and PROPFIND find it", r.status_code == 200 and r.content == b"bs" and "back\\slash.txt" in listed, f"{r.status_code}")
+        r = self.request("PUT", "/partial.txt", data=b"abc", headers={"Content-Range": "bytes 0-2/10"})
+        check("PUT with Content-Range → 400 (no partial PUT), nothing stored", r.status_code == 400 and
+              self.request("GET", "/partial.txt").status_code == 404, f"{r.status_code}")
+
+        # Two shared locks: either holder writes with its own token (one per locked resource).
+        shared = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope>'
+                  b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
+        tokens = [self.request("LOCK", locked, data=shared, headers={"Depth": "0"}).headers.get("Lock-Token", "") for _ in range(2)]
+        check("two shared locks on one file", all(t.startswith("<opaquelocktoken:") for t in tokens) and tokens[0] != tokens[1], str(tokens))
+        r = self.request("PUT", locked, data=b"api bytes", headers={"If": f"({tokens[1]})"})
+        check("PUT with one shared lock's token → 204", r.status_code == 204, f"{r.status_code} {r.text[:160]}")
+        r = self.request("PUT", locked, data=b"api bytes")
+        check("PUT with neither → 423", r.status_code == 423, f"{r.status_code}")
+        for token in tokens:
+            self.request("UNLOCK", locked, headers={"Lock-Token": token})
+
         # Each user's /dav/ is their own drive: the other user's names are 404 here.
         r = self.request("GET", "/" + urllib.parse.quote(name), app=self.other_app, user=self.other)
         check("another user's path → 404", r.status_code == 404, f"{r.status_code}")

@@ -18,8 +18,10 @@ struct AppPasswordController: Sendable {
     let settings: AuthSettings
     var logger: Logger { store.logger }
 
-    /// A WebDAV request's token lives this long: it is used for that request's calls only.
-    static let sessionLifetime: Duration = .seconds(300)
+    /// A WebDAV request's token: used for that request's calls only and never leaves the
+    /// gateway, so it lives as long as the longest request (a 6-hour transfer completes with it;
+    /// the next request checks the credentials again).
+    static let sessionLifetime: Duration = .seconds(7 * 3600)
 
     struct CreateInput: Decodable {
         var name: String?
@@ -115,25 +117,32 @@ struct AppPasswordController: Sendable {
         guard !login.isEmpty, login.utf8.count <= 254, !login.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
             !input.password.isEmpty, input.password.utf8.count <= 1024, !input.password.utf8.contains(0)
         else { throw Self.wrongCredentials }
-        // One round trip for the user, their tier's rate and the app password; one for the throttle.
+        // One round trip for the user, their tier's rate and the app password.
         let found = try await appPasswords.candidate(login: login, password: input.password)
         let account = found.map { $0.user.id.uuidString.lowercased() } ?? "login:" + login.lowercased()
-        if let seconds = try await throttle.lockedFor(LoginThrottle.loginKeys(account: account, address: address)) {
-            throw ProblemError(.tooManyRequests, detail: "Too many failed sign-ins. Try again later.", headers: [.retryAfter: "\(seconds)"])
-        }
         var readOnly = false
-        var valid = false
-        if let app = found?.appPassword {
-            valid = true
+        let user: User
+        if let found, let app = found.appPassword, !found.user.disabled {
+            // An app password (125 random bits: not guessable) is accepted whatever the throttle
+            // says, so a guesser elsewhere cannot lock the owner's clients out.
+            user = found.user
             readOnly = app.readOnly
             if app.stale { try await appPasswords.touch(app.id) }
-        } else if settings.davAccountPassword, !AppPasswords.looksLikeAppPassword(input.password) {
-            // The account's own password, only when the operator allows it (off by default).
-            valid = try await passwords.verify(input.password, against: found?.passwordHash)
-        }
-        guard valid, let user = found?.user, !user.disabled else {
-            try await throttle.recordFailure(account: account, address: address)
-            throw Self.wrongCredentials
+        } else {
+            if let seconds = try await throttle.lockedFor(LoginThrottle.loginKeys(account: account, address: address)) {
+                throw ProblemError(.tooManyRequests, detail: "Too many failed sign-ins. Try again later.", headers: [.retryAfter: "\(seconds)"])
+            }
+            var valid = false
+            if settings.davAccountPassword, !AppPasswords.looksLikeAppPassword(input.password) {
+                // The account's own password, only when the operator allows it (off by default).
+                valid = try await passwords.verify(input.password, against: found?.passwordHash)
+            }
+            guard valid, let candidate = found?.user, !candidate.disabled else {
+                try await throttle.recordFailure(account: account, address: address)
+                throw Self.wrongCredentials
+            }
+            try await throttle.recordSuccess(account: account, address: address)
+            user = candidate
         }
         var identity = user.identity
         identity.readOnly = readOnly

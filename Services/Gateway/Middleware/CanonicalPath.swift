@@ -9,8 +9,8 @@ import Hummingbird
 /// - Empty segments are dropped (`//v1/auth/register`, `/v1/auth//register`,
 ///   `/v1/auth/register/` are `/v1/auth/register`): the router ignores them anyway, so the
 ///   request is rewritten and every later step sees the canonical path.
-/// - Dot segments (`.`, `..`, also percent-encoded) and percent-encoded `/`, `\` or NUL are
-///   refused with 400: no route has them, and an upstream or a store must never have to
+/// - Dot segments (`.`, `..`, also percent-encoded) and percent-encoded `/`, `\` (but under
+///   `/dav/`, where names may hold one) or NUL are refused with 400: no route has them, and an upstream or a store must never have to
 ///   resolve them.
 enum CanonicalPath {
     enum Verdict: Equatable {
@@ -38,6 +38,7 @@ enum CanonicalPath {
         }
         guard path.first == "/" else { return .refuse("The request path must start with /.") }
         if path == "/" { return .canonical }
+        let isDAV = path.hasPrefix("/dav/")
         var kept: [Substring] = []
         var dropped = false
         for segment in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
@@ -48,7 +49,9 @@ enum CanonicalPath {
             if segment.utf8.contains(UInt8(ascii: "\\")) { return .refuse("The request path must not contain a backslash.") }
             if segment.utf8.contains(UInt8(ascii: "%")) {
                 let lower = segment.lowercased()
-                if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
+                // WebDAV names may hold a backslash (the API allows it in names); there it arrives
+                // as %5C and DAVPath decodes it as a character of the name, never a separator.
+                if lower.contains("%2f") || lower.contains("%00") || (lower.contains("%5c") && !isDAV) {
                     return .refuse("The request path must not contain an encoded slash, backslash or NUL.")
                 }
                 let decoded = lower.replacingOccurrences(of: "%2e", with: ".")

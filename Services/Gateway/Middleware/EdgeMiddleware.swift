@@ -326,7 +326,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         if Self.unlimited.contains(path) { return try await next(request, context) }
         // WebDAV with credentials: the endpoint limits the caller once auth has named them
         // (a Basic header names a user only once checked).
-        if path.hasPrefix("/dav"), request.headers[.authorization]?.prefix(6).lowercased() == "basic " {
+        if path == "/dav" || path.hasPrefix("/dav/"), request.headers[.authorization]?.prefix(6).lowercased() == "basic " {
             return try await next(request, context)
         }
         let key: String

@@ -245,6 +245,8 @@ struct Drive: Sendable {
                 INSERT INTO item_properties (item_id, namespace, name, value) SELECT \(id), namespace, name, value FROM item_properties
                 WHERE item_id = \(fileID)
                 """, logger: logger)
+            try await Paths(client: client, drive: self, accounts: accounts, logger: logger).checkPropertyBounds(
+                owner: identity.userID, item: nil, on: connection)
             // Blob records the new use before this transaction commits: if the commit then
             // fails, the content keeps one reference too many (never collected) rather than
             // the copy pointing at collected bytes.

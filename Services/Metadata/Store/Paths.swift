@@ -58,6 +58,20 @@ struct Paths: Sendable {
                     child.properties = properties[child.id]
                     return child
                 }
+                // A page carries at most ~4 MiB of properties (the gateway reads up to 16 MiB):
+                // the rest comes with the next page.
+                if var children = lookup.children {
+                    var bytes = 0
+                    for (index, child) in children.enumerated() {
+                        bytes += (child.properties ?? []).reduce(0) { $0 + $1.namespace.utf8.count + $1.name.utf8.count + $1.value.utf8.count }
+                        if bytes > Self.maxPagePropertyBytes, index > 0 {
+                            children.removeSubrange(index...)
+                            lookup.children = children
+                            lookup.nextAfter = children.last?.name
+                            break
+                        }
+                    }
+                }
             }
             return lookup
         }
@@ -92,16 +106,61 @@ struct Paths: Sendable {
         return found
     }
 
-    /// At most this many dead properties per item, each value at most `maxPropertyBytes`.
+    /// Dead properties are bounded per item (count, bytes), per name, and per user (bytes, names
+    /// included): they are the client's data, kept in the database, copied with their items.
     static let maxProperties = 200
     static let maxPropertyBytes = 64 * 1024
+    static let maxItemPropertyBytes = 64 * 1024
+    static let maxUserPropertyBytes = 16 << 20
+    static let maxNameBytes = 256
+    static let maxPagePropertyBytes = 4 << 20
+    static let maxNamespaceBytes = 1024
+
+    static func insufficientStorage(_ detail: String) -> ProblemError {
+        ProblemError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), detail: detail)
+    }
+
+    /// 507 when the item `id` (if given) or the user's dead properties are over their bounds.
+    func checkPropertyBounds(owner: UUID, item id: UUID?, on connection: PostgresConnection) async throws {
+        if let id {
+            for try await (count, bytes) in try await connection.query(
+                """
+                SELECT count(*)::int, COALESCE(sum(octet_length(namespace) + octet_length(name) + octet_length(value)), 0)::bigint
+                FROM item_properties WHERE item_id = \(id)
+                """, logger: logger
+            ).decode((Int, Int64).self) {
+                if count > Self.maxProperties { throw Self.insufficientStorage("An item may hold at most \(Self.maxProperties) properties.") }
+                if bytes > Self.maxItemPropertyBytes {
+                    throw Self.insufficientStorage("An item's properties may hold at most \(Self.maxItemPropertyBytes / 1024) KiB.")
+                }
+            }
+        }
+        for try await bytes in try await connection.query(
+            """
+            SELECT COALESCE(sum(octet_length(p.namespace) + octet_length(p.name) + octet_length(p.value)), 0)::bigint
+            FROM item_properties p JOIN items i ON i.id = p.item_id WHERE i.owner_id = \(owner)
+            """, logger: logger
+        ).decode(Int64.self) where bytes > Self.maxUserPropertyBytes {
+            throw Self.insufficientStorage("Your properties may hold at most \(Self.maxUserPropertyBytes >> 20) MiB in all.")
+        }
+    }
 
     /// PROPPATCH: the operations in order, all or nothing, on an item of the caller's.
     func updateProperties(_ identity: Identity, id: UUID, update: PropertyUpdate) async throws {
-        for operation in update.operations where (operation.value?.utf8.count ?? 0) > Self.maxPropertyBytes {
-            throw ProblemError(.contentTooLarge, detail: "A property value may be at most \(Self.maxPropertyBytes / 1024) KiB.")
+        for operation in update.operations {
+            if (operation.value?.utf8.count ?? 0) > Self.maxPropertyBytes {
+                throw ProblemError(.contentTooLarge, detail: "A property value may be at most \(Self.maxPropertyBytes / 1024) KiB.")
+            }
+            if operation.name.isEmpty || operation.name.utf8.count > Self.maxNameBytes {
+                throw ProblemError.validation(field: "name", "a property name must be 1 to \(Self.maxNameBytes) bytes")
+            }
+            if operation.namespace.utf8.count > Self.maxNamespaceBytes {
+                throw ProblemError.validation(field: "namespace", "a property namespace must be at most \(Self.maxNamespaceBytes) bytes")
+            }
         }
         try await client.transaction(logger: logger) { connection in
+            // One change of the user's properties at a time, so the per-user bound holds.
+            _ = try await accounts.account(for: identity, lock: true, on: connection)
             _ = try await drive.item(id, owner: identity.userID, lock: true, on: connection)
             for operation in update.operations {
                 if let value = operation.value {
@@ -117,13 +176,7 @@ struct Paths: Sendable {
                         """, logger: logger)
                 }
             }
-            for try await count in try await connection.query("SELECT count(*)::int FROM item_properties WHERE item_id = \(id)", logger: logger)
-                .decode(Int.self) where count > Self.maxProperties
-            {
-                throw ProblemError(
-                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
-                    detail: "An item may hold at most \(Self.maxProperties) properties.")
-            }
+            try await checkPropertyBounds(owner: identity.userID, item: id, on: connection)
         }
     }
 
@@ -210,6 +263,7 @@ struct Paths: Sendable {
                 SELECT pair.new_id, p.namespace, p.name, p.value FROM item_properties p
                 JOIN unnest(\(pairs.map(\.key))::uuid[], \(pairs.map(\.value))::uuid[]) AS pair(old_id, new_id) ON p.item_id = pair.old_id
                 """, logger: logger)
+            try await checkPropertyBounds(owner: identity.userID, item: nil, on: connection)
             return try await drive.item(newIDs[id]!, owner: identity.userID, on: connection)
         }
     }

@@ -38,10 +38,8 @@ enum DAVXML {
     /// The document's root element, or `.malformed`.
     static func parse(_ bytes: ByteBuffer) throws -> DAVElement {
         let data = Data(bytes.readableBytesView)
-        let lowered = String(decoding: data.prefix(4096), as: UTF8.self).lowercased()
-        if lowered.contains("<!doctype") || lowered.contains("<!entity") {
-            throw Failure.malformed("document type declarations are not accepted")
-        }
+        // The whole body (at most 1 MiB): a prolog may hold any amount of comments before it.
+        if Self.containsDeclaration(data) { throw Failure.malformed("document type declarations are not accepted") }
         if data.contains(where: { $0 == 0 }) { throw Failure.malformed("the body holds a NUL byte") }
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
@@ -88,6 +86,23 @@ enum DAVXML {
             stack[stack.count - 1].text += string
         }
 
+        // Declarations are refused before parsing; should one still reach the parser, it stops.
+        func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) { refuse(parser) }
+        func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
+            refuse(parser)
+        }
+        func parser(
+            _ parser: XMLParser, foundUnparsedEntityDeclarationWithName name: String, publicID: String?, systemID: String?, notationName: String?
+        ) {
+            refuse(parser)
+        }
+        func parser(_ parser: XMLParser, foundElementDeclarationWithName elementName: String, model: String) { refuse(parser) }
+
+        func refuse(_ parser: XMLParser) {
+            failure = "document type declarations are not accepted"
+            parser.abortParsing()
+        }
+
         func parser(_ parser: XMLParser, foundCDATA block: Data) {
             guard !stack.isEmpty else { return }
             stack[stack.count - 1].text += String(decoding: block, as: UTF8.self)
@@ -102,6 +117,18 @@ enum DAVXML {
             parser.abortParsing()
             return nil
         }
+    }
+
+    /// True when `data` holds `<!DOCTYPE` or `<!ENTITY` (any case), the declarations that
+    /// bring entities.
+    static func containsDeclaration(_ data: Data) -> Bool {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 9 else { return false }
+        for index in 0...(bytes.count - 8) where bytes[index] == UInt8(ascii: "<") && bytes[index + 1] == UInt8(ascii: "!") {
+            let word = String(decoding: bytes[(index + 2)..<min(bytes.count, index + 9)], as: UTF8.self).uppercased()
+            if word.hasPrefix("DOCTYPE") || word.hasPrefix("ENTITY") { return true }
+        }
+        return false
     }
 
     // MARK: - Writing

@@ -72,8 +72,8 @@ struct WebDAVEndpoint: Sendable {
         case "PROPFIND": return try await propfind(path, request, context, session)
         case "PUT": return try await put(path, request, context, session)
         case "MKCOL": return try await mkcol(path, request, session)
-        case "DELETE": return try await delete(path, request, session)
-        case "COPY", "MOVE": return try await copyOrMove(path, request, session, move: request.method.rawValue == "MOVE")
+        case "DELETE": return try await delete(path, request, context, session)
+        case "COPY", "MOVE": return try await copyOrMove(path, request, context, session, move: request.method.rawValue == "MOVE")
         case "PROPPATCH": return try await proppatch(path, request, context, session)
         case "LOCK": return try await lock(path, request, context, session)
         case "UNLOCK": return try await unlock(path, request, session)
@@ -110,10 +110,9 @@ struct WebDAVEndpoint: Sendable {
         let reply = try await peers.auth.send(
             .POST, "/internal/app-passwords/check", json: BasicCredentials(username: username, password: password), headers: headers)
         guard let session = try reply.decode(DAVSession.self) else {
-            if reply.status == 401 {
-                _ = limiter.take(failures, perMinute: failuresPerMinute)
-                throw Self.challenge("The username or app password is wrong.")
-            }
+            // Refused or already throttled by auth: both count against the address here.
+            if reply.status == 401 || reply.status == 429 { _ = limiter.take(failures, perMinute: failuresPerMinute) }
+            if reply.status == 401 { throw Self.challenge("The username or app password is wrong.") }
             throw FileTransferRelay(reply: reply)
         }
         context.edge.userID = session.userID.uuidString.lowercased()
@@ -219,6 +218,10 @@ struct WebDAVEndpoint: Sendable {
     func put(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
         try Self.refuseWrites(session)
         if path.isRoot { throw ProblemError(.methodNotAllowed, detail: "The root is a folder.", headers: [.allow: Self.allow]) }
+        // No partial PUT: a Content-Range would otherwise make a fragment the whole file (RFC 9110 14.5).
+        if request.headers[.contentRange] != nil {
+            throw ProblemError(.badRequest, detail: "PUT with Content-Range is not supported: send the whole file (or use /v1/uploads).")
+        }
         let found = try await lookup(path, session)
         if let item = found.item, item.isFolder {
             throw ProblemError(.methodNotAllowed, detail: "A folder has no content to replace.", headers: [.allow: Self.allow])
@@ -302,7 +305,7 @@ struct WebDAVEndpoint: Sendable {
 
     // MARK: - DELETE
 
-    func delete(_ path: DAVPath, _ request: Request, _ session: Session) async throws -> Response {
+    func delete(_ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session) async throws -> Response {
         try Self.refuseWrites(session)
         if path.isRoot { throw ProblemError(.forbidden, detail: "The root folder cannot be deleted.") }
         guard let item = try await lookup(path, session).item else { throw Self.notFound() }
@@ -310,13 +313,17 @@ struct WebDAVEndpoint: Sendable {
         try await authorize(request, session, path, entry: item, writes: [(path, true), (path.parent, false)])
         let reply = try await call(.DELETE, Self.itemPath(item), session)
         guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
-        try await forgetLocks(path, session)
+        await forgetLocks(path, session, logger: context.logger)
         return Response(status: .noContent)
     }
 
     // MARK: - COPY, MOVE
 
-    func copyOrMove(_ path: DAVPath, _ request: Request, _ session: Session, move: Bool) async throws -> Response {
+    func copyOrMove(
+        _ path: DAVPath, _ request: Request, _ context: GatewayRequestContext, _ session: Session, move: Bool
+    ) async throws
+        -> Response
+    {
         try Self.refuseWrites(session)
         guard let header = request.headers[HTTPField.Name("Destination")!] else {
             throw ProblemError(.badRequest, detail: "A Destination header is required.")
@@ -376,7 +383,7 @@ struct WebDAVEndpoint: Sendable {
             reply = try await call(.POST, Self.itemPath(source) + "/copy", session, json: placement)
         }
         guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
-        if move { try await forgetLocks(path, session) }
+        if move { await forgetLocks(path, session, logger: context.logger) }
         return Response(status: replaced ? .noContent : .created, headers: [.contentLength: "0"])
     }
 
@@ -520,8 +527,11 @@ struct WebDAVEndpoint: Sendable {
         return list.locks
     }
 
-    func forgetLocks(_ path: DAVPath, _ session: Session) async throws {
-        _ = try await call(.DELETE, "/internal/locks?subtree=true&path=" + Self.queryEncode(path.plain), session)
+    /// After a DELETE or MOVE: the source's locks end. Done after the change itself, so a
+    /// failure here is logged, not answered (the locks then end at their timeout).
+    func forgetLocks(_ path: DAVPath, _ session: Session, logger: Logger) async {
+        let reply = try? await call(.DELETE, "/internal/locks?subtree=true&path=" + Self.queryEncode(path.plain), session)
+        if reply?.status != 204 { logger.warning("locks of a deleted or moved path not released", metadata: ["status": "\(reply?.status ?? 0)"]) }
     }
 
     static func covers(_ lock: DAVLock, _ path: DAVPath) -> Bool {
@@ -568,14 +578,21 @@ struct WebDAVEndpoint: Sendable {
             common = Array(zip(common, target.segments).prefix { $0.0 == $0.1 }.map(\.0))
         }
         let locks = try await self.locks(at: DAVPath(segments: common), session)
+        // One token per locked resource suffices (shared locks: any of them; RFC 4918 7.5): the
+        // locks covering a target form one group, each locked resource below it another.
         for (target, subtree) in writes {
-            for lock in locks where Self.covers(lock, target) || (subtree && Self.isBelow(lock, target)) {
-                if !submitted.contains(lock.token) {
-                    let root = DAVPath(segments: lock.path.split(separator: "/").map(String.init))
-                    throw DAVError(
-                        status: 423,
-                        xml: "<D:lock-token-submitted><D:href>\(DAVXML.escape(root.href(folder: false)))</D:href></D:lock-token-submitted>")
+            var groups: [String: [DAVLock]] = [:]
+            for lock in locks {
+                if Self.covers(lock, target) {
+                    groups["", default: []].append(lock)
+                } else if subtree, Self.isBelow(lock, target) {
+                    groups[lock.path, default: []].append(lock)
                 }
+            }
+            for group in groups.values.sorted(by: { $0[0].path < $1[0].path }) where !group.contains(where: { submitted.contains($0.token) }) {
+                let root = DAVPath(segments: group[0].path.split(separator: "/").map(String.init))
+                throw DAVError(
+                    status: 423, xml: "<D:lock-token-submitted><D:href>\(DAVXML.escape(root.href(folder: false)))</D:href></D:lock-token-submitted>")
             }
         }
     }
@@ -609,7 +626,8 @@ struct WebDAVEndpoint: Sendable {
         let depth = request.headers[HTTPField.Name("Depth")!]?.lowercased() ?? "infinity"
         guard depth == "0" || depth == "infinity" else { throw ProblemError(.badRequest, detail: "A lock has Depth 0 or infinity.") }
         if found.item == nil, found.parent == nil { throw ProblemError(.conflict, detail: "The folder to hold it does not exist.") }
-        try await authorize(request, session, path, entry: found.item, writes: [])
+        // A lock on an unmapped path adds a member to its folder: that folder's locks apply.
+        try await authorize(request, session, path, entry: found.item, writes: found.item == nil ? [(path.parent, false)] : [])
         let owner = info.child(DAVXML.dav, "owner")?.innerXML() ?? ""
         let reply = try await call(
             .POST, "/internal/locks", session,
