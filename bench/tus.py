@@ -12,6 +12,8 @@ import uuid
 
 import requests
 
+from benchuser import bench_user
+
 CHUNK = 8 << 20
 
 
@@ -25,32 +27,11 @@ class Bench:
         self.run = uuid.uuid4().hex[:8]
 
     def setup(self):
-        with open(os.path.join(self.args.stack, "secrets", "bootstrap-secret")) as handle:
-            secret = handle.read().strip()
-        password = "Bench-" + uuid.uuid4().hex
-        self.http.post(self.api + "/v1/auth/bootstrap-admin", headers={"X-Bootstrap-Secret": secret},
-                       json={"username": "benchadmin", "email": "benchadmin@example.com", "password": password})
-        admin = self.login("benchadmin", password)
-        tier = self.http.post(self.api + "/v1/admin/tiers", headers={"Authorization": "Bearer " + admin}, json={
-            "name": "bench-tus", "thumbnail_sizes": [200], "original_links": False, "expiring_links": False,
-            "link_min_seconds": 300, "link_max_seconds": 3600, "quota_bytes": 1 << 40, "max_upload_bytes": 4 << 30,
-            "requests_per_minute": 1000000}).json()["id"]
-        self.http.post(self.api + "/v1/auth/register", json={"username": "benchtus", "email": "benchtus@example.com", "password": password})
-        token = self.login("benchtus", password)
-        me = self.http.get(self.api + "/v1/me", headers={"Authorization": "Bearer " + token}).json()
-        self.http.patch(self.api + f"/v1/admin/users/{me['id']}", headers={"Authorization": "Bearer " + admin}, json={"tier_id": tier})
-        for _ in range(120):
-            self.token = self.login("benchtus", password)
-            options = requests.options(self.api + "/v1/uploads", headers={"Authorization": "Bearer " + self.token})
-            if options.headers.get("Tus-Max-Size") == str(4 << 30):
-                break
-            time.sleep(0.5)
+        self.token = bench_user(self.http, self.api, self.args.stack, "benchtus", "bench-tus")
         self.auth = {"Authorization": "Bearer " + self.token}
         root = self.http.get(self.api + "/v1/folders/root", headers=self.auth).json()["id"]
         self.folder = self.http.post(self.api + "/v1/folders", headers=self.auth, json={"name": "bench", "parent_id": root}).json()["id"]
 
-    def login(self, name, password):
-        return requests.post(self.api + "/v1/auth/login", json={"login": name, "password": password}).json()["access_token"]
 
     def make_file(self, mib):
         path = os.path.join(self.args.stack, f"bench-{mib}.bin")

@@ -27,12 +27,7 @@ while (($#)); do
   esac
 done
 "$CIRRUS_ROOT/infra/lib/prereqs.sh"
-if [[ -z "$BIN_DIR" ]]; then
-  log "building the services in release mode"
-  swift build -c release 2>&1 | grep -E "error:|Compiling|Build complete" || true
-  BIN_DIR="$(swift build -c release --show-bin-path)"
-fi
-RELEASE=0; [[ "$BIN_DIR" == */release || "$BIN_DIR" == */release/ ]] && RELEASE=1
+bench_binaries "$BIN_DIR"
 
 mkdir -p "$CIRRUS_LOCAL"
 DIR="$(mktemp -d "$CIRRUS_LOCAL/bench-tus.XXXXXX")"
@@ -60,9 +55,4 @@ CIRRUS_LOCAL="$DIR" CIRRUS_LOCAL_GATEWAY_PORT="$GW_PORT" CIRRUS_LOCAL_PG_PORT="$
   --stack "$DIR" --infra-run "$CIRRUS_ROOT/infra/run" --s3 "http://127.0.0.1:$S3_PORT" \
   --mib "${BENCH_TUS_MIB:-1024}" --runs "${BENCH_RUNS:-2}" | tee "$report"
 
-if ((RELEASE)); then
-  mkdir -p bench/results
-  out="bench/results/$(date +%F)-tus-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Services Shared || echo -with-changes).txt"
-  { echo "# bench/tus.sh on $(hostname), $(nproc) cores, $(date -Is)"; cat "$report"; } >"$out"
-  log "written to $out"
-fi
+bench_keep_results tus "$report"

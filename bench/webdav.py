@@ -8,9 +8,10 @@ import re
 import statistics
 import subprocess
 import time
-import uuid
 
 import requests
+
+from benchuser import bench_user
 
 
 class Bench:
@@ -19,33 +20,12 @@ class Bench:
         self.wrk_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk")
 
     def setup(self):
-        with open(os.path.join(self.args.stack, "secrets", "bootstrap-secret")) as handle:
-            secret = handle.read().strip()
-        password = "Bench-" + uuid.uuid4().hex
-        self.http.post(self.api + "/v1/auth/bootstrap-admin", headers={"X-Bootstrap-Secret": secret},
-                       json={"username": "benchadmin", "email": "benchadmin@example.com", "password": password})
-        admin = self.login("benchadmin", password)
-        tier = self.http.post(self.api + "/v1/admin/tiers", headers={"Authorization": "Bearer " + admin}, json={
-            "name": "bench-dav", "thumbnail_sizes": [200], "original_links": False, "expiring_links": False,
-            "link_min_seconds": 300, "link_max_seconds": 3600, "quota_bytes": 1 << 40, "max_upload_bytes": 4 << 30,
-            "requests_per_minute": 1000000}).json()["id"]
-        self.http.post(self.api + "/v1/auth/register", json={"username": "benchdav", "email": "benchdav@example.com", "password": password})
-        token = self.login("benchdav", password)
-        me = self.http.get(self.api + "/v1/me", headers={"Authorization": "Bearer " + token}).json()
-        self.http.patch(self.api + f"/v1/admin/users/{me['id']}", headers={"Authorization": "Bearer " + admin}, json={"tier_id": tier})
-        for _ in range(120):
-            self.token = self.login("benchdav", password)
-            options = requests.options(self.api + "/v1/uploads", headers={"Authorization": "Bearer " + self.token})
-            if options.headers.get("Tus-Max-Size") == str(4 << 30):
-                break
-            time.sleep(0.5)
+        self.token = bench_user(self.http, self.api, self.args.stack, "benchdav", "bench-dav")
         self.auth = {"Authorization": "Bearer " + self.token}
         self.app = self.http.post(self.api + "/v1/me/app-passwords", headers=self.auth, json={"name": "bench"}).json()["password"]
         self.basic = base64.b64encode(f"benchdav:{self.app}".encode()).decode()
         self.root = self.http.get(self.api + "/v1/folders/root", headers=self.auth).json()["id"]
 
-    def login(self, name, password):
-        return requests.post(self.api + "/v1/auth/login", json={"login": name, "password": password}).json()["access_token"]
 
     def wrk(self, url, script, header, env=None):
         out = subprocess.run(["wrk", "-t2", "-c16", f"-d{self.args.seconds}s", "--latency", "-H", header, "-s",

@@ -22,12 +22,7 @@ while (($#)); do
   esac
 done
 "$CIRRUS_ROOT/infra/lib/prereqs.sh"
-if [[ -z "$BIN_DIR" ]]; then
-  log "building the services in release mode"
-  swift build -c release 2>&1 | grep -E "error:|Compiling|Build complete" || true
-  BIN_DIR="$(swift build -c release --show-bin-path)"
-fi
-RELEASE=0; [[ "$BIN_DIR" == */release || "$BIN_DIR" == */release/ ]] && RELEASE=1
+bench_binaries "$BIN_DIR"
 
 mkdir -p "$CIRRUS_LOCAL"
 DIR="$(mktemp -d "$CIRRUS_LOCAL/bench-webdav.XXXXXX")"
@@ -46,9 +41,4 @@ report="$DIR/report.txt"
 "$CIRRUS_VENV/bin/python" "$CIRRUS_ROOT/bench/webdav.py" "http://127.0.0.1:$GW_PORT" --stack "$DIR" \
   --items "${BENCH_DAV_ITEMS:-1000}" --mib "${BENCH_DAV_MIB:-1024}" --runs "${BENCH_RUNS:-2}" | tee "$report"
 
-if ((RELEASE)); then
-  mkdir -p bench/results
-  out="bench/results/$(date +%F)-webdav-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Services Shared || echo -with-changes).txt"
-  { echo "# bench/webdav.sh on $(hostname), $(nproc) cores, $(date -Is)"; cat "$report"; } >"$out"
-  log "written to $out"
-fi
+bench_keep_results webdav "$report"

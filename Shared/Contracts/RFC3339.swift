@@ -100,7 +100,8 @@ public enum RFC3339 {
         return seconds * 1000 + fractionMillis
     }
 
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+    /// Quotient and remainder rounding down (a remainder in 0..<divisor, also for a negative value).
+    public static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
     }
@@ -124,7 +125,7 @@ public enum RFC3339 {
     }
 
     /// The proleptic Gregorian date `days` after 1970-01-01.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

@@ -10,10 +10,12 @@ The scripts differ in a few details, set once with configure(): how long a snipp
 whether a problem must carry `type` and `title`, and what a non-4xx is said to miss.
 """
 import json
+import struct
 import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 # ---------------------------------------------------------------------------------------------
 # Settings (configure)
@@ -207,3 +209,17 @@ def access_5xx(line):
     if int(record.get("status", 0)) >= 500:
         return f"{record.get('method')} {record.get('route')} → {record.get('status')}"
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Payloads
+# ---------------------------------------------------------------------------------------------
+
+def png(width, height, row):
+    """A valid 8-bit RGB PNG, width × height, whose line y holds row(y) (width * 3 bytes)."""
+    raw = b"".join(b"\x00" + row(y) for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))

@@ -56,7 +56,7 @@ import uuid
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apicheck import (Answer, access_5xx, check, expect_problem, expect_status, finish, multipart, note, problem_issues, q,
+from apicheck import (Answer, access_5xx, check, expect_problem, expect_status, finish, multipart, note, png, problem_issues, q,
                       run_group, snippet)
 
 # ---------------------------------------------------------------------------------------------
@@ -244,15 +244,6 @@ class Client:
 # ---------------------------------------------------------------------------------------------
 # Payloads
 # ---------------------------------------------------------------------------------------------
-
-def png(width, height, row):
-    raw = b"".join(b"\x00" + row(y) for y in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
 
 def bomb_png():
     """A valid PNG header claiming 40000x40000 pixels with almost no data (as

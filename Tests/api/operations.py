@@ -29,16 +29,15 @@ import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-import zlib
 
 from apicheck import check, expect_problem, expect_status, finish, note, run_group, Answer
+from apicheck import png as apicheck_png
 
 
 def call(base, method, path, body=None, token=None, content_type=None, headers=None):
@@ -63,12 +62,7 @@ def call(base, method, path, body=None, token=None, content_type=None, headers=N
 
 def png(width, height, seed):
     noise = random.Random(seed)
-    raw = b"".join(b"\x00" + bytes(noise.randrange(256) for _ in range(width * 3)) for _ in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return apicheck_png(width, height, lambda y: bytes(noise.randrange(256) for _ in range(width * 3)))
 
 
 class Operations:

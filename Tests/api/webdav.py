@@ -18,7 +18,6 @@ Usage: webdav.py API --admin NAME:PASSWORD [--mib N]. Needs litmus, rclone, cada
 `requests` (the venv). Exits 1 when any check fails.
 """
 import argparse
-import base64
 import filecmp
 import os
 import re
@@ -29,12 +28,11 @@ import time
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
-import zlib
-import struct
 
 import requests
 
 from apicheck import check, finish, note, run_group
+from apicheck import png as apicheck_png
 
 LITMUS_SUITES = ["basic", "copymove", "props", "locks", "http"]
 # litmus formats these two tests' If header into a 200-byte buffer: with Cirrus's entity tags
@@ -46,14 +44,8 @@ APP_PASSWORD = re.compile(r"^[a-z2-9]{5}(-[a-z2-9]{5}){4}$")
 
 
 def png(width=64, height=48):
-    """A small valid PNG (thumbnail renders it)."""
-    raw = b"".join(b"\x00" + bytes(v for x in range(width) for v in (x * 4 % 256, y * 5 % 256, 128)) for y in range(height))
-
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    """A small gradient PNG (thumbnail renders it)."""
+    return apicheck_png(width, height, lambda y: bytes(v for x in range(width) for v in (x * 4 % 256, y * 5 % 256, 128)))
 
 
 class WebDAV:

@@ -178,6 +178,31 @@ pick_stack_ports() {
 run_stack() { CIRRUS_LOCAL="$STACK" CIRRUS_LOCAL_GATEWAY_PORT="$GATEWAY_PORT" CIRRUS_LOCAL_PG_PORT="$PG_PORT" \
   CIRRUS_LOCAL_BROKER_PORT="$BROKER_PORT" "$CIRRUS_ROOT/infra/run" "$@"; }
 
+# bench_binaries DIR: sets BIN_DIR to DIR, or to a release build made now when DIR is empty, and
+# RELEASE=1 when they are release binaries (whose figures bench_keep_results keeps).
+bench_binaries() {
+  BIN_DIR="$1"
+  if [[ -z "$BIN_DIR" ]]; then
+    log "building the services in release mode"
+    swift build -c release 2>&1 | grep -E "error:|Compiling|Build complete" || true
+    BIN_DIR="$(swift build -c release --show-bin-path)"
+  fi
+  RELEASE=0
+  [[ "$BIN_DIR" == */release || "$BIN_DIR" == */release/ ]] && RELEASE=1
+  return 0
+}
+
+# bench_keep_results NAME REPORT: with release binaries (RELEASE=1), REPORT is kept as
+# bench/results/<date>-NAME-<commit>[-with-changes].txt under a line naming the machine.
+bench_keep_results() {
+  local name="$1" report="$2" out
+  ((RELEASE)) || return 0
+  mkdir -p "$CIRRUS_ROOT/bench/results"
+  out="$CIRRUS_ROOT/bench/results/$(date +%F)-$name-$(git -C "$CIRRUS_ROOT" rev-parse --short HEAD)$(git -C "$CIRRUS_ROOT" diff --quiet HEAD -- Services Shared || echo -with-changes).txt"
+  { echo "# bench/$name.sh on $(hostname), $(nproc) cores, $(date -Is)"; cat "$report"; } >"$out"
+  log "written to $out"
+}
+
 # bench_stack_start DIR BIN_DIR: a private stack of BIN_DIR's binaries in DIR (state, logs, pid files) on free ports
 # (bench_stack_ports), `infra/run --detach`, its output in DIR/infra-run.log (shown if it fails). The developer's venv
 # (the broker) serves it too: CIRRUS_VENV, and a symlink for a common.sh that derives the venv from CIRRUS_LOCAL.

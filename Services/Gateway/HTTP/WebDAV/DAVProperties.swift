@@ -122,23 +122,15 @@ enum DAVDates {
     static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    /// (year, month, day, hour, minute, second, weekday index from Thursday) of `date` in UTC.
+    /// (year, month, day, hour, minute, second, weekday index from Thursday) of `date` in UTC,
+    /// from the contracts' own calendar arithmetic (`RFC3339.civil`).
     static func parts(_ date: Date) -> (Int, Int, Int, Int, Int, Int, Int) {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let weekday = ((days % 7) + 7) % 7
-        return (year, month, day, secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, weekday)
+        let (days, secondOfDay) = RFC3339.floorDivide(Int64(date.timeIntervalSince1970.rounded(.down)), 86_400)
+        let (year, month, day) = RFC3339.civil(fromDays: days)
+        let weekday = RFC3339.floorDivide(days, 7).1
+        return (
+            Int(year), Int(month), Int(day), Int(secondOfDay / 3600), Int(secondOfDay % 3600 / 60), Int(secondOfDay % 60), Int(weekday)
+        )
     }
 
     static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -59,7 +59,7 @@ struct WebDAVEndpoint: Sendable {
             return try await dispatch(path, request, context)
         } catch let error as DAVError {
             return error.response()
-        } catch let relay as FileTransferRelay {
+        } catch let relay as RelayedReply {
             return FileTransfer.relay(relay.reply)
         }
     }
@@ -113,7 +113,7 @@ struct WebDAVEndpoint: Sendable {
             // Refused or already throttled by auth: both count against the address here.
             if reply.status == 401 || reply.status == 429 { _ = limiter.take(failures, perMinute: failuresPerMinute) }
             if reply.status == 401 { throw Self.challenge("The username or app password is wrong.") }
-            throw FileTransferRelay(reply: reply)
+            throw RelayedReply(reply: reply)
         }
         context.edge.userID = session.userID.uuidString.lowercased()
         let decision = limiter.take("user:" + session.userID.uuidString, perMinute: session.requestsPerMinute ?? defaultRequestsPerMinute)
@@ -152,7 +152,7 @@ struct WebDAVEndpoint: Sendable {
         if children { query += "&children=true" }
         if let after { query += "&after=" + Self.queryEncode(after) }
         let reply = try await peers.metadata.send(.GET, "/internal/paths?" + query, as: .bearer(session.token))
-        guard let lookup = try reply.decode(PathLookup.self) else { throw FileTransferRelay(reply: reply) }
+        guard let lookup = try reply.decode(PathLookup.self) else { throw RelayedReply(reply: reply) }
         return lookup
     }
 
@@ -169,6 +169,16 @@ struct WebDAVEndpoint: Sendable {
     {
         if let json { return try await peers.metadata.send(method, path, as: .bearer(session.token), json: json) }
         return try await peers.metadata.send(method, path, as: .bearer(session.token))
+    }
+
+    /// A name in a folder: the body of a new folder, a move, a file copy (`name`, `parent_id`).
+    struct Placement: Encodable, Sendable {
+        var name: String
+        var parentID: UUID
+        enum CodingKeys: String, CodingKey {
+            case name
+            case parentID = "parent_id"
+        }
     }
 
     static func itemPath(_ entry: PathEntry) -> String {
@@ -206,7 +216,7 @@ struct WebDAVEndpoint: Sendable {
             return Response(status: .ok, headers: headers, body: body)
         }
         let authorised = try await call(.GET, "/internal/files/\(item.id.uuidString.lowercased())/content", session)
-        guard let content = try authorised.decode(ContentGrant.self) else { throw FileTransferRelay(reply: authorised) }
+        guard let content = try authorised.decode(ContentGrant.self) else { throw RelayedReply(reply: authorised) }
         var response = try await transfer.streamFromBlob(
             blobID: content.blobID, grant: content.grant, name: content.name, request: request, context: context, head: head)
         response.headers[.lastModified] = DAVDates.rfc1123(item.updatedAt)
@@ -246,7 +256,7 @@ struct WebDAVEndpoint: Sendable {
             token: session.token, context: context, replacing: replacing, folderID: folder?.uuidString, name: name,
             declaredSize: request.headers[.contentLength].flatMap(Int64.init), checksum: nil, body: body, clientBody: body,
             beforeCompleting: nil)
-        guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        guard reply.status == 200 || reply.status == 201 else { throw RelayedReply(reply: reply) }
         var headers: HTTPFields = [.contentLength: "0"]
         if let stored = try? JSONDecoder().decode(StoredSummary.self, from: Data(reply.body.readableBytesView)), let sha256 = stored.sha256 {
             headers[.eTag] = "\"\(sha256)\""
@@ -290,16 +300,8 @@ struct WebDAVEndpoint: Sendable {
         }
         guard let parent = found.parent else { throw ProblemError(.conflict, detail: "The folder to hold it does not exist.") }
         try await authorize(request, session, path, entry: nil, writes: [(path, false), (path.parent, false)])
-        struct NewFolder: Encodable, Sendable {
-            var name: String
-            var parentID: UUID
-            enum CodingKeys: String, CodingKey {
-                case name
-                case parentID = "parent_id"
-            }
-        }
-        let reply = try await call(.POST, "/v1/folders", session, json: NewFolder(name: path.name, parentID: parent.id))
-        guard reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        let reply = try await call(.POST, "/v1/folders", session, json: Placement(name: path.name, parentID: parent.id))
+        guard reply.status == 201 else { throw RelayedReply(reply: reply) }
         return Response(status: .created, headers: [.contentLength: "0"])
     }
 
@@ -312,7 +314,7 @@ struct WebDAVEndpoint: Sendable {
         try Self.checkPreconditions(request, etag: Self.etag(item))
         try await authorize(request, session, path, entry: item, writes: [(path, true), (path.parent, false)])
         let reply = try await call(.DELETE, Self.itemPath(item), session)
-        guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+        guard reply.status == 204 else { throw RelayedReply(reply: reply) }
         await forgetLocks(path, session, logger: context.logger)
         return Response(status: .noContent)
     }
@@ -355,21 +357,13 @@ struct WebDAVEndpoint: Sendable {
             guard overwrite else { throw ProblemError(.preconditionFailed, detail: "The destination exists and Overwrite is F.") }
             if path.isWithin(destination) { throw ProblemError(.forbidden, detail: "The destination holds the source.") }
             let reply = try await call(.DELETE, Self.itemPath(existing), session)
-            guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+            guard reply.status == 204 else { throw RelayedReply(reply: reply) }
             replaced = true
         }
         var parent = target.parent
         if parent == nil, replaced { parent = try await lookup(destination.parent, session).item }
         guard let parent else {
             throw ProblemError(.conflict, detail: "The destination's folder does not exist.")
-        }
-        struct Placement: Encodable, Sendable {
-            var name: String
-            var parentID: UUID
-            enum CodingKeys: String, CodingKey {
-                case name
-                case parentID = "parent_id"
-            }
         }
         let placement = Placement(name: destination.name, parentID: parent.id)
         let reply: InternalReply
@@ -382,7 +376,7 @@ struct WebDAVEndpoint: Sendable {
         } else {
             reply = try await call(.POST, Self.itemPath(source) + "/copy", session, json: placement)
         }
-        guard reply.status == 200 || reply.status == 201 else { throw FileTransferRelay(reply: reply) }
+        guard reply.status == 200 || reply.status == 201 else { throw RelayedReply(reply: reply) }
         if move { await forgetLocks(path, session, logger: context.logger) }
         return Response(status: replaced ? .noContent : .created, headers: [.contentLength: "0"])
     }
@@ -503,7 +497,7 @@ struct WebDAVEndpoint: Sendable {
         if protected.isEmpty {
             let reply = try await call(
                 .PATCH, "/internal/items/\(item.id.uuidString.lowercased())/properties", session, json: PropertyUpdate(operations: operations))
-            guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+            guard reply.status == 204 else { throw RelayedReply(reply: reply) }
             statuses = names.map { ($0, 200) }
         } else {
             statuses = names.map { ($0, DAVProperties.isProtected($0) ? 403 : 424) }
@@ -523,7 +517,7 @@ struct WebDAVEndpoint: Sendable {
     /// The locks on `path`, on folders above it with depth infinity, and below it.
     func locks(at path: DAVPath, _ session: Session) async throws -> [DAVLock] {
         let reply = try await call(.GET, "/internal/locks?path=" + Self.queryEncode(path.plain), session)
-        guard let list = try reply.decode(LockList.self) else { throw FileTransferRelay(reply: reply) }
+        guard let list = try reply.decode(LockList.self) else { throw RelayedReply(reply: reply) }
         return list.locks
     }
 
@@ -611,7 +605,7 @@ struct WebDAVEndpoint: Sendable {
             }
             let reply = try await call(
                 .POST, "/internal/locks/refresh", session, json: LockRefresh(token: token, path: path.plain, timeoutSeconds: timeout))
-            guard let lock = try reply.decode(DAVLock.self) else { throw FileTransferRelay(reply: reply) }
+            guard let lock = try reply.decode(DAVLock.self) else { throw RelayedReply(reply: reply) }
             return Self.lockAnswer(lock, status: .ok)
         }
         guard info.is(DAVXML.dav, "lockinfo"), let scope = info.child(DAVXML.dav, "lockscope"),
@@ -637,7 +631,7 @@ struct WebDAVEndpoint: Sendable {
                 throw DAVError(
                     status: 423, xml: "<D:no-conflicting-lock><D:href>\(DAVXML.escape(path.href(folder: false)))</D:href></D:no-conflicting-lock>")
             }
-            throw FileTransferRelay(reply: reply)
+            throw RelayedReply(reply: reply)
         }
         guard found.item == nil, let parent = found.parent else { return Self.lockAnswer(lock, status: .ok) }
         // An unmapped path: an empty file, created under the new lock.
@@ -647,7 +641,7 @@ struct WebDAVEndpoint: Sendable {
             body: body, clientBody: body, beforeCompleting: nil)
         guard stored.status == 201 else {
             _ = try? await call(.DELETE, "/internal/locks?token=\(Self.queryEncode(lock.token))&path=" + Self.queryEncode(path.plain), session)
-            throw FileTransferRelay(reply: stored)
+            throw RelayedReply(reply: stored)
         }
         return Self.lockAnswer(lock, status: .created)
     }
@@ -669,30 +663,28 @@ struct WebDAVEndpoint: Sendable {
         }
         let token = String(raw.dropFirst().dropLast())
         let reply = try await call(.DELETE, "/internal/locks?token=\(Self.queryEncode(token))&path=" + Self.queryEncode(path.plain), session)
-        guard reply.status == 204 else { throw FileTransferRelay(reply: reply) }
+        guard reply.status == 204 else { throw RelayedReply(reply: reply) }
         return Response(status: .noContent)
     }
 }
 
-/// A WebDAV refusal with its `DAV:error` body (RFC 4918 16: preconditions).
-struct DAVError: Error, HTTPResponseError {
+/// A WebDAV refusal with its `DAV:error` body (RFC 4918 16: preconditions); `handle` answers
+/// with it as it is.
+struct DAVError: Error {
     let code: Int
     let xml: String
     init(status: Int, xml: String) {
         code = status
         self.xml = xml
     }
-    var status: HTTPResponse.Status { HTTPResponse.Status(code: code) }
-    func response(from request: Request, context: some RequestContext) throws -> Response { response() }
     func response() -> Response {
         WebDAVEndpoint.xmlResponse(
-            status: status, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">\(xml)</D:error>")
+            status: HTTPResponse.Status(code: code), "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">\(xml)</D:error>")
     }
 }
 
-/// A peer's refusal passed on to the WebDAV client as it is (its status and problem body).
-struct FileTransferRelay: Error, HTTPResponseError {
+/// A peer's refusal, passed on to the WebDAV client as it is (its status and problem body) by
+/// `handle`.
+struct RelayedReply: Error {
     let reply: InternalReply
-    var status: HTTPResponse.Status { HTTPResponse.Status(code: reply.status) }
-    func response(from request: Request, context: some RequestContext) throws -> Response { FileTransfer.relay(reply) }
 }
