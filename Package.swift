@@ -172,6 +172,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Public links' passwords (docs/sharing.md).
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]),
         serviceTarget(
             "Blob",

@@ -69,6 +69,7 @@ enum GatewayApp {
         transfer.register(on: router)
         ResumableUploadEndpoints(peers: peers, verifier: verifier).register(on: router)
         LinkEndpoints(metadata: metadata, peers: peers, transfer: transfer, signer: links, publicURL: publicURL).register(on: router)
+        SharingEndpoints(peers: peers, transfer: transfer, verifier: verifier, publicURL: publicURL).register(on: router)
         WebDAVEndpoint(
             peers: peers, transfer: transfer, limiter: limiter, defaultRequestsPerMinute: defaultRequestsPerMinute,
             failuresPerMinute: anonymousRequestsPerMinute

@@ -13,10 +13,12 @@ struct MetadataApp: Sendable {
     let controller: DriveController
     let links: LinksController
     let known: KnownController
+    let shares: SharesController
+    let publicLinks: PublicLinksController
 
     init(
         client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
-        blob: InternalClient, logger: Logger
+        blob: InternalClient, directory: UserDirectory, logger: Logger
     ) {
         let accounts = Accounts(client: client, logger: logger)
         drive = Drive(client: client, accounts: accounts, settings: settings, logger: logger)
@@ -28,12 +30,17 @@ struct MetadataApp: Sendable {
             verifier: verifier, signer: signer)
         links = LinksController(drive: drive, listing: listing, verifier: verifier, grants: signer, links: linkSigner)
         known = KnownController(known: Known(client: client, logger: logger))
+        shares = SharesController(shares: Shares(drive: drive, directory: directory), verifier: verifier)
+        publicLinks = PublicLinksController(
+            links: PublicLinks(drive: drive, signer: linkSigner), listing: listing, verifier: verifier, grants: signer)
     }
 
     func addRoutes(to router: Router<ServiceRequestContext>) {
         controller.register(on: router)
         links.register(on: router)
         known.register(on: router)
+        shares.register(on: router)
+        publicLinks.register(on: router)
     }
 }
 
@@ -64,7 +71,7 @@ extension MetadataApp {
         let verifier = TokenVerifier.remote(auth: auth, logger: logger)
         let app = MetadataApp(
             client: postgres, settings: setup.settings, verifier: verifier, signer: setup.grants, linkSigner: setup.links, blob: blob,
-            logger: logger)
+            directory: .remote(auth), logger: logger)
         runtime.addConsumer(handlers: app.events.handlers)
         runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
         if setup.settings.contentAudit.interval > .zero {

@@ -10,6 +10,9 @@ public enum Topic: String, CaseIterable, Codable, Sendable {
     case userDeleted = "user.deleted"
     case userStatusChanged = "user.status_changed"
     case tierUpdated = "tier.updated"
+    case shareCreated = "share.created"
+    case shareUpdated = "share.updated"
+    case shareRevoked = "share.revoked"
 
     /// Where a consumer parks a message it could not process: `<topic>.dlq`.
     public static func deadLetter(_ topic: String) -> String { "\(topic).dlq" }

@@ -23,13 +23,17 @@ public struct LinkToken: Codable, Sendable, Equatable {
     public var size: Int?
     /// Seconds since 1970.
     public var expiresAt: Int64
+    /// Who made the link when it was not the file's owner (a recipient of a share): the link
+    /// lasts only while the file is still shared with them. Absent in an owner's link.
+    public var createdBy: UUID?
 
-    public init(fileID: UUID, version: Int, variant: Variant, size: Int?, expiresAt: Int64) {
+    public init(fileID: UUID, version: Int, variant: Variant, size: Int?, expiresAt: Int64, createdBy: UUID? = nil) {
         self.fileID = fileID
         self.version = version
         self.variant = variant
         self.size = size
         self.expiresAt = expiresAt
+        self.createdBy = createdBy
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,6 +42,7 @@ public struct LinkToken: Codable, Sendable, Equatable {
         case variant = "v"
         case size = "s"
         case expiresAt = "e"
+        case createdBy = "b"
     }
 }
 
@@ -47,7 +52,7 @@ public struct LinkToken: Codable, Sendable, Equatable {
 /// signed until `CIRRUS_INTERNAL_SECRET_PREVIOUS` is removed.
 /// Format (URL-safe): `<key id>.<payload, base64url JSON>.<signature, base64url>`.
 public struct LinkSigner: Sendable {
-    private let keys: [(id: String, key: SymmetricKey)]
+    fileprivate let keys: [(id: String, key: SymmetricKey)]
 
     public enum Failure: Error, Equatable {
         /// Not a link, or not signed by any key this deployment has: treat as tampered.
@@ -95,6 +100,32 @@ public struct LinkSigner: Sendable {
 }
 
 extension LinkSigner {
+    /// A public link's token (docs/sharing.md): the link's id and a MAC of it, so the
+    /// database keeps no token (the owner's listing computes it again) and a forged token
+    /// costs an HMAC. Format (URL-safe): `<key id>.<base64url(id ‖ first 16 bytes of the MAC)>`.
+    public func publicToken(for id: UUID) -> String {
+        let bytes = withUnsafeBytes(of: id.uuid) { Data($0) }
+        return keys[0].id + "." + Base64URL.encode(bytes + Self.publicMAC(bytes, key: keys[0].key))
+    }
+
+    /// The link id a public token names, if one of this deployment's keys made it.
+    public func publicLinkID(from token: String) -> UUID? {
+        guard token.utf8.count <= 64 else { return nil }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let key = keys.first(where: { $0.id == parts[0] })?.key, let raw = Base64URL.decode(parts[1]), raw.count == 32
+        else { return nil }
+        let id = Data(raw.prefix(16))
+        let mac = Data(raw.suffix(16))
+        let expected = Self.publicMAC(id, key: key)
+        // Constant time: every byte compared.
+        guard zip(mac, expected).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
+        return id.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+    }
+
+    private static func publicMAC(_ id: Data, key: SymmetricKey) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("cirrus-public-link:".utf8) + id, using: key)).prefix(16)
+    }
+
     /// `verify`, with its failure as the problem to answer (403 or 410).
     public func check(_ token: String, now: Date = Date()) throws(ProblemError) -> LinkToken {
         do {

@@ -30,6 +30,7 @@ struct MetadataHarness: Sendable {
     let blobURL: String
     let http: any TestClientProtocol
     let tokens: TestTokens
+    let names: NameBook
 
     static func tier(
         id: UUID = UUID(), sizes: [Int] = [200], quota: Int64 = 10_000_000, maxUpload: Int64 = 5_000_000,
@@ -42,8 +43,24 @@ struct MetadataHarness: Sendable {
             requestsPerMinute: 600)
     }
 
+    /// Auth's names, as the harness's users registered (the directory metadata asks when sharing).
+    final class NameBook: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [String: UUID] = [:]
+        func add(_ name: String, _ id: UUID) { lock.withLock { names[name] = id } }
+        func name(of id: UUID) -> String? { lock.withLock { names.first { $0.value == id }?.key } }
+        func id(of name: String) -> UUID? { lock.withLock { names[name] } }
+    }
+
     static func run(settings: MetadataSettings = MetadataSettings(), _ body: @Sendable (MetadataHarness) async throws -> Void) async throws {
         let tokens = TestTokens()
+        let names = NameBook()
+        let directory = UserDirectory { name, token in
+            guard let id = names.id(of: name), let caller = try? await tokens.verifier(logger: TestDatabase.logger).verify(token),
+                let callerName = names.name(of: caller.userID)
+            else { return nil }
+            return UserLookup(user: UserName(id: id, username: name), caller: UserName(id: caller.userID, username: callerName))
+        }
         try await TestDatabase.withDatabase { blobDatabase, _ in
             try await Migrator.migrate(BlobMigrations.all, client: blobDatabase, logger: TestDatabase.logger)
             let store = try await TestStoreBackend.local.makeStore()
@@ -59,7 +76,7 @@ struct MetadataHarness: Sendable {
                 let app = MetadataApp(
                     client: client, settings: settings, verifier: tokens.verifier(logger: TestDatabase.logger), signer: signer,
                     linkSigner: linkSigner, blob: InternalClient(http: .shared, service: "blob", baseURL: blobURL),
-                    logger: TestDatabase.logger)
+                    directory: directory, logger: TestDatabase.logger)
                 let router = Router(context: ServiceRequestContext.self)
                 router.add(middleware: RequestIDMiddleware())
                 router.add(middleware: ErrorMiddleware())
@@ -74,7 +91,7 @@ struct MetadataHarness: Sendable {
                         try await body(
                             MetadataHarness(
                                 app: app, client: client, blobDatabase: blobDatabase, blobStore: store, blobURL: blobURL,
-                                http: http, tokens: tokens))
+                                http: http, tokens: tokens, names: names))
                     }
                 }
             }
@@ -96,6 +113,7 @@ struct MetadataHarness: Sendable {
                 producer: "auth",
                 payload: UserRegistered(
                     userID: identity.userID, username: "u\(identity.userID.uuidString.prefix(6).lowercased())", role: "user", tier: tier)))
+        names.add("u\(identity.userID.uuidString.prefix(6).lowercased())", identity.userID)
         let token = try await tokens.token(for: identity)
         let root = try await json(send(.get, "/v1/folders/root", token: token))
         return User(identity: identity, token: token, root: UUID(uuidString: root["id"] as! String)!)

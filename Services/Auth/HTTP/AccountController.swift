@@ -23,6 +23,18 @@ struct AccountController: Sendable {
         router.post("/v1/auth/logout") { request, context in try await logout(request, context) }
         router.get("/v1/auth/jwks") { _, _ in try Response.json(try await keys.jwks(), headers: [.cacheControl: "public, max-age=60"]) }
         router.authenticated(by: verifier).get("/v1/me") { _, context in try await me(try context.caller) }
+        // Metadata asks who a username or e-mail names when a user shares with them (the
+        // caller's token goes along: only signed-in users look others up). 404 for no active user.
+        router.authenticated(by: verifier).get("/internal/users/lookup") { request, context in
+            let identity = try context.caller
+            guard let name = request.uri.queryParameters["user"].map(String.init), !name.isEmpty, name.utf8.count <= 254,
+                let found = try await store.credentials(login: name)?.0, !found.disabled,
+                let caller = try await store.user(id: identity.userID)
+            else { throw ProblemError.notFound("user") }
+            return try Response.json(
+                UserLookup(user: UserName(id: found.id, username: found.username), caller: UserName(id: caller.id, username: caller.username)),
+                headers: [.cacheControl: "no-store"])
+        }
     }
 
     // MARK: - Register

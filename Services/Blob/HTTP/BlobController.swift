@@ -28,6 +28,7 @@ struct BlobController: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.put("/internal/uploads/:upload") { request, context in try await upload(request, context) }
+        router.post("/internal/uploads/:upload/copy") { request, context in try await copy(request, context) }
         router.post("/internal/references") { request, _ in try await addReference(request) }
         // Which of these reference ids blob holds (metadata's content audit; internal port only:
         // it tells only whether ids the caller already has exist).
@@ -76,6 +77,34 @@ struct BlobController: Sendable {
                 detail: "The content received does not match X-Content-SHA256; nothing was kept.",
                 errors: [FieldError(field: "X-Content-SHA256", message: "does not match the content received (sha256 \(actual))")])
         }
+        let stored = try await register(
+            StoredContent(ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, objectKey: objectKey, content: content),
+            trace: request.traceContext)
+        return try Response.json(stored, status: .created)
+    }
+
+    /// A copy into another owner's drive (a recipient copies a shared file into their own):
+    /// contents are per owner, so the bytes are copied into a new object of the upload's
+    /// owner — read with the source's read grant (in the body), written as an upload with the
+    /// upload grant — then registered like any upload, answering the same receipt.
+    func copy(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let grant = try request.grant(.upload, signer: signer)
+        let uploadID = try context.parameters.uuid("upload", resource: "upload")
+        guard grant.uploadID == uploadID, let fileID = grant.fileID, let limit = grant.maxBytes else {
+            throw ProblemError(.forbidden, detail: "The grant is not valid.")
+        }
+        let input = try await request.decodeJSON(ContentCopy.self, context: context)
+        guard let source = try? signer.verify(input.source, purpose: .read), let blobID = source.blobID, blobID.hasPrefix("sha256:") else {
+            throw ProblemError(.forbidden, detail: "The source grant is not valid.")
+        }
+        guard let record = try await index.find(ownerID: source.ownerID, sha256: String(blobID.dropFirst("sha256:".count))) else {
+            throw ProblemError.notFound("content")
+        }
+        if record.size > limit { throw Self.tooLarge(limit) }
+        let objectKey = BlobObjects.key(uploadID: UUID())
+        let read = try await store.read(key: record.objectKey, range: nil)
+        let content = try await UploadPipeline.run(
+            body: read.body, into: try await store.makeWriter(key: objectKey), limit: limit, expectedSHA256: record.sha256)
         let stored = try await register(
             StoredContent(ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, objectKey: objectKey, content: content),
             trace: request.traceContext)

@@ -79,6 +79,8 @@ enum ProxiedRoutes {
         (.get, "/v1/files"), (.get, "/v1/files/:id"), (.patch, "/v1/files/:id"), (.delete, "/v1/files/:id"), (.get, "/v1/files/:id/versions"),
         (.get, "/v1/images"), (.post, "/v1/files/:id/copy"), (.post, "/v1/files/:id/thumbnails/retry"),
         (.get, "/v1/trash"), (.delete, "/v1/trash"), (.post, "/v1/trash/:id/restore"), (.delete, "/v1/trash/:id"),
+        (.post, "/v1/files/:id/shares"), (.get, "/v1/files/:id/shares"), (.post, "/v1/folders/:id/shares"), (.get, "/v1/folders/:id/shares"),
+        (.patch, "/v1/shares/:id"), (.delete, "/v1/shares/:id"), (.get, "/v1/shared-with-me"),
     ]
 }
 

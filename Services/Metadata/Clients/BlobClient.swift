@@ -1,3 +1,4 @@
+import CirrusContracts
 import CirrusServiceKit
 import Foundation
 import HTTPTypes
@@ -10,6 +11,20 @@ struct BlobClient: Sendable {
     let peer: InternalClient
     let signer: InternalGrantSigner
     let logger: Logger
+
+    /// Blob copies `source`'s bytes into the reserved upload (another owner's drive): the receipt.
+    func copy(into reservation: UploadReservation, source: String) async throws -> String {
+        let reply = try await peer.send(
+            .POST, "/internal/uploads/\(reservation.uploadID.uuidString.lowercased())/copy", as: .grant(reservation.grant),
+            json: ContentCopy(source: source), timeout: .hours(6))
+        if reply.status == 404 { throw ProblemError(.conflict, detail: "The file's content is no longer available.") }
+        if reply.status == 413 { throw ProblemError(.contentTooLarge, detail: "The file is larger than your tier allows to upload.") }
+        guard let stored = try reply.decode(StoredUpload.self, status: 201) else {
+            logger.warning("blob refused a copy", metadata: ["status": "\(reply.status)"])
+            throw ProblemError.unavailable("The storage service is unavailable; retry shortly.")
+        }
+        return stored.receipt
+    }
 
     func addReference(owner: UUID, blobID: String, fileID: UUID, referenceID: UUID) async throws {
         let grant = signer.sign(

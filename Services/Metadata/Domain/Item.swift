@@ -38,29 +38,29 @@ struct Item: Sendable, Equatable, Codable {
 }
 
 extension Item {
-    /// Decodes the first columns of `row` (in `columns` order); more may follow. (In an
+    /// Decodes the columns of `row` from `o` on (in `columns` order); more may follow. (In an
     /// extension, so the memberwise initialiser stays for the tests.)
-    init(row: PostgresRow) throws {
+    init(row: PostgresRow, from o: Int = 0) throws {
         let r = row.makeRandomAccess()
-        id = try r[0].decode(UUID.self)
-        ownerID = try r[1].decode(UUID.self)
-        parentID = try r[2].decode(UUID?.self)
-        kind = Kind(rawValue: try r[3].decode(String.self)) ?? .file
-        name = try r[4].decode(String.self)
-        state = try r[5].decode(String.self)
-        size = try r[6].decode(Int64.self)
-        contentType = try r[7].decode(String?.self)
-        sha256 = try r[8].decode(String?.self)
-        blobID = try r[9].decode(String?.self)
-        contentID = try r[10].decode(UUID?.self)
-        version = try r[11].decode(Int.self)
-        createdAt = try r[12].decode(Date.self)
-        updatedAt = try r[13].decode(Date.self)
-        trashedAt = try r[14].decode(Date?.self)
-        thumbnailStatus = try r[15].decode(String.self)
-        thumbnailSizes = try r[16].decode([Int].self)
-        thumbnailFailure = try r[17].decode(String?.self)
-        thumbnailFailureDetail = try r[18].decode(String?.self)
+        id = try r[o].decode(UUID.self)
+        ownerID = try r[o + 1].decode(UUID.self)
+        parentID = try r[o + 2].decode(UUID?.self)
+        kind = Kind(rawValue: try r[o + 3].decode(String.self)) ?? .file
+        name = try r[o + 4].decode(String.self)
+        state = try r[o + 5].decode(String.self)
+        size = try r[o + 6].decode(Int64.self)
+        contentType = try r[o + 7].decode(String?.self)
+        sha256 = try r[o + 8].decode(String?.self)
+        blobID = try r[o + 9].decode(String?.self)
+        contentID = try r[o + 10].decode(UUID?.self)
+        version = try r[o + 11].decode(Int.self)
+        createdAt = try r[o + 12].decode(Date.self)
+        updatedAt = try r[o + 13].decode(Date.self)
+        trashedAt = try r[o + 14].decode(Date?.self)
+        thumbnailStatus = try r[o + 15].decode(String.self)
+        thumbnailSizes = try r[o + 16].decode([Int].self)
+        thumbnailFailure = try r[o + 17].decode(String?.self)
+        thumbnailFailureDetail = try r[o + 18].decode(String?.self)
     }
 
     /// Column 19 of a listing row: the cursor key PostgreSQL printed for it.

@@ -78,6 +78,12 @@ struct MetadataEvents: Sendable {
             try await accounts.markDeleted(user, on: connection)
             guard let account = try await accounts.find(user, lock: true, on: connection) else { return }
             try await accounts.deleteUploads(of: user, on: connection)
+            // What they shared and what others shared with them ends.
+            try await Shares.revoke(
+                connection.query(
+                    "DELETE FROM shares WHERE owner_id = \(user) OR recipient_id = \(user) RETURNING id, item_id, owner_id, recipient_id",
+                    logger: logger),
+                reason: .userDeleted, trace: envelope.trace, on: connection, logger: logger)
             try await drive.deleteSubtrees([account.rootID], owner: user, trace: envelope.trace, on: connection)
             try await accounts.deleteUser(user, on: connection)
         }

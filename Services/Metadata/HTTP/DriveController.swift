@@ -49,8 +49,8 @@ struct DriveController: Sendable {
         }
         router.get("/v1/folders/:id") { request, context in
             let identity = try context.caller
-            return try Response.json(
-                ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "folder"), owner: identity.userID, kind: .folder)))
+            let (item, access) = try await drive.accessible(try context.parameters.uuid("id", resource: "folder"), caller: identity.userID, kind: .folder)
+            return try Response.json(ItemResource(item, access: access))
         }
         router.get("/v1/folders/:id/children") { request, context in
             let identity = try context.caller
@@ -58,8 +58,12 @@ struct DriveController: Sendable {
             let scope = Listing.Scope.children(folder: id)
             let query = try ListQuery(parameters: request.queryParameters, scope: scope.name)
             let page = try await listing.list(owner: identity.userID, scope: scope, query: query)
-            // The statement checked the folder; an empty page is a 404 when there is no such folder.
-            if page.items.isEmpty { _ = try await drive.item(id, owner: identity.userID, kind: .folder) }
+            // The statement checked the folder; an empty page is a 404 when there is no such
+            // folder, or the page of a folder shared with the caller (in its owner's drive).
+            if page.items.isEmpty {
+                let access = try await drive.accessible(id, caller: identity.userID, kind: .folder).access
+                if !access.isOwner { return try Response.json(try await listing.list(owner: access.ownerID, scope: scope, query: query)) }
+            }
             return try Response.json(page)
         }
         router.patch("/v1/folders/:id") { request, context in try await update(request, context, kind: .folder) }
@@ -73,12 +77,12 @@ struct DriveController: Sendable {
         }
         router.get("/v1/files/:id") { request, context in
             let identity = try context.caller
-            return try Response.json(
-                ItemResource(try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)))
+            let (item, access) = try await drive.accessible(try context.parameters.uuid("id", resource: "file"), caller: identity.userID, kind: .file)
+            return try Response.json(ItemResource(item, access: access))
         }
         router.get("/v1/files/:id/versions") { request, context in
             let identity = try context.caller
-            let versions = try await drive.versions(of: try context.parameters.uuid("id", resource: "file"), owner: identity.userID)
+            let versions = try await drive.versions(of: try context.parameters.uuid("id", resource: "file"), caller: identity.userID)
             return try Response.json(["versions": versions])
         }
         router.patch("/v1/files/:id") { request, context in try await update(request, context, kind: .file) }
@@ -93,8 +97,15 @@ struct DriveController: Sendable {
             let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
             let input = try await request.decodeJSON(ItemInput.self, context: context)
-            let copy = try await drive.copy(identity, fileID: id, parentID: input.parentID, name: input.name, blob: blob)
-            return try Response.json(ItemResource(copy), status: .created)
+            do {
+                let copy = try await drive.copy(identity, fileID: id, parentID: input.parentID, name: input.name, blob: blob)
+                return try Response.json(ItemResource(copy), status: .created)
+            } catch let error as ProblemError where error.problem.type == Drive.copyAcrossDrives {
+                // From a drive shared with the caller into their own (or the reverse): the bytes are copied.
+                let copy = try await uploads.copyAcross(
+                    identity, fileID: id, parentID: input.parentID!, name: input.name, blob: blob, trace: request.traceContext)
+                return try Response.json(ItemResource(copy), status: .created)
+            }
         }
 
         // Trash
@@ -176,8 +187,8 @@ struct DriveController: Sendable {
                 guard let parsed = UUID(uuidString: raw) else { throw ProblemError.notFound("version") }
                 version = parsed
             }
-            let content = try await drive.content(of: try context.parameters.uuid("id", resource: "file"), version: version, owner: identity.userID)
-            let grant = signer.sign(InternalGrant(purpose: .read, ownerID: identity.userID, blobID: content.blobID, lifetime: .seconds(300)))
+            let content = try await drive.content(of: try context.parameters.uuid("id", resource: "file"), version: version, caller: identity.userID)
+            let grant = signer.sign(InternalGrant(purpose: .read, ownerID: content.owner, blobID: content.blobID, lifetime: .seconds(300)))
             return try Response.json(
                 ContentGrant(
                     fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
@@ -185,21 +196,22 @@ struct DriveController: Sendable {
         }
         router.get("/internal/files/:id/thumbnails/:size") { request, context in
             let identity = try context.caller
-            let file = try await drive.item(try context.parameters.uuid("id", resource: "file"), owner: identity.userID, kind: .file)
+            let (file, access) = try await drive.accessible(try context.parameters.uuid("id", resource: "file"), caller: identity.userID, kind: .file)
             guard let size = context.parameters.get("size").flatMap(Int.init) else { throw ProblemError.notFound("thumbnail size") }
             guard file.isImage, let blobID = file.blobID, let contentType = file.contentType else {
                 throw ProblemError(.notFound, detail: "This file has no thumbnails (it is not an image).")
             }
-            let account = try await drive.accounts.account(for: identity)
-            guard account.tier.thumbnailSizes.contains(size) else {
-                let allowed = account.tier.thumbnailSizes.sorted().map(String.init).joined(separator: ", ")
+            // The sizes of the tier of the drive the file is in (a recipient sees what the owner's tier offers).
+            let tier = try await drive.accounts.tier(of: access.ownerID, identity: identity)
+            guard tier.thumbnailSizes.contains(size) else {
+                let allowed = tier.thumbnailSizes.sorted().map(String.init).joined(separator: ", ")
                 throw ProblemError(
                     .forbidden, type: "https://cirrus.dev/problems/tier", title: "Not in your tier",
-                    detail: "Your tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
+                    detail: "\(access.isOwner ? "Your" : "The owner's") tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
             }
             let grant = signer.sign(
                 InternalGrant(
-                    purpose: .read, ownerID: identity.userID, fileID: file.id, blobID: blobID, size: Int64(size),
+                    purpose: .read, ownerID: access.ownerID, fileID: file.id, blobID: blobID, size: Int64(size),
                     contentType: contentType, lifetime: .seconds(300)))
             return try Response.json(ThumbnailGrant(fileID: file.id, grant: grant))
         }

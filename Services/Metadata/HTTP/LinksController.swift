@@ -3,6 +3,7 @@ import CirrusServiceKit
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PostgresNIO
 
 /// Expiring links and the image gallery: what a caller's tier lets them hand out.
 ///
@@ -163,11 +164,13 @@ struct LinksController: Sendable {
         guard let variant = LinkToken.Variant(rawValue: rawVariant) else {
             throw ProblemError.validation(field: "variant", "must be original or thumbnail")
         }
-        let file = try await drive.item(fileID, owner: identity.userID, kind: .file)
+        // A recipient of a share may make links too, as the owner's tier allows them.
+        let (file, access) = try await drive.accessible(fileID, caller: identity.userID, kind: .file)
         guard file.state == "ready", file.blobID != nil else { throw ProblemError.notFound("file") }
-        let tier = try await drive.accounts.account(for: identity).tier
-        guard tier.expiringLinks else { throw Self.notInTier("Your tier does not include expiring links.") }
-        if variant == .original, !tier.originalLinks { throw Self.notInTier("Your tier does not include links to original files.") }
+        let tier = try await drive.accounts.tier(of: access.ownerID, identity: identity)
+        let whose = access.isOwner ? "Your" : "The owner's"
+        guard tier.expiringLinks else { throw Self.notInTier("\(whose) tier does not include expiring links.") }
+        if variant == .original, !tier.originalLinks { throw Self.notInTier("\(whose) tier does not include links to original files.") }
         var errors: [FieldError] = []
         let bounds = Self.bounds(of: tier)
         if let seconds = input.expiresIn {
@@ -195,13 +198,19 @@ struct LinksController: Sendable {
         if !errors.isEmpty { throw ProblemError.validation(errors) }
         return LinkToken(
             fileID: file.id, version: file.version, variant: variant, size: variant == .thumbnail ? input.size : nil,
-            expiresAt: Int64(now.timeIntervalSince1970) + Int64(input.expiresIn ?? 0))
+            expiresAt: Int64(now.timeIntervalSince1970) + Int64(input.expiresIn ?? 0), createdBy: access.isOwner ? nil : identity.userID)
     }
 
     /// A verified link → what the gateway needs to stream it, while the file exists with the
     /// content version the link was made for, and its owner is active.
     func resolve(_ link: LinkToken) async throws -> Response {
         let owner = try await drive.linkOwner(of: link.fileID)
+        // A recipient's link ends with their share (at once, like their own access).
+        if let maker = link.createdBy, maker != owner {
+            guard try await drive.client.withConnection({ try await drive.sharedAccess(to: link.fileID, caller: maker, on: $0) }) != nil else {
+                throw ProblemError.notFound("file")
+            }
+        }
         switch link.variant {
         case .original:
             let content = try await drive.content(of: link.fileID, version: nil, owner: owner)

@@ -166,5 +166,43 @@ enum MetadataMigrations {
                 """,
                 "CREATE INDEX dav_locks_path ON dav_locks (owner_id, path)",
             ]),
+        // Sharing (docs/sharing.md): an item shared with another user covers everything below
+        // it; public links name an item anyone holding the token may read. Both go with their
+        // item. Uploads remember who made them (an editor writes into the owner's drive).
+        Migration(
+            "0007-metadata-sharing",
+            [
+                """
+                CREATE TABLE shares (
+                    id UUID PRIMARY KEY,
+                    item_id UUID NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+                    owner_id UUID NOT NULL,
+                    owner_name TEXT NOT NULL,
+                    recipient_id UUID NOT NULL,
+                    recipient_name TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    UNIQUE (item_id, recipient_id)
+                )
+                """,
+                "CREATE INDEX shares_recipient ON shares (recipient_id, created_at, id)",
+                "CREATE INDEX shares_owner ON shares (owner_id)",
+                """
+                CREATE TABLE public_links (
+                    id UUID PRIMARY KEY,
+                    item_id UUID NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+                    owner_id UUID NOT NULL,
+                    password_hash TEXT,
+                    expires_at TIMESTAMPTZ,
+                    downloads BIGINT NOT NULL DEFAULT 0,
+                    failed_attempts INT NOT NULL DEFAULT 0,
+                    failures_since TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE INDEX public_links_owner ON public_links (owner_id, created_at, id)",
+                "ALTER TABLE uploads ADD COLUMN created_by UUID",
+            ]),
     ]
 }

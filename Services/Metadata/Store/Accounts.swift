@@ -122,6 +122,13 @@ struct Accounts: Sendable {
         return account
     }
 
+    /// The tier of `owner`'s drive: the caller's own account when it is theirs.
+    func tier(of owner: UUID, identity: Identity) async throws -> TierRecord {
+        if owner == identity.userID { return try await account(for: identity).tier }
+        guard let account = try await client.withConnection({ try await find(owner, on: $0) }) else { throw ProblemError.notFound("file") }
+        return account.tier
+    }
+
     func account(for identity: Identity) async throws -> Account {
         try await client.withConnection { try await account(for: identity, on: $0) }
     }

@@ -8,6 +8,8 @@ import PostgresNIO
 /// The folder tree and files of every user. Every query names the owner: an id of someone
 /// else's item behaves exactly like an id that does not exist (404), so ids do not leak.
 struct Drive: Sendable {
+    static let copyAcrossDrives = "https://cirrus.dev/problems/copy-across-drives"
+
     let client: PostgresClient
     let accounts: Accounts
     let settings: MetadataSettings
@@ -81,8 +83,8 @@ struct Drive: Sendable {
         }
     }
 
-    func versions(of fileID: UUID, owner: UUID) async throws -> [VersionResource] {
-        _ = try await item(fileID, owner: owner, kind: .file)
+    func versions(of fileID: UUID, caller: UUID) async throws -> [VersionResource] {
+        let owner = try await accessible(fileID, caller: caller, kind: .file).access.ownerID
         let rows = try await client.query(
             """
             SELECT content_id, version, size, content_type, sha256, created_at FROM versions
@@ -94,6 +96,15 @@ struct Drive: Sendable {
                 VersionResource(id: contentID, version: version, size: size, contentType: contentType, sha256: sha256, createdAt: createdAt))
         }
         return result
+    }
+
+    /// The content of a file the caller may read, and whose drive it is in.
+    func content(
+        of fileID: UUID, version: UUID?, caller: UUID
+    ) async throws -> (item: Item, blobID: String, size: Int64, contentType: String, sha256: String, owner: UUID) {
+        let owner = try await accessible(fileID, caller: caller, kind: .file).access.ownerID
+        let content = try await content(of: fileID, version: version, owner: owner)
+        return (content.item, content.blobID, content.size, content.contentType, content.sha256, owner)
     }
 
     /// The content to stream for a file (its current content, or one of its versions).
@@ -122,16 +133,16 @@ struct Drive: Sendable {
         guard let parentID else { throw ProblemError.validation(field: "parent_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
             _ = try await accounts.account(for: identity, on: connection)
-            _ = try await parentFolder(parentID, owner: identity.userID, on: connection)
+            let owner = try await writableFolder(parentID, caller: identity.userID, on: connection).access.ownerID
             let id = UUID()
             try await insertChecked(name: name, parentID: parentID, on: connection) {
                 try await connection.query(
                     """
                     INSERT INTO items (id, owner_id, parent_id, kind, name, state)
-                    VALUES (\(id), \(identity.userID), \(parentID), 'folder', \(name), 'ready')
+                    VALUES (\(id), \(owner), \(parentID), 'folder', \(name), 'ready')
                     """, logger: logger)
             }
-            return try await item(id, owner: identity.userID, on: connection)
+            return try await item(id, owner: owner, on: connection)
         }
     }
 
@@ -172,19 +183,22 @@ struct Drive: Sendable {
 
     /// Rename and/or move a folder or file. Moving a folder into itself or its own subtree is
     /// refused; moves of one owner are serialised (their account row is locked), so two
-    /// crossing moves cannot build a cycle between them.
+    /// crossing moves cannot build a cycle between them. An editor of a shared folder renames
+    /// and moves what is inside it, within what is shared with them (never the shared item
+    /// itself, never out of the owner's drive).
     func update(_ identity: Identity, id: UUID, kind: Item.Kind, name rawName: String?, parentID: UUID?) async throws -> Item {
         let name = try rawName.map { try Names.validate($0) }
         if name == nil && parentID == nil {
             throw ProblemError.validation([FieldError(field: "name", message: "give name or parent_id (or both)")])
         }
         return try await client.transaction(logger: logger) { connection in
-            let account = try await accounts.account(for: identity, lock: true, on: connection)
-            let current = try await item(id, owner: identity.userID, kind: kind, lock: true, on: connection)
-            if current.id == account.rootID { throw ProblemError(.conflict, detail: "The root folder cannot be renamed or moved.") }
+            let (current, access) = try await changeable(id, caller: identity, kind: kind, on: connection)
             let targetParent = parentID ?? current.parentID!
             if let parentID {
-                _ = try await parentFolder(parentID, owner: identity.userID, on: connection)
+                let target = try await writableFolder(parentID, caller: identity.userID, on: connection)
+                if target.access.ownerID != access.ownerID {
+                    throw ProblemError.validation(field: "parent_id", "must be in the same drive as the item (copy it instead)")
+                }
                 if kind == .folder, try await isInSubtree(parentID, of: id, on: connection) {
                     throw ProblemError.validation(field: "parent_id", "cannot be the folder itself or one of its subfolders")
                 }
@@ -196,8 +210,29 @@ struct Drive: Sendable {
                     UPDATE items SET name = \(newName), parent_id = \(targetParent), updated_at = now() WHERE id = \(id)
                     """, logger: logger)
             }
-            return try await item(id, owner: identity.userID, on: connection)
+            return try await item(id, owner: access.ownerID, on: connection)
         }
+    }
+
+    /// An item the caller may rename, move or trash, locked, with the owner's account row
+    /// locked first (one owner's moves are serialised): the owner's own (not their root), or
+    /// one inside a folder shared with the caller as editor — the shared item itself stays
+    /// its owner's to rename, move or delete.
+    func changeable(_ id: UUID, caller identity: Identity, kind: Item.Kind, on connection: PostgresConnection) async throws -> (Item, Access) {
+        let found = try await accessible(id, caller: identity.userID, kind: kind, on: connection)
+        if found.access.isOwner {
+            let account = try await accounts.account(for: identity, lock: true, on: connection)
+            let current = try await item(id, owner: identity.userID, kind: kind, lock: true, on: connection)
+            if current.id == account.rootID { throw ProblemError(.conflict, detail: "The root folder cannot be renamed, moved or deleted.") }
+            return (current, found.access)
+        }
+        guard let parent = found.item.parentID,
+            let above = try? await accessible(parent, caller: identity.userID, kind: .folder, on: connection), above.access.role >= .editor
+        else {
+            throw Access.refused(found.access.role, needed: found.access.role == .editor ? .owner : .editor)
+        }
+        _ = try await accounts.find(found.access.ownerID, lock: true, on: connection)
+        return (try await item(id, owner: found.access.ownerID, kind: kind, lock: true, on: connection), found.access)
     }
 
     /// Is `candidate` the folder `root` or below it? Walks up from the candidate.
@@ -220,9 +255,15 @@ struct Drive: Sendable {
     func copy(_ identity: Identity, fileID: UUID, parentID: UUID?, name rawName: String?, blob: BlobClient) async throws -> Item {
         guard let parentID else { throw ProblemError.validation(field: "parent_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
-            let account = try await accounts.account(for: identity, lock: true, on: connection)
-            let source = try await item(fileID, owner: identity.userID, kind: .file, on: connection)
-            _ = try await parentFolder(parentID, owner: identity.userID, on: connection)
+            _ = try await accounts.account(for: identity, on: connection)
+            let (source, from) = try await accessible(fileID, caller: identity.userID, kind: .file, on: connection)
+            let to = try await writableFolder(parentID, caller: identity.userID, on: connection).access
+            guard from.ownerID == to.ownerID else {
+                // Contents are per owner: the caller copies the bytes (`Uploads.copyAcross`).
+                throw ProblemError(.conflict, type: Self.copyAcrossDrives, title: "Copy across drives", detail: "The copy crosses drives.")
+            }
+            let owner = to.ownerID
+            guard let account = try await accounts.find(owner, lock: true, on: connection) else { throw ProblemError.notFound("folder") }
             let name = try rawName.map { try Names.validate($0) } ?? source.name
             if account.usedBytes + account.reservedBytes + source.size > account.tier.quotaBytes {
                 throw Quota.exceeded(account)
@@ -239,19 +280,19 @@ struct Drive: Sendable {
                     FROM items WHERE id = \(fileID)
                     """, logger: logger)
             }
-            try await connection.query("UPDATE users SET used_bytes = used_bytes + \(source.size) WHERE id = \(identity.userID)", logger: logger)
+            try await connection.query("UPDATE users SET used_bytes = used_bytes + \(source.size) WHERE id = \(owner)", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO item_properties (item_id, namespace, name, value) SELECT \(id), namespace, name, value FROM item_properties
                 WHERE item_id = \(fileID)
                 """, logger: logger)
             try await Paths(client: client, drive: self, accounts: accounts, logger: logger).checkPropertyBounds(
-                owner: identity.userID, item: nil, on: connection)
+                owner: owner, item: nil, on: connection)
             // Blob records the new use before this transaction commits: if the commit then
             // fails, the content keeps one reference too many (never collected) rather than
             // the copy pointing at collected bytes.
-            try await blob.addReference(owner: identity.userID, blobID: source.blobID ?? "", fileID: id, referenceID: contentID)
-            return try await item(id, owner: identity.userID, on: connection)
+            try await blob.addReference(owner: owner, blobID: source.blobID ?? "", fileID: id, referenceID: contentID)
+            return try await item(id, owner: owner, on: connection)
         }
     }
 
@@ -260,9 +301,7 @@ struct Drive: Sendable {
     /// Move an item (a folder with everything in it) to the trash.
     func trash(_ identity: Identity, id: UUID, kind: Item.Kind) async throws {
         try await client.transaction(logger: logger) { connection in
-            let account = try await accounts.account(for: identity, lock: true, on: connection)
-            let current = try await item(id, owner: identity.userID, kind: kind, lock: true, on: connection)
-            if current.id == account.rootID { throw ProblemError(.conflict, detail: "The root folder cannot be deleted.") }
+            _ = try await changeable(id, caller: identity, kind: kind, on: connection)
             try await connection.query(
                 """
                 WITH RECURSIVE tree(id) AS (
@@ -387,6 +426,16 @@ struct Drive: Sendable {
                     "UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(unreserved), 0) WHERE id = \(owner)", logger: logger)
             }
         }
+        // Shares of what goes end with it (announced); its public links go by cascade.
+        try await Shares.revoke(
+            connection.query(
+                """
+                WITH RECURSIVE tree(id) AS (
+                    SELECT id FROM items WHERE id = ANY(\(tops)) AND owner_id = \(owner)
+                    UNION ALL SELECT i.id FROM items i JOIN tree ON i.parent_id = tree.id
+                )
+                DELETE FROM shares WHERE item_id IN (SELECT id FROM tree) RETURNING id, item_id, owner_id, recipient_id
+                """, logger: logger), reason: .itemDeleted, trace: trace, on: connection, logger: logger)
         try await connection.query(
             """
             WITH RECURSIVE tree(id, depth) AS (

@@ -50,7 +50,17 @@ struct Uploads: Sendable {
         let name = replacing == nil ? try Names.validate(rawName) : nil
         if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
-            let account = try await drive.accounts.account(for: identity, lock: true, on: connection)
+            // Whose drive the bytes go to: the caller's, or the owner's of a folder (or file)
+            // shared with the caller as editor. Quota and largest upload are that owner's.
+            _ = try await drive.accounts.account(for: identity, on: connection)
+            let target: (item: Item, access: Access)
+            if let replacing {
+                target = try await drive.accessible(replacing, caller: identity.userID, kind: .file, needed: .editor, on: connection)
+            } else {
+                target = try await drive.writableFolder(folderID!, caller: identity.userID, field: "folder_id", on: connection)
+            }
+            let owner = target.access.ownerID
+            guard let account = try await drive.accounts.find(owner, lock: true, on: connection) else { throw ProblemError.notFound("folder") }
             let limit = account.tier.maxUploadBytes
             if let declaredSize, declaredSize > limit {
                 throw ProblemError(.contentTooLarge, detail: "Your tier allows uploads of at most \(limit) bytes.")
@@ -61,28 +71,29 @@ struct Uploads: Sendable {
             let uploadID = UUID()
             let fileID: UUID
             if let replacing {
-                fileID = try await drive.item(replacing, owner: identity.userID, kind: .file, lock: true, on: connection).id
+                // Locked after the account row, in the order every writer takes them.
+                fileID = try await drive.item(replacing, owner: owner, kind: .file, lock: true, on: connection).id
             } else {
                 fileID = UUID()
-                let parent = try await drive.parentFolder(folderID!, owner: identity.userID, field: "folder_id", on: connection).id
+                let parent = target.item.id
                 try await drive.insertChecked(name: name!, parentID: parent, on: connection) {
                     try await connection.query(
                         """
                         INSERT INTO items (id, owner_id, parent_id, kind, name, state)
-                        VALUES (\(fileID), \(identity.userID), \(parent), 'file', \(name!), 'pending')
+                        VALUES (\(fileID), \(owner), \(parent), 'file', \(name!), 'pending')
                         """, logger: logger)
                 }
             }
             let expiresAt = Date().addingTimeInterval(TimeInterval(lifetime.components.seconds))
             try await connection.query(
                 """
-                INSERT INTO uploads (id, owner_id, file_id, replaces, reserved_bytes, expires_at)
-                VALUES (\(uploadID), \(identity.userID), \(fileID), \(replacing != nil), \(amount), \(expiresAt))
+                INSERT INTO uploads (id, owner_id, file_id, replaces, reserved_bytes, expires_at, created_by)
+                VALUES (\(uploadID), \(owner), \(fileID), \(replacing != nil), \(amount), \(expiresAt), \(identity.userID))
                 """, logger: logger)
-            try await connection.query("UPDATE users SET reserved_bytes = reserved_bytes + \(amount) WHERE id = \(identity.userID)", logger: logger)
+            try await connection.query("UPDATE users SET reserved_bytes = reserved_bytes + \(amount) WHERE id = \(owner)", logger: logger)
             let grant = signer.sign(
                 InternalGrant(
-                    purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: amount,
+                    purpose: .upload, ownerID: owner, fileID: fileID, uploadID: uploadID, maxBytes: amount,
                     lifetime: resumable ? Self.resumableGrantLifetime : settings.uploadTTL))
             return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
         }
@@ -96,13 +107,13 @@ struct Uploads: Sendable {
     func reservation(_ identity: Identity, uploadID: UUID) async throws -> UploadReservation {
         let rows = try await client.query(
             """
-            SELECT file_id, reserved_bytes, expires_at FROM uploads
-            WHERE id = \(uploadID) AND owner_id = \(identity.userID) AND expires_at > now()
+            SELECT file_id, reserved_bytes, expires_at, owner_id FROM uploads
+            WHERE id = \(uploadID) AND COALESCE(created_by, owner_id) = \(identity.userID) AND expires_at > now()
             """, logger: logger)
-        for try await (fileID, reserved, expiresAt) in rows.decode((UUID, Int64, Date).self) {
+        for try await (fileID, reserved, expiresAt, owner) in rows.decode((UUID, Int64, Date, UUID).self) {
             let grant = signer.sign(
                 InternalGrant(
-                    purpose: .upload, ownerID: identity.userID, fileID: fileID, uploadID: uploadID, maxBytes: reserved,
+                    purpose: .upload, ownerID: owner, fileID: fileID, uploadID: uploadID, maxBytes: reserved,
                     lifetime: Self.resumableGrantLifetime))
             return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: reserved, grant: grant, expiresAt: expiresAt)
         }
@@ -178,7 +189,7 @@ struct Uploads: Sendable {
     /// the sizes the owner's tier allows goes out; the answer comes as usual, by event.
     func retryThumbnails(_ identity: Identity, fileID: UUID, trace: TraceContext) async throws -> Item {
         try await client.transaction(logger: logger) { connection in
-            let item = try await drive.item(fileID, owner: identity.userID, kind: .file, lock: true, on: connection)
+            let (item, access) = try await drive.accessible(fileID, caller: identity.userID, kind: .file, needed: .editor, lock: true, on: connection)
             guard item.isImage, let blobID = item.blobID, let contentType = item.contentType else {
                 throw ProblemError(
                     .conflict, type: "https://cirrus.dev/problems/not-an-image", title: "Not an image",
@@ -187,7 +198,7 @@ struct Uploads: Sendable {
             guard item.thumbnailStatus != "ready" else {
                 throw ProblemError.conflict("This file's thumbnails are ready; there is nothing to retry.")
             }
-            let account = try await drive.accounts.account(for: identity, on: connection)
+            guard let account = try await drive.accounts.find(access.ownerID, on: connection) else { throw ProblemError.notFound("file") }
             guard !account.tier.thumbnailSizes.isEmpty else {
                 throw ProblemError.conflict("Your tier has no thumbnail sizes.")
             }
@@ -197,9 +208,9 @@ struct Uploads: Sendable {
                 WHERE id = \(fileID)
                 """, logger: logger)
             try await thumbnails.request(
-                fileID: fileID, owner: identity.userID, blobID: blobID, contentType: contentType,
+                fileID: fileID, owner: access.ownerID, blobID: blobID, contentType: contentType,
                 sizes: account.tier.thumbnailSizes, reason: .onDemand, trace: trace, on: connection)
-            return try await drive.item(fileID, owner: identity.userID, on: connection)
+            return try await drive.item(fileID, owner: access.ownerID, on: connection)
         }
     }
 
@@ -235,13 +246,14 @@ struct Uploads: Sendable {
         do { grant = try signer.verify(receipt, purpose: .receipt) } catch {
             throw ProblemError.validation(field: "receipt", "is not a valid receipt from blob")
         }
-        guard grant.ownerID == identity.userID, grant.uploadID == uploadID, let fileID = grant.fileID, let blobID = grant.blobID,
-            let sha256 = grant.sha256, let size = grant.size, let contentType = grant.contentType
+        guard grant.uploadID == uploadID, let fileID = grant.fileID, let blobID = grant.blobID,
+            let sha256 = grant.sha256, let size = grant.size, let contentType = grant.contentType,
+            try await madeBy(identity.userID, uploadID: uploadID, owner: grant.ownerID, fileID: fileID)
         else {
             throw ProblemError.validation(field: "receipt", "does not belong to this upload")
         }
         let content = StoredContent(
-            uploadID: uploadID, fileID: fileID, ownerID: identity.userID, blobID: blobID, sha256: sha256, size: size, contentType: contentType)
+            uploadID: uploadID, fileID: fileID, ownerID: grant.ownerID, blobID: blobID, sha256: sha256, size: size, contentType: contentType)
         let completion = try await client.transaction(logger: logger) { try await complete(content, trace: trace, on: $0) }
         switch completion {
         case .completed(let item), .alreadyCompleted(let item): return item
@@ -249,10 +261,41 @@ struct Uploads: Sendable {
         }
     }
 
+    /// Is the upload the caller's? Their own drive's, or one they made as an editor; once
+    /// completed (the reservation gone), the caller must still reach the file.
+    private func madeBy(_ caller: UUID, uploadID: UUID, owner: UUID, fileID: UUID) async throws -> Bool {
+        for try await madeBy in try await client.query(
+            "SELECT COALESCE(created_by, owner_id) FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner)", logger: logger
+        ).decode(UUID.self) { return madeBy == caller }
+        if owner == caller { return true }
+        return (try? await drive.accessible(fileID, caller: caller, kind: .file)) != nil
+    }
+
+    /// Copy `fileID` (which the caller may read, in another owner's drive) into the caller's
+    /// folder `parentID`: a new file of the folder's owner, charged to them, its bytes copied
+    /// by blob (contents are per owner). The upload flow, with blob reading instead of a client.
+    func copyAcross(_ identity: Identity, fileID: UUID, parentID: UUID, name: String?, blob: BlobClient, trace: TraceContext) async throws -> Item {
+        let content = try await drive.content(of: fileID, version: nil, caller: identity.userID)
+        let reservation = try await reserve(
+            identity, folderID: parentID, name: name ?? content.item.name, replacing: nil, declaredSize: content.size)
+        let source = signer.sign(InternalGrant(purpose: .read, ownerID: content.owner, blobID: content.blobID, lifetime: .seconds(300)))
+        do {
+            let receipt = try await blob.copy(into: reservation, source: source)
+            return try await complete(identity, uploadID: reservation.uploadID, receipt: receipt, trace: trace)
+        } catch {
+            try? await cancel(identity, uploadID: reservation.uploadID)
+            throw error
+        }
+    }
+
     /// Give up a reservation (the upload failed): the pending file disappears, the quota is freed.
     func cancel(_ identity: Identity, uploadID: UUID) async throws {
         try await client.transaction(logger: logger) { connection in
-            guard try await release(uploadID: uploadID, owner: identity.userID, on: connection) else { throw ProblemError.notFound("upload") }
+            var owner: UUID?
+            for try await found in try await connection.query(
+                "SELECT owner_id FROM uploads WHERE id = \(uploadID) AND COALESCE(created_by, owner_id) = \(identity.userID)", logger: logger
+            ).decode(UUID.self) { owner = found }
+            guard let owner, try await release(uploadID: uploadID, owner: owner, on: connection) else { throw ProblemError.notFound("upload") }
         }
     }
 

@@ -1,0 +1,38 @@
+import CirrusContracts
+import CirrusServiceKit
+import Foundation
+import HTTPTypes
+import PostgresNIO
+
+extension Drive {
+    /// The most entries a folder's ZIP may hold (its listing is held in the gateway's memory
+    /// while the archive streams: about 200 bytes an entry).
+    static let maxArchiveEntries = 100_000
+
+    /// What folder `folder` (of `owner`) holds, for its ZIP: every live folder and ready file
+    /// below it, parents first (paths in byte order put a folder before its content).
+    func archive(of folder: Item, owner: UUID) async throws -> ArchiveListing {
+        guard folder.kind == .folder else { throw ProblemError.notFound("folder") }
+        let rows = try await client.query(
+            """
+            WITH RECURSIVE tree(id, kind, path) AS (
+                SELECT id, kind, ''::text FROM items WHERE id = \(folder.id) AND owner_id = \(owner)
+                UNION ALL
+                SELECT i.id, i.kind, tree.path || i.name || CASE WHEN i.kind = 'folder' THEN '/' ELSE '' END
+                FROM items i JOIN tree ON i.parent_id = tree.id
+                WHERE tree.kind = 'folder' AND i.owner_id = \(owner) AND i.state = 'ready' AND i.trashed_at IS NULL
+            )
+            SELECT t.path, i.kind, i.id, i.size, i.updated_at FROM tree t JOIN items i ON i.id = t.id
+            WHERE t.path <> '' ORDER BY t.path COLLATE "C" LIMIT \(Self.maxArchiveEntries + 1)
+            """, logger: logger)
+        var entries: [ArchiveListing.Entry] = []
+        for try await (path, kind, id, size, updatedAt) in rows.decode((String, String, UUID, Int64, Date).self) {
+            guard entries.count < Self.maxArchiveEntries else {
+                throw ProblemError(
+                    .contentTooLarge, detail: "This folder holds more than \(Self.maxArchiveEntries) items, the most a ZIP download may have.")
+            }
+            entries.append(ArchiveListing.Entry(fileID: kind == "file" ? id : nil, path: path, size: kind == "file" ? size : 0, modifiedAt: updatedAt))
+        }
+        return ArchiveListing(name: folder.parentID == nil ? "cirrus" : folder.name, entries: entries)
+    }
+}

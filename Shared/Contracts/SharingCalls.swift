@@ -1,0 +1,78 @@
+import Foundation
+
+// Sharing's internal calls (docs/sharing.md):
+//   GET auth /internal/users/lookup?user=<username or e-mail>  (the caller's token)
+//     → 200 UserLookup: the active user so named and the caller themself; 404 otherwise.
+//     Metadata asks it when an owner shares with someone: auth owns names and e-mails.
+//   GET metadata /internal/folders/{id}/archive  (the caller's token)
+//   GET metadata /internal/public/{token}/archive?folder_id=  (a public link's password, if any)
+//     → 200 ArchiveListing: what a folder's ZIP holds, in archive order; then for each file
+//     GET metadata /internal/files/{id}/content (or /internal/public/{token}/files/{id}/content)
+//     → ContentGrant, and the bytes from blob. The gateway writes the ZIP as they stream.
+
+//   POST blob /internal/uploads/{upload}/copy  (the upload's grant) ContentCopy → 201 StoredUpload
+//     A copy into another owner's drive: blob copies the bytes (contents are per owner).
+
+/// The content to copy: a read grant for the source's blob, from metadata.
+public struct ContentCopy: Codable, Sendable, Equatable {
+    public var source: String
+
+    public init(source: String) { self.source = source }
+}
+
+/// One user as auth names them.
+public struct UserName: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var username: String
+
+    public init(id: UUID, username: String) {
+        self.id = id
+        self.username = username
+    }
+}
+
+/// Auth's answer to a lookup: the user asked for, and the caller (so the share records both names).
+public struct UserLookup: Codable, Sendable, Equatable {
+    public var user: UserName
+    public var caller: UserName
+
+    public init(user: UserName, caller: UserName) {
+        self.user = user
+        self.caller = caller
+    }
+}
+
+/// A folder's content as its ZIP holds it: every folder (empty ones too) and file below it,
+/// parents before children, with paths relative to the folder (`/`-separated, no leading
+/// slash, folders ending in `/`).
+public struct ArchiveListing: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        /// The file's id (nil for a folder).
+        public var fileID: UUID?
+        public var path: String
+        public var size: Int64
+        public var modifiedAt: Date
+
+        public init(fileID: UUID?, path: String, size: Int64, modifiedAt: Date) {
+            self.fileID = fileID
+            self.path = path
+            self.size = size
+            self.modifiedAt = modifiedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case fileID = "file_id"
+            case path, size
+            case modifiedAt = "modified_at"
+        }
+    }
+
+    /// The folder's own name (the archive's file name).
+    public var name: String
+    public var entries: [Entry]
+
+    public init(name: String, entries: [Entry]) {
+        self.name = name
+        self.entries = entries
+    }
+}
