@@ -43,6 +43,9 @@ struct GoldenFixtureTests {
         #expect(
             try decoder.decode(EventEnvelope<UserStatusChanged>.self, from: Self.fixture("user.status_changed.v1.json")) == Samples.userStatusChanged)
         #expect(try decoder.decode(EventEnvelope<TierUpdated>.self, from: Self.fixture("tier.updated.v1.json")) == Samples.tierUpdated)
+        #expect(try decoder.decode(EventEnvelope<ShareCreated>.self, from: Self.fixture("share.created.v1.json")) == Samples.shareCreated)
+        #expect(try decoder.decode(EventEnvelope<ShareUpdated>.self, from: Self.fixture("share.updated.v1.json")) == Samples.shareUpdated)
+        #expect(try decoder.decode(EventEnvelope<ShareRevoked>.self, from: Self.fixture("share.revoked.v1.json")) == Samples.shareRevoked)
     }
 
     @Test(arguments: Samples.fixtureNames)

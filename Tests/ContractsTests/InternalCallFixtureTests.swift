@@ -70,6 +70,18 @@ struct InternalCallFixtureTests {
             LockRequest(path: "/Fotos/Sommer 2026.jpg", depthInfinity: false, exclusive: true, owner: "ada", timeoutSeconds: 3600)),
         sample("lock-refresh.json", LockRefresh(token: lockToken, path: "/Fotos", timeoutSeconds: 600)),
         sample("lock-list.json", LockList(locks: [lock])),
+        sample(
+            "user-lookup.json",
+            UserLookup(user: UserName(id: userID, username: "grace"), caller: UserName(id: fileID, username: "ada"))),
+        sample(
+            "archive-listing.json",
+            ArchiveListing(
+                name: "Fotos",
+                entries: [
+                    .init(fileID: nil, path: "Sommer 2026/", size: 0, modifiedAt: date),
+                    .init(fileID: fileID, path: "Sommer 2026/Strand.jpg", size: 1_048_576, modifiedAt: date),
+                ])),
+        sample("content-copy.json", ContentCopy(source: grant)),
     ]
     static let userID = UUID(uuidString: "0a5e0000-0000-4000-8000-000000000003")!
     static let lockToken = "opaquelocktoken:7d3f0000-0000-4000-8000-000000000004"

@@ -44,6 +44,16 @@ enum Samples {
     static let userDeleted = envelope(UserDeleted(userID: ownerID), producer: "auth")
     static let userStatusChanged = envelope(UserStatusChanged(userID: ownerID, disabled: true), producer: "auth")
     static let tierUpdated = envelope(TierUpdated(tier: tier, deleted: false), producer: "auth")
+    static let shareID = UUID(uuidString: "5a4e0000-0000-4000-8000-000000000005")!
+    static let recipientID = UUID(uuidString: "00000000-0000-4000-8000-0000000000cc")!
+    static let shareCreated = envelope(
+        ShareCreated(shareID: shareID, itemID: fileID, itemKind: "folder", ownerID: ownerID, recipientID: recipientID, role: .editor),
+        producer: "metadata")
+    static let shareUpdated = envelope(
+        ShareUpdated(shareID: shareID, itemID: fileID, ownerID: ownerID, recipientID: recipientID, role: .viewer, previousRole: .editor),
+        producer: "metadata")
+    static let shareRevoked = envelope(
+        ShareRevoked(shareID: shareID, itemID: fileID, ownerID: ownerID, recipientID: recipientID, reason: .itemDeleted), producer: "metadata")
 
     /// One fixture file name per topic, `<type>.v1.json`.
     static let fixtureNames = Topic.allCases.map { "\($0.rawValue).v1.json" }
@@ -57,7 +67,7 @@ enum Samples {
         return [
             try entry(fileUploaded), try entry(thumbnailRequested), try entry(thumbnailGenerated), try entry(thumbnailFailed),
             try entry(fileDeleted), try entry(userRegistered), try entry(userTierChanged), try entry(userDeleted), try entry(userStatusChanged),
-            try entry(tierUpdated),
+            try entry(tierUpdated), try entry(shareCreated), try entry(shareUpdated), try entry(shareRevoked),
         ]
     }
 }

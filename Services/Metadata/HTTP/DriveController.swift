@@ -72,7 +72,21 @@ struct DriveController: Sendable {
         // Files
         router.get("/v1/files") { request, context in
             let identity = try context.caller
-            let query = try ListQuery(parameters: request.queryParameters, scope: Listing.Scope.files.name)
+            let parameters = request.queryParameters
+            // `folder_id`: search that folder and below it (the caller's, or one shared with them).
+            if let raw = parameters["folder_id"] {
+                guard let folder = UUID(uuidString: raw) else { throw ProblemError.validation(field: "folder_id", "must be a folder id (UUID)") }
+                let owner: UUID
+                do {
+                    owner = try await drive.accessible(folder, caller: identity.userID, kind: .folder).access.ownerID
+                } catch let error as ProblemError where error.status == .notFound {
+                    throw ProblemError.validation(field: "folder_id", "does not name a folder you can read")
+                }
+                let scope = Listing.Scope.filesBelow(folder: folder)
+                let query = try ListQuery(parameters: parameters, scope: scope.name)
+                return try Response.json(try await listing.list(owner: owner, scope: scope, query: query))
+            }
+            let query = try ListQuery(parameters: parameters, scope: Listing.Scope.files.name)
             return try Response.json(try await listing.list(owner: identity.userID, scope: .files, query: query))
         }
         router.get("/v1/files/:id") { request, context in

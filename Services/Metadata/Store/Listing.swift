@@ -14,6 +14,9 @@ struct Listing: Sendable {
     enum Scope: Sendable {
         case children(folder: UUID)
         case files
+        /// The files in a folder and every folder below it (`GET /v1/files?folder_id=`: a
+        /// search inside a folder, also one shared with the caller).
+        case filesBelow(folder: UUID)
         /// The caller's files that thumbnail can render (`GET /v1/images`).
         case images
 
@@ -21,6 +24,7 @@ struct Listing: Sendable {
             switch self {
             case .children(let folder): "children:" + folder.uuidString.lowercased()
             case .files: "files"
+            case .filesBelow(let folder): "files:" + folder.uuidString.lowercased()
             case .images: "images"
             }
         }
@@ -53,6 +57,11 @@ struct Listing: Sendable {
                 "EXISTS (SELECT 1 FROM items f WHERE f.id = \(folderBind) AND f.owner_id = \(ownerBind) AND f.kind = 'folder' AND f.state = 'ready'"
                     + " AND f.trashed_at IS NULL)")
         case .files: conditions.append("kind = 'file'")
+        case .filesBelow(let folder):
+            conditions.append("kind = 'file'")
+            conditions.append(
+                "parent_id IN (WITH RECURSIVE below(id) AS (SELECT \(try bind(folder))::uuid UNION ALL SELECT f.id FROM items f JOIN below ON f.parent_id = below.id"
+                    + " WHERE f.kind = 'folder' AND f.owner_id = \(ownerBind) AND f.trashed_at IS NULL AND f.state = 'ready') SELECT id FROM below)")
         case .images: conditions.append("kind = 'file' AND content_type = ANY(\(try bind(Thumbnailable.types.sorted())))")
         }
         if let text = query.text {
