@@ -50,7 +50,8 @@ struct ContractCodingTests {
         #expect(
             Topic.allCases.map(\.rawValue) == [
                 "file.uploaded", "thumbnail.requested", "thumbnail.generated", "thumbnail.failed", "file.deleted",
-                "user.registered", "user.tier_changed", "user.deleted", "user.status_changed", "tier.updated",
+                "user.registered", "user.tier_changed", "user.deleted", "user.status_changed", "tier.updated", "share.created",
+                "share.updated", "share.revoked",
             ])
         #expect(FileUploaded.eventType == "file.uploaded")
         #expect(ThumbnailRequested.topic == .thumbnailRequested)
