@@ -10,7 +10,8 @@ struct Cirrus: AsyncParsableCommand {
         abstract: "Use a Cirrus drive from the command line.",
         discussion: """
             Remote paths start at your root folder: /Photos/2026/a.jpg. Where a command takes \
-            a remote path it also takes --id ID instead.
+            a remote path it also takes --id ID instead. Paths written shared:/NAME/… start at \
+            NAME, a file or folder another user shares with you (see `cirrus shared`).
 
             `cirrus login` saves the server and the session in $CIRRUS_CONFIG \
             (default ~/.config/cirrus/config.json, mode 0600); the access token is refreshed \
@@ -26,7 +27,8 @@ struct Cirrus: AsyncParsableCommand {
         subcommands: [
             Login.self, Logout.self, Me.self,
             List.self, MakeFolder.self, Put.self, Get.self,
-            Move.self, Copy.self, Remove.self, TrashList.self, Restore.self, LinkCommand.self,
+            Move.self, Copy.self, Remove.self, TrashList.self, Restore.self,
+            ShareCommand.self, UnshareCommand.self, SharedWithMe.self, LinkCommand.self,
             AppPasswordCommand.self, Tiers.self, Users.self, AdminCommand.self,
         ]
     )

@@ -66,3 +66,41 @@ struct Link: Decodable, Sendable {
     let url: String
     let expiresAt: String
 }
+
+/// A file or folder shared with a user (`/v1/{files|folders}/{id}/shares`, `/v1/shared-with-me`).
+struct Share: Decodable, Sendable {
+    struct User: Decodable, Sendable {
+        let id: String
+        let username: String
+    }
+
+    let id: String
+    /// The shared item (for its recipient, `parent_id` is null).
+    let item: Item
+    let owner: User
+    let recipient: User
+    let role: String
+    let createdAt: String?
+    let updatedAt: String?
+}
+
+/// A link anyone can open without an account (`/v1/public-links`).
+struct PublicLink: Decodable, Sendable {
+    struct Target: Decodable, Sendable {
+        let id: String
+        let kind: String
+        let name: String
+    }
+
+    let id: String
+    let item: Target
+    let token: String
+    /// `/v1/public/<token>`.
+    let path: String
+    /// The path under the server's public URL (added by the gateway).
+    let url: String?
+    let hasPassword: Bool
+    let expiresAt: String?
+    let downloads: Int64
+    let createdAt: String?
+}

@@ -1,16 +1,24 @@
 import Foundation
 import NIOHTTP1
 
-/// A remote path, always from the root folder: `/Photos/2026/a.jpg` (the leading `/` is
-/// optional; `.` and empty segments are ignored, `..` goes up).
+/// A remote path, from the root folder: `/Photos/2026/a.jpg` (the leading `/` is optional;
+/// `.` and empty segments are ignored, `..` goes up). A path written `shared:NAME/…` starts
+/// instead at NAME, an item another user shares with you (`cirrus shared` lists them); a
+/// folder of your own called `shared:…` is reached with a leading `/`.
 struct RemotePath: CustomStringConvertible, Sendable {
+    static let sharedPrefix = "shared:"
+
     let components: [String]
     /// Written with a trailing `/`: it must name a folder.
     let mustBeFolder: Bool
+    /// Starts at the items shared with you (`shared:`), not at your root folder.
+    let isShared: Bool
 
     init(_ text: String) {
+        let shared = text.hasPrefix(Self.sharedPrefix)
+        let body = shared ? text.dropFirst(Self.sharedPrefix.count) : Substring(text)
         var parts: [String] = []
-        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
+        for part in body.split(separator: "/", omittingEmptySubsequences: true) {
             switch part {
             case ".": continue
             case "..": _ = parts.popLast()
@@ -18,19 +26,22 @@ struct RemotePath: CustomStringConvertible, Sendable {
             }
         }
         components = parts
-        mustBeFolder = text.hasSuffix("/") && !parts.isEmpty
+        mustBeFolder = body.hasSuffix("/") && !parts.isEmpty
+        isShared = shared
     }
 
-    private init(components: [String]) {
+    private init(components: [String], isShared: Bool) {
         self.components = components
         mustBeFolder = false
+        self.isShared = isShared
     }
 
+    /// Your root folder (`/`), or `shared:` itself (not an item: the list of shared items).
     var isRoot: Bool { components.isEmpty }
     var name: String? { components.last }
-    var parent: RemotePath { RemotePath(components: Array(components.dropLast())) }
-    func appending(_ name: String) -> RemotePath { RemotePath(components: components + [name]) }
-    var description: String { "/" + components.joined(separator: "/") }
+    var parent: RemotePath { RemotePath(components: Array(components.dropLast()), isShared: isShared) }
+    func appending(_ name: String) -> RemotePath { RemotePath(components: components + [name], isShared: isShared) }
+    var description: String { (isShared ? Self.sharedPrefix : "") + "/" + components.joined(separator: "/") }
 }
 
 /// Finds items by path (name by name from the root folder) or by id.
@@ -61,14 +72,43 @@ struct Resolver {
 
     /// The item at `path`, or nil when some part of it does not exist.
     func lookup(_ path: RemotePath) async throws -> Item? {
-        guard let first = path.components.first else { return try await root() }
-        guard var item = try await child(named: first, in: try await rootID()) else { return nil }
+        guard let first = path.components.first else {
+            if path.isShared {
+                throw CLIError.usage(
+                    "\(RemotePath.sharedPrefix) alone names no item: write \(RemotePath.sharedPrefix)/NAME/…, or list what is shared with you with `cirrus shared`."
+                )
+            }
+            return try await root()
+        }
+        let top: Item?
+        if path.isShared {
+            top = try await sharedItem(named: first)
+        } else {
+            top = try await child(named: first, in: try await rootID())
+        }
+        guard var item = top else { return nil }
         for name in path.components.dropFirst() {
             guard item.isFolder else { return nil }
             guard let next = try await child(named: name, in: item.id) else { return nil }
             item = next
         }
         return item
+    }
+
+    /// Every share with the caller, newest first (all pages).
+    func sharedWithMe() async throws -> (items: [Share], pages: [Data]) {
+        try await api.pages(Share.self, "/v1/shared-with-me", query: [("limit", String(min(APIClient.pageSize, 1000)))])
+    }
+
+    /// The item shared with the caller that is named exactly `name` (`shared:/NAME`); nil when
+    /// none is. Two users may share items of the same name: then the path is ambiguous.
+    func sharedItem(named name: String) async throws -> Item? {
+        let matches = try await sharedWithMe().items.filter { $0.item.name.precomposedStringWithCanonicalMapping == name }
+        guard matches.count <= 1 else {
+            let listed = matches.map { "\($0.item.id) (from \($0.owner.username))" }.joined(separator: ", ")
+            throw CLIError("\(RemotePath.sharedPrefix)/\(name) names several items shared with you: \(listed). Name one with --id.")
+        }
+        return matches.first?.item
     }
 
     /// The item at `path`; a missing one is a not-found error (exit code 3).

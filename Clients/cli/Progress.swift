@@ -21,7 +21,7 @@ final class Progress: Sendable {
         self.total = total
     }
 
-    /// A bar, or nil when standard error is not a terminal.
+    /// A bar, or nil when standard error is not a terminal. A `total` of 0 is an unknown size.
     static func start(_ label: String, total: Int64, startingAt done: Int64 = 0) -> Progress? {
         guard Terminal.stderrIsTerminal else { return nil }
         let progress = Progress(label: label, total: total)
@@ -61,6 +61,14 @@ final class Progress: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let base = state.withLock { $0.base }
         let rate = seconds > 0.2 ? Output.bytes(Int64(Double(max(done - base, 0)) / seconds)) + "/s" : ""
+        if total <= 0 {
+            // The size is not known in advance (a streamed ZIP): the bytes so far and the rate.
+            let figures = " \(Output.bytes(done)) \(rate)"
+            let room = max(0, Terminal.width - figures.count - 1)
+            let name = label.count > room ? "…" + label.suffix(max(0, room - 1)) : label
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(name)\(figures)".utf8))
+            return
+        }
         let figures = String(format: " %3d%% %@/%@ %@", Int(fraction * 100), Output.bytes(done), Output.bytes(total), rate)
         let columns = Terminal.width
         let barWidth = max(10, min(40, columns - figures.count - 16))

@@ -3,15 +3,18 @@
 # login (config file 0600), mkdir -p, put of a folder tree and of a 50 MiB file (checksum
 # verified by the server), ls, get and a resumed get (Range + If-Range, bit-identical), mv,
 # cp, rm, trash, restore, app passwords (create, list, use over WebDAV, revoke), me, link refused for a basic user (exit 4), admin tiers/users
-# commands as the bootstrapped admin, then a link that works with curl; every --json output
-# must parse, and failures must give the documented exit codes.
+# commands as the bootstrapped admin, then a link that works with curl; get --zip of a folder
+# (UTF-8 names, an empty folder; unzip -t, bytes compared); sharing with a second user (share,
+# shared, shared:/ paths, get by id, roles, unshare, access gone); public links (password,
+# expiry, --list, --revoke, curl); every --json output must parse, and failures must give the
+# documented exit codes.
 #
 # Usage: Tests/cli/cli-test.sh GATEWAY_URL BOOTSTRAP_SECRET
 #   e.g. Tests/cli/cli-test.sh http://127.0.0.1:8080 "$(cat .local/secrets/bootstrap-secret)"
 # The bootstrap secret makes the first admin, so the stack must not have one yet; to run
 # again on the same stack set CIRRUS_TEST_ADMIN=username:password of an existing admin.
 # Environment: CIRRUS_CLI, the binary (default .build/debug/cirrus of this checkout).
-# Needs curl, python3, sha256sum and truncate. Stops at the first failure (exit 1) with a
+# Needs curl, python3, sha256sum, truncate and unzip. Stops at the first failure (exit 1) with a
 # message naming it; ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -20,6 +23,7 @@ API="${1%/}"
 SECRET="$2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CLI="${CIRRUS_CLI:-$ROOT/.build/debug/cirrus}"
+[[ "$CLI" == /* ]] || CLI="$PWD/$CLI"  # steps change directory
 [[ -x "$CLI" ]] || { echo "no cirrus binary at $CLI (swift build --product cirrus)" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
@@ -246,7 +250,9 @@ step "link refused on the basic tier"
 code 4 link /cli/a/big.bin --expires-in 600
 [[ $ERR == *"cirrus:"* ]] || fail "the refused link printed no reason"
 code 4 tiers list  # not an admin
-code 2 link /cli/a/big.bin  # --expires-in is required
+code 4 link /cli/a/big.bin  # a public link: the basic tier has no links to originals
+code 2 link  # names nothing
+code 2 link /cli/a/big.bin --expires-in 600 --password "Link-pass-1"  # an expiring link has no password
 
 step "admin: tiers and users"
 CIRRUS_CONFIG="$ADMIN_CONFIG" ok login --server "$API" --user "$ADMIN" --password-stdin <<<"$ADMIN_PASSWORD"
@@ -285,6 +291,184 @@ pass
 code 1 link /cli/a/big.bin --expires-in 100000  # beyond the tier's bounds (422)
 code 1 link /cli/a/big.bin --expires-in 600 --thumbnail 400  # not an image
 code 3 link /cli/a/missing.bin --expires-in 600
+
+step "get --zip: a folder as a ZIP archive"
+ZIPPED="Ünïcödé ✓"
+mkdir -p "$WORK/zipsrc/$ZIPPED/nested/empty"
+printf 'grüße\n' >"$WORK/zipsrc/$ZIPPED/grüße.txt"
+head -c 300000 /dev/urandom >"$WORK/zipsrc/$ZIPPED/nested/data.bin"
+ok put "$WORK/zipsrc/$ZIPPED" /cli
+ok get --zip "/cli/$ZIPPED" "$WORK/dl/"
+[[ -f "$WORK/dl/$ZIPPED.zip" ]] || fail "get --zip wrote no '$WORK/dl/$ZIPPED.zip': $OUT"
+[[ ! -e "$WORK/dl/$ZIPPED.zip.cirrus-part" ]] || fail "get --zip left its partial file behind"
+unzip -tq "$WORK/dl/$ZIPPED.zip" >/dev/null || fail "unzip -t found the ZIP broken"
+pass
+# zip_matches ZIP FOLDER ENTRIES...: the archive holds exactly ENTRIES (stored, UTF-8 names
+# flagged), and each file's bytes are those of the same path under the local FOLDER.
+zip_matches() {
+  python3 -c '
+import os, sys, zipfile
+archive, source, want = sys.argv[1], sys.argv[2], sorted(sys.argv[3:])
+with zipfile.ZipFile(archive) as z:
+    names = sorted(z.namelist())
+    if names != want:
+        sys.exit(f"entries {names}, expected {want}")
+    for info in z.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            sys.exit(f"{info.filename} is compressed")
+        if not info.filename.isascii() and not info.flag_bits & 0x800:
+            sys.exit(f"{info.filename} lacks the UTF-8 flag")
+        if not info.filename.endswith("/"):
+            with open(os.path.join(source, info.filename), "rb") as f:
+                if z.read(info) != f.read():
+                    sys.exit(f"{info.filename} differs from the uploaded file")
+' "$@"
+}
+zip_matches "$WORK/dl/$ZIPPED.zip" "$WORK/zipsrc/$ZIPPED" "grüße.txt" "nested/" "nested/data.bin" "nested/empty/" \
+  || fail "the ZIP of /cli/$ZIPPED does not hold the folder"
+pass
+pushd "$WORK/dl" >/dev/null  # the default destination: ./<folder name>.zip
+ok get --zip /cli/a/b
+popd >/dev/null
+[[ -f "$WORK/dl/b.zip" ]] || fail "get --zip /cli/a/b wrote no ./b.zip: $OUT"
+unzip -tq "$WORK/dl/b.zip" >/dev/null || fail "unzip -t found b.zip broken"
+pass
+okjson get --zip "/cli/$ZIPPED" "$WORK/dl/again.zip"
+expect "get --zip --json" "$(py 'd["kind"] + ":" + d["name"]')" "folder:$ZIPPED"
+zip_matches "$WORK/dl/again.zip" "$WORK/zipsrc/$ZIPPED" "grüße.txt" "nested/" "nested/data.bin" "nested/empty/" \
+  || fail "get --zip to a file name wrote another archive"
+pass
+code 1 get --zip /cli/a/big.bin "$WORK/dl/"  # a file
+code 3 get --zip /cli/nowhere "$WORK/dl/"
+
+step "share with a second user"
+FRIEND="friend$SUFFIX"
+FRIEND_CONFIG="$WORK/friend/config.json"
+status="$(post_json /v1/auth/register "{\"username\":\"$FRIEND\",\"email\":\"$FRIEND@example.com\",\"password\":\"$PASSWORD\"}")"
+[[ $status == 201 ]] || fail "register $FRIEND answered $status: $(cat "$WORK/answer")"
+pass
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok login --server "$API" --user "$FRIEND" --password-stdin <<<"$PASSWORD"
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson shared
+expect "nothing shared yet" "$(py 'len(d["items"])')" 0
+okjson share /cli/tree --with "$FRIEND"
+expect "share role" "$(py 'd["role"]')" viewer
+expect "share recipient" "$(py 'd["recipient"]["username"]')" "$FRIEND"
+ok share /cli/tree --with "$FRIEND" --role viewer  # again: the same share (200)
+expect "share output" "$OUT" "Shared /cli/tree with $FRIEND as viewer"
+code 2 share /cli/tree --with "$FRIEND" --role owner
+code 2 share /cli/tree  # --with is required
+code 1 share /cli/tree --with "nobody$SUFFIX"  # 422: no such user
+code 1 share /cli/tree --with "$USERNAME"  # 422: that is you
+code 3 share /cli/nowhere --with "$FRIEND"
+code 5 share / --with "$FRIEND"  # the root folder cannot be shared (409)
+
+step "the second user reads what is shared"
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson shared
+expect "shared with the friend" \
+  "$(py '",".join(s["item"]["name"] + ":" + s["role"] + ":" + s["owner"]["username"] for s in d["items"])')" "tree:viewer:$USERNAME"
+expect "the shared folder's parent" "$(py 'd["items"][0]["item"].get("parent_id", "absent")')" absent
+TREE_ID="$(py 'd["items"][0]["item"]["id"]')"
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok shared
+[[ $OUT == *NAME*KIND*OWNER*ROLE*ID* && $OUT == *"tree/"*folder*"$USERNAME"*viewer*"$TREE_ID"* ]] || fail "shared: $OUT"
+pass
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok ls shared:
+[[ $OUT == *"$TREE_ID"* ]] || fail "ls shared: does not list the share: $OUT"
+pass
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson ls shared:/tree/sub
+expect "ls of a shared folder" "$(py '",".join(i["name"] for i in d["items"])')" "deeper,two.txt"
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 3 ls /tree  # not in the friend's own drive
+okjson ls /cli/tree/sub/deeper/three.bin
+THREE_ID="$(py 'd["id"]')"
+THREE_SHA="$(sha "$WORK/tree/sub/deeper/three.bin")"
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok get shared:/tree/sub/deeper/three.bin "$WORK/dl/friend-path.bin"
+expect "the friend's download by path" "$(sha "$WORK/dl/friend-path.bin")" "$THREE_SHA"
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson get --id "$THREE_ID" "$WORK/dl/friend-id.bin"
+expect "the friend's download by id" "$(sha "$WORK/dl/friend-id.bin")" "$THREE_SHA"
+mkdir -p "$WORK/dl/friend"
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok get --zip shared:/tree/sub "$WORK/dl/friend/"
+zip_matches "$WORK/dl/friend/sub.zip" "$WORK/tree/sub" "deeper/" "deeper/three.bin" "two.txt" \
+  || fail "the friend's ZIP of shared:/tree/sub does not hold the folder"
+pass
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok get --zip --id "$TREE_ID" "$WORK/dl/friend/tree.zip"
+unzip -tq "$WORK/dl/friend/tree.zip" >/dev/null || fail "unzip -t found the friend's ZIP of the tree broken"
+pass
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 4 mkdir shared:/tree/new  # a viewer does not write (403)
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 4 unshare shared:/tree --with "$FRIEND"  # only the owner sees the shares
+
+step "an editor writes inside the share"
+ok share /cli/tree --with "$FRIEND" --role editor
+expect "share output" "$OUT" "Shared /cli/tree with $FRIEND as editor"
+echo "from the friend" >"$WORK/friend.txt"
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson put "$WORK/friend.txt" shared:/tree/
+FRIEND_FILE="$(py 'd["id"]')"
+okjson ls /cli/tree/friend.txt
+expect "the editor's upload is in the owner's drive" "$(py 'd["id"]')" "$FRIEND_FILE"
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 4 rm shared:/tree  # not the shared item itself
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok rm shared:/tree/friend.txt
+code 3 ls /cli/tree/friend.txt
+
+step "unshare: access ends at once"
+code 3 unshare /cli/tree --with "nobody$SUFFIX"
+ok unshare /cli/tree --with "${FRIEND^^}"  # the username in any case
+expect "unshare output" "$OUT" "Unshared /cli/tree with $FRIEND"
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 3 get --id "$THREE_ID" "$WORK/dl/friend-after.bin"
+[[ ! -e "$WORK/dl/friend-after.bin" ]] || fail "a download after unshare left a file"
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 3 ls shared:/tree
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 3 get --zip --id "$TREE_ID" "$WORK/dl/friend/after.zip"
+CIRRUS_CONFIG="$FRIEND_CONFIG" okjson shared
+expect "nothing shared any more" "$(py 'len(d["items"])')" 0
+code 3 unshare /cli/tree --with "$FRIEND"  # no share left
+ok share /cli/tree --with "$FRIEND"
+okjson unshare /cli/tree --all
+expect "unshare --all" "$(py '",".join(s["recipient"]["username"] for s in d["items"])')" "$FRIEND"
+CIRRUS_CONFIG="$FRIEND_CONFIG" code 3 ls shared:/tree
+ok unshare /cli/tree --all  # nothing left: not an error
+code 2 unshare /cli/tree  # neither --with nor --all
+code 2 unshare /cli/tree --with "$FRIEND" --all
+CIRRUS_CONFIG="$FRIEND_CONFIG" ok logout
+
+step "public links"
+okjson link /cli/tree --password "Link-pass-1" --expires 600
+PUBLIC_URL="$(py 'd["url"]')"
+PUBLIC_ID="$(py 'd["id"]')"
+[[ $PUBLIC_URL == "$API/v1/public/"* ]] || fail "link --json has no public url: $OUT"
+pass
+expect "has_password" "$(py 'd["has_password"]')" True
+[[ "$(py 'd["expires_at"]')" != None ]] || fail "link --expires 600 has no expiry: $OUT"
+pass
+LINK_STATUS="$(curl -sS -o "$WORK/answer" -w '%{http_code}' -H 'X-Link-Password: Link-pass-1' "$PUBLIC_URL")"
+expect "the public link with its password" "$LINK_STATUS" 200
+expect "the public link's item" "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["item"]["name"])' "$WORK/answer")" tree
+LINK_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' "$PUBLIC_URL")"
+expect "the public link without its password" "$LINK_STATUS" 401
+LINK_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -H 'X-Link-Password: Wrong-pass-1' "$PUBLIC_URL")"
+expect "the public link with a wrong password" "$LINK_STATUS" 403
+ok link /cli/tree/zero.bin --password - <<<"Link-pass-2"
+[[ $OUT == "$API/v1/public/"* ]] || fail "link printed '$OUT'"
+LINK_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -H 'X-Link-Password: Link-pass-2' "$OUT")"
+expect "a password read from standard input" "$LINK_STATUS" 200
+ok link /cli/tree/sub/two.txt  # no password, no expiry
+PLAIN_URL="$OUT"
+curl -fsS -o "$WORK/answer" "$PLAIN_URL" || fail "the plain public link did not answer"
+TWO_ID="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["item"]["id"])' "$WORK/answer")"
+curl -fsS -o "$WORK/dl/public-two.txt" "$PLAIN_URL/files/$TWO_ID/content" || fail "the plain public link did not download"
+expect "bytes through the public link" "$(sha "$WORK/dl/public-two.txt")" "$(sha "$WORK/tree/sub/two.txt")"
+okjson link --list
+expect "public link listed" "$(py 'sum(1 for l in d["items"] if l["id"] == "'"$PUBLIC_ID"'" and l["has_password"])')" 1
+expect "downloads counted" "$(py '[l["downloads"] for l in d["items"] if l["url"] == "'"$PLAIN_URL"'"][0]')" 1
+ok link --list
+[[ $OUT == *ID*URL*PASSWORD*EXPIRES*DOWNLOADS*NAME* && $OUT == *"$PUBLIC_ID"*"$PUBLIC_URL"*yes*"tree/"* ]] || fail "link --list: $OUT"
+pass
+ok link --revoke "$PUBLIC_ID"
+LINK_STATUS="$(curl -sS -o /dev/null -w '%{http_code}' -H 'X-Link-Password: Link-pass-1' "$PUBLIC_URL")"
+expect "a revoked public link" "$LINK_STATUS" 404
+code 3 link --revoke "$PUBLIC_ID"
+code 1 link /cli/tree --password short  # 422: 8 bytes at least
+code 1 link /cli/tree --expires 10  # 422: below the tier's 60 s
+code 5 link /  # the root folder (409)
+code 3 link /cli/nowhere
+code 2 link --list /cli/tree
+code 2 link /cli/tree --thumbnail 200  # --thumbnail needs --expires-in
 
 step "app passwords (WebDAV)"
 okjson app-password create "cli test" --read-only

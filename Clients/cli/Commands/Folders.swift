@@ -5,7 +5,8 @@ import NIOHTTP1
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List a folder (every page), or show one file."
+        abstract: "List a folder (every page), or show one file.",
+        discussion: "`cirrus ls shared:` lists what other users share with you, like `cirrus shared`."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -22,6 +23,10 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         try await APIClient.session { api in
             let resolver = Resolver(api: api)
+            if id == nil, let path, RemotePath(path).isShared, RemotePath(path).isRoot {
+                // `ls shared:`: what others share with you, as `cirrus shared` shows it.
+                return try await SharedWithMe.show(resolver: resolver, json: options.json)
+            }
             let item =
                 id == nil
                 ? try await resolver.resolve(RemotePath(path ?? "/"))
@@ -77,7 +82,15 @@ struct MakeFolder: AsyncParsableCommand {
         var folderID = try await resolver.rootID()
         var created: Fetched<Item>?
         var walked = RemotePath("/")
-        for name in path.components {
+        var names = path.components[...]
+        if path.isShared {
+            // The shared item itself must exist (only its owner shares it); below it, folders
+            // are created as anywhere else (the share's role decides).
+            guard let first = names.popFirst() else { throw CLIError.usage("Name a folder under \(RemotePath.sharedPrefix)/.") }
+            walked = RemotePath(RemotePath.sharedPrefix).appending(first)
+            folderID = try await resolver.folder(walked).id
+        }
+        for name in names {
             walked = walked.appending(name)
             if let existing = try await resolver.child(named: name, in: folderID) {
                 guard existing.isFolder else { throw CLIError.conflict("\(walked) exists and is not a folder.") }

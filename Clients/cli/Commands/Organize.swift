@@ -32,7 +32,9 @@ struct Move: AsyncParsableCommand {
         try await APIClient.session { api in
             let resolver = Resolver(api: api)
             let (item, label) = try await resolver.item(path: source, id: id)
-            guard item.parentId != nil else { throw CLIError("The root folder cannot be moved.") }
+            // (An item shared with you has no parent_id either: the server decides about it.)
+            let rootID = try await resolver.rootID()
+            guard !sameID(item.id, rootID) else { throw CLIError("The root folder cannot be moved.") }
             let target = try await resolver.destination(RemotePath(destination), name: item.name)
             var changes: [String: Any] = [:]
             if target.name != item.name { changes["name"] = target.name }
@@ -93,7 +95,8 @@ struct Remove: AsyncParsableCommand {
             var removed: [Data] = []
             for (path, id) in paths.map({ ($0 as String?, nil as String?) }) + ids.map({ (nil, $0) }) {
                 let (item, label) = try await resolver.item(path: path, id: id)
-                guard item.parentId != nil else { throw CLIError("The root folder cannot be removed.") }
+                let rootID = try await resolver.rootID()
+                guard !sameID(item.id, rootID) else { throw CLIError("The root folder cannot be removed.") }
                 if options.json { removed.append(try await api.call(.GET, item.route)) }
                 _ = try await api.call(.DELETE, item.route)
                 if !options.json { Output.line("trashed \(label) (id \(item.id))") }

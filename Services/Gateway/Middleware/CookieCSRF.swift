@@ -46,7 +46,9 @@ struct CookieCSRFMiddleware: RouterMiddleware {
         guard !Self.safeMethods.contains(request.method) else { return try await next(request, context) }
         if request.uri.path == "/v1/auth/login" {
             try checkLogin(request)
-        } else if request.headers[.authorization] == nil, TokenVerifier.token(from: request) != nil {
+        } else if request.headers[.authorization] == nil, TokenVerifier.token(from: request) != nil,
+            !request.uri.path.hasPrefix("/v1/public/")  // anonymous routes: the cookie is not used there
+        {
             // No Authorization header: the token, if any, is the session cookie.
             try checkCookieWrite(request)
         }
