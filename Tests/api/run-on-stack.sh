@@ -15,7 +15,8 @@
 #
 # Usage: CIRRUS_BIN_DIR=.build/debug Tests/api/run-on-stack.sh [schemathesis run options...]
 # Skip parts with CIRRUS_SKIP_CLI_TEST=1 / CIRRUS_SKIP_JOURNEY=1 / CIRRUS_SKIP_SECURITY=1 /
-# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_RESUMABLE=1 / CIRRUS_SKIP_WEBDAV=1 / CIRRUS_SKIP_SCHEMATHESIS=1;
+# CIRRUS_SKIP_BAD_INPUT=1 / CIRRUS_SKIP_OPERATIONS=1 / CIRRUS_SKIP_RESUMABLE=1 / CIRRUS_SKIP_WEBDAV=1 / CIRRUS_SKIP_SHARING=1 /
+# CIRRUS_SKIP_SCHEMATHESIS=1;
 # CIRRUS_RESUMABLE_MIB=N shrinks the tus uploads' 300 MiB; CIRRUS_JOURNEY_BIG_MIB=N shrinks the
 # journey's 1 GiB round trip while iterating; CIRRUS_BAD_INPUT_ARGS / CIRRUS_SECURITY_ARGS add
 # options to bad-input.py (e.g. "--skip slow") / security.py (e.g. "--skip secrets").
@@ -156,6 +157,16 @@ if [[ -z "${CIRRUS_SKIP_WEBDAV:-}" ]]; then
   log "WebDAV (litmus, rclone, cadaver) against $API"
   (cd "$CIRRUS_ROOT/Tests/api" && "$CIRRUS_VENV/bin/python" webdav.py "$API" --admin "apiadmin:$password" \
     ${CIRRUS_WEBDAV_MIB:+--mib "$CIRRUS_WEBDAV_MIB"}) || status=$?
+fi
+
+# Sharing (Tests/api/sharing.py): the permission matrix of shares (owner, editor, viewer, stranger,
+# anonymous on every id route), revocation on the next request, the owner's quota for an editor's
+# writes, public links (password, lockout, expiry, downloads), folder ZIPs read back with unzip and
+# zipfile, and the share.* events in metadata's outbox.
+if [[ -z "${CIRRUS_SKIP_SHARING:-}" ]]; then
+  log "sharing (shares, public links, folder ZIPs) against $API"
+  python3 "$CIRRUS_ROOT/Tests/api/sharing.py" "$API" --admin "apiadmin:$password" \
+    --metadata-db "postgres://cirrus:$(cat "$STACK/secrets/postgres-password")@127.0.0.1:$PG_PORT/metadata" || status=$?
 fi
 
 if [[ -z "${CIRRUS_SKIP_SCHEMATHESIS:-}" ]]; then

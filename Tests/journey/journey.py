@@ -10,8 +10,9 @@ this) with an existing admin account:
   doctored token, and then expire); an admin creates a custom tier, moves a user to it, and
   the user's existing images gain the new size; rename, move, copy, replace content and read
   the old version; trash, restore, purge, and the blob and its thumbnails are collected from
-  the stores; two users cannot see or touch each other's files; a 1 GiB upload and download
-  round-trips bit for bit.
+  the stores; two users cannot see or touch each other's files; two users share a folder with
+  the CLI (viewer, editor, a ZIP of it, revoked); a 1 GiB upload and download round-trips bit
+  for bit.
 
 Usage: journey.py API_URL --admin USER:PASSWORD --cli PATH/TO/cirrus --data STACK_DATA_DIR
   --data is the stack's object-store directory (infra/run's .local/data, holding blob/ and
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import zipfile
 import zlib
 
 PASSED = 0
@@ -445,6 +447,38 @@ def journey(api, args, work):
     check(sorted(listed["links"]["thumbnails"], key=int) == ["200", "640"], f"/v1/images shows the new size: {listed!r}")
     users_on_tier = admin.json("users", "list", "--tier", tier_name)
     check([u["username"] for u in users_on_tier["items"]] == [alice["name"]], f"the admin sees alice on the tier: {users_on_tier!r}")
+
+    # ------------------------------------------------------------------------------------------
+    step("two users share a folder (CLI): viewer, editor, a ZIP of it, then revoked")
+    b = bob["cli"]
+    a.ok("share", "/journey/docs", "--with", bob["name"])
+    shared = b.json("shared")
+    check([(s["item"]["name"], s["role"], s["owner"]["username"]) for s in shared["items"]] == [("docs", "viewer", alice["name"])],
+          f"bob sees what alice shares: {shared!r}")
+    readme = os.path.join(work, "shared-a.txt")
+    b.ok("get", "shared:/docs/tree/notes/a.txt", readme)
+    with open(readme) as f:
+        check(f.read() == "a\n", "bob downloads alice's file through the share")
+    archive = os.path.join(work, "docs.zip")
+    b.ok("get", "--zip", "shared:/docs", archive)
+    with zipfile.ZipFile(archive) as z:
+        check(z.testzip() is None, "the ZIP's checksums hold")
+        check(sorted(n for n in z.namelist() if n.startswith("tree/")) == ["tree/", "tree/notes/", "tree/notes/a.txt", "tree/notes/deep/",
+                                                                           "tree/notes/deep/b.txt"],
+              f"the ZIP holds the shared tree: {z.namelist()!r}")
+        check(z.read("tree/notes/deep/b.txt") == b"b\n", "a file in the ZIP is bit for bit the upload")
+    note = os.path.join(work, "from-bob.txt")
+    with open(note, "w") as f:
+        f.write("from bob\n")
+    b.code(4, "put", note, "shared:/docs")  # a viewer writes nothing
+    a.ok("share", "/journey/docs", "--with", bob["name"], "--role", "editor")
+    b.ok("put", note, "shared:/docs")
+    mine = a.json("ls", "/journey/docs")
+    check("from-bob.txt" in [i["name"] for i in mine["items"]], f"bob's upload is in alice's folder: {mine!r}")
+    b.code(4, "rm", "shared:/docs")  # the shared folder itself stays alice's
+    a.ok("unshare", "/journey/docs", "--with", bob["name"])
+    b.code(3, "get", "shared:/docs/tree/notes/a.txt", readme)
+    check(b.json("shared")["items"] == [], "nothing is shared with bob any more")
 
     # ------------------------------------------------------------------------------------------
     step(f"a {args.big_mib} MiB upload and download round-trip bit for bit (CLI)")
