@@ -99,7 +99,9 @@ struct ZipArchiveTests {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cirrus-zip-\(UUID().uuidString).zip")
         defer { try? FileManager.default.removeItem(at: url) }
         try Data(buffer: out).write(to: url)
-        #expect(Self.python("import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); print(len(z.infolist()), z.infolist()[-1].filename)", url.path) == "66000 f65999")
+        #expect(
+            Self.python("import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); print(len(z.infolist()), z.infolist()[-1].filename)", url.path)
+                == "66000 f65999")
         #expect(Self.run("/usr/bin/unzip", ["-tq", url.path])?.contains("No errors detected") == true)
     }
 
@@ -125,8 +127,10 @@ struct ZipArchiveTests {
         }
         // The CRC of that many zero bytes, from zlib (computing it here in a debug build would take minutes).
         let crc = try #require(
-            Self.python("import zlib; c=0; z=bytes(8<<20)\nfor _ in range(\(size / (8 << 20))): c=zlib.crc32(z,c)\nprint(zlib.crc32(bytes(\(size % (8 << 20))),c))")
-                .flatMap(UInt32.init))
+            Self.python(
+                "import zlib; c=0; z=bytes(8<<20)\nfor _ in range(\(size / (8 << 20))): c=zlib.crc32(z,c)\nprint(zlib.crc32(bytes(\(size % (8 << 20))),c))"
+            )
+            .flatMap(UInt32.init))
         try handle.write(contentsOf: Data(buffer: zip.fileEnd(crc: crc, size: size)))
         try handle.write(contentsOf: Data(buffer: zip.fileStart("after.txt", size: 5, modified: date)))
         try handle.write(contentsOf: Data("after".utf8))
@@ -137,7 +141,8 @@ struct ZipArchiveTests {
         try handle.close()
         #expect(Self.run("/usr/bin/unzip", ["-tq", url.path])?.contains("No errors detected") == true)
         let listed = Self.python(
-            "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); i=z.infolist(); print([(x.filename, x.file_size) for x in i], z.read('after.txt'))", url.path)
+            "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); i=z.infolist(); print([(x.filename, x.file_size) for x in i], z.read('after.txt'))",
+            url.path)
         #expect(listed == "[('big/', 0), ('big/zeros.bin', \(size)), ('after.txt', 5)] b'after'")
     }
 

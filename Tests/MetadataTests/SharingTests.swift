@@ -17,7 +17,10 @@ import Testing
 struct SharingTests {
     func name(_ user: MetadataHarness.User, _ h: MetadataHarness) -> String { h.names.name(of: user.id)! }
 
-    func share(_ h: MetadataHarness, _ owner: MetadataHarness.User, _ id: UUID, with user: MetadataHarness.User, role: String? = nil, kind: String = "folders")
+    func share(
+        _ h: MetadataHarness, _ owner: MetadataHarness.User, _ id: UUID, with user: MetadataHarness.User, role: String? = nil,
+        kind: String = "folders"
+    )
         async throws -> [String: Any]
     {
         var body: [String: Any] = ["user": name(user, h)]
@@ -56,7 +59,9 @@ struct SharingTests {
             #expect(moved.status == .unprocessableContent)
             let sub = try h.json(
                 try await h.send(.post, "/v1/folders", json: ["name": "Sub", "parent_id": folder.uuidString], token: editor.token), .created)
-            #expect(try await h.send(.post, "/v1/folders", json: ["name": "No", "parent_id": folder.uuidString], token: viewer.token).status == .forbidden)
+            #expect(
+                try await h.send(.post, "/v1/folders", json: ["name": "No", "parent_id": folder.uuidString], token: viewer.token).status == .forbidden
+            )
             // The editor's folder is the owner's: the owner lists it as theirs.
             #expect(Set(h.names(try h.json(try await h.send(.get, "/v1/folders/\(folder)/children", token: owner.token), .ok))) == ["Sub", "b.txt"])
             #expect(try await h.send(.delete, "/v1/folders/\(sub["id"] as! String)", token: editor.token).status == .noContent)
@@ -151,7 +156,8 @@ struct SharingTests {
             #expect(try await h.usage(viewer).used == 300)
             #expect(try await h.usage(owner).used == 300)
             // The copy lives on once the share is gone.
-            let shareID = (try h.json(try await h.send(.get, "/v1/folders/\(folder)/shares", token: owner.token), .ok)["items"] as! [[String: Any]])[0]["id"]!
+            let shareID = (try h.json(try await h.send(.get, "/v1/folders/\(folder)/shares", token: owner.token), .ok)["items"] as! [[String: Any]])[
+                0]["id"]!
             #expect(try await h.send(.delete, "/v1/shares/\(shareID)", token: viewer.token).status == .noContent)
             #expect(try await h.outbox(ShareRevoked.self).map(\.reason) == [.left])
             #expect(try await h.send(.get, "/internal/files/\(copy["id"] as! String)/content", token: viewer.token).status == .ok)
@@ -171,7 +177,8 @@ struct SharingTests {
             #expect(try await fields(["user": "nobody-here"], folder) == ["user"])
             #expect(try await fields(["user": name(owner, h)], folder) == ["user"])
             #expect(try await fields(["user": name(other, h), "role": "admin"], folder) == ["role"])
-            #expect(try await h.send(.post, "/v1/folders/\(owner.root)/shares", json: ["user": name(other, h)], token: owner.token).status == .conflict)
+            #expect(
+                try await h.send(.post, "/v1/folders/\(owner.root)/shares", json: ["user": name(other, h)], token: owner.token).status == .conflict)
             #expect(try await h.send(.post, "/v1/folders/\(folder)/shares", json: ["user": name(owner, h)], token: other.token).status == .notFound)
             _ = try await share(h, owner, folder, with: other)
             // Again: the role changes (200), no second share.

@@ -54,7 +54,8 @@ struct SharingEndpoints: Sendable {
     /// Metadata's answer with each link's `url` (under `CIRRUS_PUBLIC_URL`) beside its `path`.
     func decorated(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let answer = try await UpstreamProxy(peer: peers.metadata).fetch(request, context: context, path: nil)
-        guard answer.status == .ok || answer.status == .created, var object = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: answer.body))
+        guard answer.status == .ok || answer.status == .created,
+            var object = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: answer.body))
         else {
             return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
         }
@@ -70,7 +71,8 @@ struct SharingEndpoints: Sendable {
         }
         let data = try ContractCoding.encoder().encode(object)
         return Response(
-            status: answer.status, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(data: data)))
+            status: answer.status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     // MARK: - Visitors
@@ -78,7 +80,10 @@ struct SharingEndpoints: Sendable {
     /// The token as sent, refused early when it cannot be one (no database work for junk).
     static func token(_ context: GatewayRequestContext) throws -> String {
         guard let token = context.parameters.get("token"), token.utf8.count <= 64,
-            token.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            token.utf8.allSatisfy({
+                $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
+                    || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            })
         else {
             throw ProblemError(
                 .notFound, type: "https://cirrus.dev/problems/public-link-not-found", title: "No such link",

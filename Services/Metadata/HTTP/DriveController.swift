@@ -49,7 +49,8 @@ struct DriveController: Sendable {
         }
         router.get("/v1/folders/:id") { request, context in
             let identity = try context.caller
-            let (item, access) = try await drive.accessible(try context.parameters.uuid("id", resource: "folder"), caller: identity.userID, kind: .folder)
+            let (item, access) = try await drive.accessible(
+                try context.parameters.uuid("id", resource: "folder"), caller: identity.userID, kind: .folder)
             return try Response.json(ItemResource(item, access: access))
         }
         router.get("/v1/folders/:id/children") { request, context in
@@ -221,7 +222,9 @@ struct DriveController: Sendable {
                 let allowed = tier.thumbnailSizes.sorted().map(String.init).joined(separator: ", ")
                 throw ProblemError(
                     .forbidden, type: "https://cirrus.dev/problems/tier", title: "Not in your tier",
-                    detail: "\(access.isOwner ? "Your" : "The owner's") tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed).")
+                    detail:
+                        "\(access.isOwner ? "Your" : "The owner's") tier includes thumbnails of these heights: \(allowed.isEmpty ? "none" : allowed)."
+                )
             }
             let grant = signer.sign(
                 InternalGrant(

@@ -87,7 +87,8 @@ struct PublicLinksController: Sendable {
             if request.queryParameters["count"] == "true" { try await links.countDownload(link) }
             let grant = grants.sign(InternalGrant(purpose: .read, ownerID: link.ownerID, blobID: blobID, lifetime: .seconds(300)))
             return try Response.json(
-                ContentGrant(fileID: file.id, name: file.name, blobID: blobID, size: file.size, contentType: contentType, sha256: sha256, grant: grant))
+                ContentGrant(
+                    fileID: file.id, name: file.name, blobID: blobID, size: file.size, contentType: contentType, sha256: sha256, grant: grant))
         }
         router.get("/internal/public/:token/files/:id/thumbnails/:size") { request, context in
             let link = try await open(request, context)

@@ -77,7 +77,9 @@ extension Drive {
 
     /// A folder the caller may add to (their own, or one shared with them as editor): a 422
     /// on `field` when they cannot reach it, 403 when they only view it.
-    func writableFolder(_ id: UUID, caller: UUID, field: String = "parent_id", on connection: PostgresConnection) async throws -> (
+    func writableFolder(
+        _ id: UUID, caller: UUID, field: String = "parent_id", on connection: PostgresConnection
+    ) async throws -> (
         item: Item, access: Access
     ) {
         do {

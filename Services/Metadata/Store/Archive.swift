@@ -31,7 +31,8 @@ extension Drive {
                 throw ProblemError(
                     .contentTooLarge, detail: "This folder holds more than \(Self.maxArchiveEntries) items, the most a ZIP download may have.")
             }
-            entries.append(ArchiveListing.Entry(fileID: kind == "file" ? id : nil, path: path, size: kind == "file" ? size : 0, modifiedAt: updatedAt))
+            entries.append(
+                ArchiveListing.Entry(fileID: kind == "file" ? id : nil, path: path, size: kind == "file" ? size : 0, modifiedAt: updatedAt))
         }
         return ArchiveListing(name: folder.parentID == nil ? "cirrus" : folder.name, entries: entries)
     }

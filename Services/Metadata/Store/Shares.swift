@@ -222,7 +222,9 @@ struct Shares: Sendable {
         }
     }
 
-    private func locked(_ id: UUID, caller: UUID, on connection: PostgresConnection) async throws -> (
+    private func locked(
+        _ id: UUID, caller: UUID, on connection: PostgresConnection
+    ) async throws -> (
         item: UUID, owner: UUID, recipient: UUID, role: ShareRole
     ) {
         for try await (item, owner, recipient, role) in try await connection.query(
