@@ -66,7 +66,13 @@ if [[ -z "${CIRRUS_SKIP_TRACING:-}" ]]; then
   wait_for "the OTLP receiver" 30 port_open "$OTLP_PORT" || die "the OTLP receiver did not start: $(cat "$STACK/otlp-receiver.log")"
   export CIRRUS_TRACING=otlp OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_BSP_SCHEDULE_DELAY=500
 fi
-run_stack --detach
+# A port chosen free can still be taken before a service binds it: one more try on other ports.
+if ! run_stack --detach; then
+  warn "the stack did not start; once more on other ports"
+  run_stack stop >/dev/null 2>&1 || true
+  pick_stack_ports
+  run_stack --detach
+fi
 API="http://127.0.0.1:$GATEWAY_PORT"
 
 # First, on the stack that has just started: a new user's first steps work the moment

@@ -11,14 +11,32 @@ log()  { printf '\033[1;34m[cirrus]\033[0m %s\n' "$*" >&2; }
 warn() { printf '\033[1;33m[cirrus]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[cirrus]\033[0m %s\n' "$*" >&2; exit 1; }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 here): a port from that range (what binding port 0
+# gives) can be taken meanwhile as the source port of any outgoing connection (the tests open
+# many), and a service that starts later then fails with "Address already in use".
 free_port() {
   python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
+import random, socket
+low = 32768
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    pass
+top = max(low, 12000) - 5  # room for a stack's gateway + 4
+for _ in range(1000):
+    port = random.randrange(10000, top)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port below the ephemeral range")
 PY
 }
 
