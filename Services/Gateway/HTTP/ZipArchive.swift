@@ -20,7 +20,7 @@ struct ZipArchiveWriter {
 
     /// A folder's entry (`path` ends with `/`).
     mutating func folder(_ path: String, modified: Date) -> ByteBuffer {
-        let name = Array(path.utf8)
+        let name = Array(path.utf8.prefix(0xFFFF))  // never trap: metadata bounds paths far below this
         let (time, date) = Self.dos(modified)
         var out = ByteBuffer()
         let at = offset
@@ -32,7 +32,7 @@ struct ZipArchiveWriter {
 
     /// The header of a file of `size` bytes; its bytes follow, then `fileEnd`.
     mutating func fileStart(_ path: String, size: UInt64, modified: Date) -> ByteBuffer {
-        let name = Array(path.utf8)
+        let name = Array(path.utf8.prefix(0xFFFF))  // never trap: metadata bounds paths far below this
         let (time, date) = Self.dos(modified)
         let zip64 = size >= Self.max32
         var out = ByteBuffer()

@@ -8,6 +8,10 @@ extension Drive {
     /// The most entries a folder's ZIP may hold (its listing is held in the gateway's memory
     /// while the archive streams: about 200 bytes an entry).
     static let maxArchiveEntries = 100_000
+    /// The longest path an entry may have (a ZIP name field holds 65,535 bytes), and the most
+    /// bytes of paths one listing may hold.
+    static let maxArchivePathBytes = 32_768
+    static let maxArchiveListingBytes = 32 << 20
 
     /// What folder `folder` (of `owner`) holds, for its ZIP: every live folder and ready file
     /// below it, parents first (paths in byte order put a folder before its content).
@@ -26,7 +30,15 @@ extension Drive {
             WHERE t.path <> '' ORDER BY t.path COLLATE "C" LIMIT \(Self.maxArchiveEntries + 1)
             """, logger: logger)
         var entries: [ArchiveListing.Entry] = []
+        var bytes = 0
         for try await (path, kind, id, size, updatedAt) in rows.decode((String, String, UUID, Int64, Date).self) {
+            // A ZIP name holds at most 65,535 bytes; the listing as a whole is bounded too.
+            bytes += path.utf8.count
+            guard path.utf8.count <= Self.maxArchivePathBytes, bytes <= Self.maxArchiveListingBytes else {
+                throw ProblemError(
+                    .contentTooLarge,
+                    detail: "This folder nests too deep for a ZIP download (an entry's path may have at most \(Self.maxArchivePathBytes) bytes).")
+            }
             guard entries.count < Self.maxArchiveEntries else {
                 throw ProblemError(
                     .contentTooLarge, detail: "This folder holds more than \(Self.maxArchiveEntries) items, the most a ZIP download may have.")
