@@ -149,6 +149,30 @@ struct ListQuery: Sendable, Equatable {
 
     /// The position after the last item of a page: its sort key (as PostgreSQL printed it, so
     /// no precision is lost) and id, opaque to clients.
+    /// `limit` (1-1000, 100) and `cursor` of a newest-first listing keyed by a timestamp (the
+    /// trash, shared-with-me): a 422 naming each bad one.
+    static func newestFirstPage(_ parameters: [String: String], fingerprint: String) throws -> (limit: Int, cursor: Cursor?) {
+        var errors: [FieldError] = []
+        var limit = 100
+        if let raw = parameters["limit"] {
+            if let value = Int(raw), (1...1000).contains(value) {
+                limit = value
+            } else {
+                errors.append(FieldError(field: "limit", message: "must be between 1 and 1000"))
+            }
+        }
+        var cursor: Cursor?
+        if let raw = parameters["cursor"], !raw.isEmpty {
+            if let parsed = Cursor(token: raw), parsed.fingerprint == fingerprint, isTimestampKey(parsed.key) {
+                cursor = parsed
+            } else {
+                errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing"))
+            }
+        }
+        if !errors.isEmpty { throw ProblemError.validation(errors) }
+        return (limit, cursor)
+    }
+
     struct Cursor: Sendable, Equatable, Codable {
         var key: String
         var id: UUID

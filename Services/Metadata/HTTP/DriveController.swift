@@ -126,25 +126,7 @@ struct DriveController: Sendable {
         // Trash
         router.get("/v1/trash") { request, context in
             let identity = try context.caller
-            let parameters = request.queryParameters
-            var errors: [FieldError] = []
-            var limit = 100
-            if let raw = parameters["limit"] {
-                if let value = Int(raw), (1...1000).contains(value) {
-                    limit = value
-                } else {
-                    errors.append(FieldError(field: "limit", message: "must be between 1 and 1000"))
-                }
-            }
-            var cursor: ListQuery.Cursor?
-            if let raw = parameters["cursor"], !raw.isEmpty {
-                if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == "trash", ListQuery.isTimestampKey(parsed.key) {
-                    cursor = parsed
-                } else {
-                    errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing"))
-                }
-            }
-            if !errors.isEmpty { throw ProblemError.validation(errors) }
+            let (limit, cursor) = try ListQuery.newestFirstPage(request.queryParameters, fingerprint: "trash")
             return try Response.json(try await drive.trashList(identity, limit: limit, cursor: cursor))
         }
         router.post("/v1/trash/:id/restore") { request, context in

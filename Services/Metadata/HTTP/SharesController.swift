@@ -44,31 +44,8 @@ struct SharesController: Sendable {
         }
         router.get("/v1/shared-with-me") { request, context in
             let identity = try context.caller
-            let (limit, cursor) = try Self.page(request.queryParameters, fingerprint: "shared")
+            let (limit, cursor) = try ListQuery.newestFirstPage(request.queryParameters, fingerprint: "shared")
             return try Response.json(try await shares.sharedWith(identity, limit: limit, cursor: cursor))
         }
-    }
-
-    /// `limit` (1-1000, 100) and a `cursor` of a newest-first listing: 422 naming each bad one.
-    static func page(_ parameters: [String: String], fingerprint: String) throws -> (Int, ListQuery.Cursor?) {
-        var errors: [FieldError] = []
-        var limit = 100
-        if let raw = parameters["limit"] {
-            if let value = Int(raw), (1...1000).contains(value) {
-                limit = value
-            } else {
-                errors.append(FieldError(field: "limit", message: "must be between 1 and 1000"))
-            }
-        }
-        var cursor: ListQuery.Cursor?
-        if let raw = parameters["cursor"], !raw.isEmpty {
-            if let parsed = ListQuery.Cursor(token: raw), parsed.fingerprint == fingerprint, ListQuery.isTimestampKey(parsed.key) {
-                cursor = parsed
-            } else {
-                errors.append(FieldError(field: "cursor", message: "is not a cursor of this listing"))
-            }
-        }
-        if !errors.isEmpty { throw ProblemError.validation(errors) }
-        return (limit, cursor)
     }
 }
