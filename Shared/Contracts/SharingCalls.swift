@@ -6,8 +6,11 @@ import Foundation
 //     Metadata asks it when an owner shares with someone: auth owns names and e-mails.
 //   GET metadata /internal/folders/{id}/archive  (the caller's token)
 //   GET metadata /internal/public/{token}/archive?folder_id=  (a public link's password, if any)
-//     → 200 ArchiveListing: what a folder's ZIP holds, in archive order; then for each file
-//     GET metadata /internal/files/{id}/content (or /internal/public/{token}/files/{id}/content)
+//     → 200 ArchiveListing: what a folder's ZIP holds, in archive order (a signed-in caller's
+//     with an archive grant); then for each file
+//     GET metadata /internal/archive/files/{id}/content  (the archive grant: it outlives the
+//       caller's access token, and the caller's access to each file is checked again)
+//     (or /internal/public/{token}/files/{id}/content)
 //     → ContentGrant, and the bytes from blob. The gateway writes the ZIP as they stream.
 
 //   POST blob /internal/uploads/{upload}/copy  (the upload's grant) ContentCopy → 201 StoredUpload
@@ -70,9 +73,14 @@ public struct ArchiveListing: Codable, Sendable, Equatable {
     /// The folder's own name (the archive's file name).
     public var name: String
     public var entries: [Entry]
+    /// For a signed-in caller: the grant (`InternalGrant.Purpose.archive`) the gateway sends
+    /// for each file's read while the archive streams, so a ZIP that outlives the caller's
+    /// access token is not cut off. Absent for a public link's ZIP (the link's token serves).
+    public var grant: String?
 
-    public init(name: String, entries: [Entry]) {
+    public init(name: String, entries: [Entry], grant: String? = nil) {
         self.name = name
         self.entries = entries
+        self.grant = grant
     }
 }

@@ -20,6 +20,10 @@ public struct InternalGrant: Codable, Sendable, Equatable {
         case reference
         /// Blob's statement of what an upload stored (`blobID`, `sha256`, `size`, `contentType`).
         case receipt
+        /// Metadata's own, for the gateway streaming a folder's ZIP: user `ownerID` (the
+        /// reader, here) may be granted the reads of the files of folder `fileID`'s archive;
+        /// each read checks the reader's access to the file again.
+        case archive
     }
 
     public var purpose: Purpose

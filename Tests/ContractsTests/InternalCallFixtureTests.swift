@@ -80,7 +80,7 @@ struct InternalCallFixtureTests {
                 entries: [
                     .init(fileID: nil, path: "Sommer 2026/", size: 0, modifiedAt: date),
                     .init(fileID: fileID, path: "Sommer 2026/Strand.jpg", size: 1_048_576, modifiedAt: date),
-                ])),
+                ], grant: grant)),
         sample("content-copy.json", ContentCopy(source: grant)),
     ]
     static let userID = UUID(uuidString: "0a5e0000-0000-4000-8000-000000000003")!

@@ -115,6 +115,53 @@ struct SharingTests {
         }
     }
 
+    @Test func aRevokedEditorsUploadGetsNoGrantAndDoesNotComplete() async throws {
+        try await MetadataHarness.run { h in
+            let owner = try await h.newUser()
+            let editor = try await h.newUser()
+            let folder = try await h.mkdir(owner, "Drop")
+            let share = try await share(h, owner, folder, with: editor, role: "editor")
+            let reservation = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "late.bin", "folder_id": folder.uuidString, "size": 5], token: editor.token),
+                .created)
+            let uploadID = reservation["upload_id"] as! String
+            #expect(try await h.usage(owner).reserved == 5)
+            let stored = try await h.putToBlob(reservation, Array("late!".utf8))
+            // Downgraded to viewer while the bytes went up: no fresh grant, no completion.
+            #expect(try await h.send(.patch, "/v1/shares/\(share["id"] as! String)", json: ["role": "viewer"], token: owner.token).status == .ok)
+            #expect(try await h.send(.get, "/internal/uploads/\(uploadID)", token: editor.token).status == .notFound)
+            let completed = try await h.send(
+                .post, "/internal/uploads/\(uploadID)/complete", json: ["receipt": stored["receipt"]!], token: editor.token)
+            #expect(completed.status == .gone)
+            // The reservation is released, nothing lands, and blob is told to collect the bytes.
+            #expect(try await h.usage(owner).reserved == 0)
+            #expect(try await h.usage(owner).used == 0)
+            #expect(h.names(try h.json(try await h.send(.get, "/v1/folders/\(folder)/children", token: owner.token), .ok)).isEmpty)
+            #expect(try await h.outbox(FileDeleted.self).map(\.referenceIDs) == [[UUID(uuidString: uploadID)!]])
+            // An editor again: a new upload works as before.
+            #expect(try await h.send(.patch, "/v1/shares/\(share["id"] as! String)", json: ["role": "editor"], token: owner.token).status == .ok)
+            #expect(try await h.upload(editor, Array("again".utf8), name: "late.bin", in: folder)["parent_id"] as? String == folder.uuidString)
+        }
+    }
+
+    @Test func aDeletedEditorsUploadsInOthersDrivesAreReleased() async throws {
+        try await MetadataHarness.run { h in
+            let owner = try await h.newUser()
+            let editor = try await h.newUser()
+            let folder = try await h.mkdir(owner, "Drop")
+            _ = try await share(h, owner, folder, with: editor, role: "editor")
+            _ = try h.json(
+                try await h.send(
+                    .post, "/internal/uploads", json: ["name": "never.bin", "folder_id": folder.uuidString, "size": 70], token: editor.token),
+                .created)
+            #expect(try await h.usage(owner).reserved == 70)
+            try await h.app.events.userDeleted(EventEnvelope(producer: "auth", payload: UserDeleted(userID: editor.id)))
+            #expect(try await h.usage(owner).reserved == 0)
+            #expect(h.names(try h.json(try await h.send(.get, "/v1/folders/\(folder)/children", token: owner.token), .ok)).isEmpty)
+        }
+    }
+
     @Test func aFileMovedOutOfTheSharedFolderIsNoLongerReachable() async throws {
         try await MetadataHarness.run { h in
             let owner = try await h.newUser()
@@ -216,6 +263,14 @@ struct SharingTests {
             // Ten wrong guesses lock the link, even for the right password.
             for _ in 0..<9 { _ = try await visit("", "wrong one") }
             #expect(try await visit("", "open sesame") == .tooManyRequests)
+            // Guesses at once each take an attempt before bcrypt: at most ten are tried.
+            try await h.client.query("UPDATE public_links SET failed_attempts = 0, failures_since = NULL", logger: TestDatabase.logger)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<24 { group.addTask { try await visit("", "guess \(i)") } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .forbidden }.count == 10)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 14)
             // Expired: 410; revoked: 404; forged: 404.
             try await h.client.query("UPDATE public_links SET expires_at = now() - interval '1 second'", logger: TestDatabase.logger)
             try await h.client.query("UPDATE public_links SET failed_attempts = 0", logger: TestDatabase.logger)
@@ -247,6 +302,38 @@ struct SharingTests {
             let entries = listing["entries"] as? [[String: Any]] ?? []
             #expect(entries.map { $0["path"] as! String } == ["b.txt", "leer ä/", "leer ä/a.txt", "leer ä/tief/"])
             #expect(entries.map { $0["size"] as! Int } == [1, 0, 2, 0])
+        }
+    }
+
+    @Test func anArchiveGrantReadsTheFilesWhileTheReaderMayAndNamesAreSafeOnWindows() async throws {
+        try await MetadataHarness.run { h in
+            let owner = try await h.newUser()
+            let viewer = try await h.newUser()
+            let folder = try await h.mkdir(owner, "Z")
+            let file = try await h.upload(owner, Array("x".utf8), name: "..\\up.txt", in: folder)
+            let fileID = file["id"] as! String
+            let shareID = try await share(h, owner, folder, with: viewer)["id"] as! String
+            let listing = try h.json(try await h.send(.get, "/internal/folders/\(folder)/archive", token: viewer.token), .ok)
+            #expect((listing["entries"] as? [[String: Any]])?.map { $0["path"] as! String } == [".._up.txt"])
+            let grant = try #require(listing["grant"] as? String)
+            func read(_ grant: String?, _ id: String = fileID) async throws -> TestResponse {
+                var headers: HTTPFields = [:]
+                if let grant { headers[HTTPField.Name(InternalGrant.header)!] = grant }
+                return try await h.http.execute(uri: "/internal/archive/files/\(id)/content", method: .get, headers: headers, body: nil)
+            }
+            // No token needed: the grant names the reader; their access is checked on each read.
+            let granted = try h.json(try await read(grant), .ok)
+            #expect(granted["size"] as? Int == 1)
+            #expect(try await read(nil).status == .forbidden)
+            #expect(try await read(String(grant.dropLast(2)) + "AA").status == .forbidden)
+            let other = try await h.upload(owner, Array("y".utf8), name: "elsewhere.txt")
+            #expect(try await read(grant, other["id"] as! String).status == .notFound)
+            try await h.client.query("UPDATE users SET disabled = true WHERE id = \(viewer.id)", logger: TestDatabase.logger)
+            #expect(try await read(grant).status == .notFound)
+            try await h.client.query("UPDATE users SET disabled = false WHERE id = \(viewer.id)", logger: TestDatabase.logger)
+            #expect(try await read(grant).status == .ok)
+            #expect(try await h.send(.delete, "/v1/shares/\(shareID)", token: owner.token).status == .noContent)
+            #expect(try await read(grant).status == .notFound)
         }
     }
 }

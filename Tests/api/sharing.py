@@ -31,6 +31,10 @@ Groups:
   zip          a tree with non-ASCII names, empty and nested empty folders, random bytes: owner,
                viewer, public link (header and form), a subfolder by folder_id, trashed files left
                out; `unzip -t` passes, zipfile lists every entry and returns every byte
+  afterwards   what outlives a share ends with it: a revoked editor's resumable upload (its next
+               PATCH and HEAD 404; shared again as viewer still 404; as editor it resumes and
+               lands), a disabled recipient's expiring link (404 while disabled), a deleted
+               editor's upload in progress (the owner's reserved bytes freed)
   events       (with --metadata-db) share.created / share.updated / share.revoked (revoked, left,
                item_deleted, user_deleted) in metadata's outbox with the documented payloads, keyed
                by the item id, and published by the relay
@@ -47,6 +51,7 @@ Python 3 standard library only. Prints one line per check (`ok` / `FAIL`); exits
 check failed.
 """
 import argparse
+import base64
 import hashlib
 import http.client
 import io
@@ -826,9 +831,19 @@ class Run:
                self.api.call("PATCH", f"/v1/files/{single}", json_body={"name": "x.txt"}, token=e["token"]), 403, kind=SHARE_ROLE)
         expect("shared item: the editor's trash of that file → 403 share-role", self.api.call("DELETE", f"/v1/files/{single}", token=e["token"]), 403,
                kind=SHARE_ROLE)
-        expect("shared item: … but the editor replaces its content → 200",
-               self.api.call("PUT", f"/v1/files/{single}/content", b"replaced by the editor\n", content_type="application/octet-stream",
-                             token=e["token"]), 200)
+        answer = self.api.call("PUT", f"/v1/files/{single}/content", b"replaced by the editor\n", content_type="application/octet-stream",
+                               token=e["token"])
+        expect("shared item: … but the editor replaces its content → 200, parent_id null (where it sits in the owner's drive is not shown)",
+               answer, 200, extra=[] if answer.status != 200 or (answer.json or {}).get("parent_id") is None
+               else [f"parent_id {(answer.json or {}).get('parent_id')}"])
+        # A PNG cut short: its thumbnails fail, so a retry is accepted.
+        image = self.put(o, o["root"], f"einzeln {self.run_id}.png", noise_png(64, 48, seed=5)[:120])
+        self.share_ok(o, "files", image, e, "editor")
+        status = self.wait_thumbnails(o, image)
+        answer = self.api.call("POST", f"/v1/files/{image}/thumbnails/retry", token=e["token"])
+        parent = (answer.json or {}).get("parent_id")
+        expect(f"shared item: the editor's thumbnail retry of a broken image shared on its own (thumbnails {status}) → 202, parent_id null",
+               answer, 202, extra=[] if parent is None else [f"parent_id {parent}"])
 
         expect("other drive: the editor moves a file to their own root → 422 parent_id",
                self.api.call("PATCH", f"/v1/files/{doc}", json_body={"parent_id": e["root"]}, token=e["token"]), 422, field="parent_id")
@@ -846,6 +861,82 @@ class Run:
         restored = self.api.call("POST", f"/v1/trash/{doc}/restore", token=o["token"])
         expect("trash: the owner restores it → 200, back in the shared folder", restored, 200,
                extra=[] if same_id((restored.json or {}).get("parent_id"), folder) else [f"parent_id {(restored.json or {}).get('parent_id')}"])
+
+    # -- what outlives a share ---------------------------------------------------------------
+
+    def reserved(self, user):
+        me = self.need(self.api.call("GET", "/v1/me", token=user["token"]), f"GET /v1/me as {user['username']}")
+        return (me.get("quota") or {}).get("reserved_bytes")
+
+    def tus_create(self, user, folder, name, length):
+        def b64(text):
+            return base64.b64encode(text.encode()).decode()
+        created = self.api.call("POST", "/v1/uploads", token=user["token"], headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(length), "Upload-Metadata": f"folder_id {b64(folder)},name {b64(name)}"})
+        location = created.headers.get("location", "")
+        return created, urllib.parse.urlsplit(location).path[len(self.api.prefix):] if location else "/v1/uploads/none"
+
+    def tus_patch(self, user, path, offset, chunk):
+        return self.api.call("PATCH", path, chunk, content_type="application/offset+octet-stream", token=user["token"],
+                             headers={"Tus-Resumable": "1.0.0", "Upload-Offset": str(offset)})
+
+    def afterwards(self):
+        o, e = self.owner, self.editor
+        folder = self.mkdir(o, o["root"], f"Hochladen {self.run_id}")
+        share = self.share_ok(o, "folders", folder, e, "editor")
+        data = os.urandom(200_000)
+        created, path = self.tus_create(e, folder, "resumed.bin", len(data))
+        expect("upload: the editor creates a resumable upload into the shared folder → 201", created, 201, problem=False)
+        expect("upload: … sends its first 100,000 bytes → 204", self.tus_patch(e, path, 0, data[:100_000]), 204, problem=False)
+        expect("upload: the owner revokes the share → 204", self.api.call("DELETE", f"/v1/shares/{share['id']}", token=o["token"]), 204)
+        expect("upload: the revoked editor's next PATCH → 404 (no grant for the rest)", self.tus_patch(e, path, 100_000, data[100_000:]), 404)
+        expect("upload: … and its HEAD → 404", self.api.call("HEAD", path, token=e["token"], headers={"Tus-Resumable": "1.0.0"}), 404, problem=False)
+        again = self.share_ok(o, "folders", folder, e, "viewer")
+        expect("upload: shared again as viewer, the PATCH → 404", self.tus_patch(e, path, 100_000, data[100_000:]), 404)
+        check("upload: … nothing appeared in the owner's folder", self.names_in(o["token"], folder) == set())
+        expect("upload: the role becomes editor → 200",
+               self.api.call("PATCH", f"/v1/shares/{again['id']}", json_body={"role": "editor"}, token=o["token"]), 200)
+        expect("upload: … the PATCH resumes at 100,000 → 204", self.tus_patch(e, path, 100_000, data[100_000:]), 204, problem=False)
+        files = {x["name"]: x["id"] for x in self.children(o["token"], folder)}
+        got = self.content(o["token"], files["resumed.bin"]) if "resumed.bin" in files else None
+        check("upload: … the file is in the owner's folder with every byte", got is not None and got.status == 200 and got.body == data,
+              str(got) if got is not None else f"names {sorted(files)}")
+
+        # A disabled recipient's expiring link stops while they are disabled.
+        d = self.make_user("disabled", self.tier, self.max_upload)
+        note_id = self.put(o, folder, "note.txt", b"note\n")
+        self.share_ok(o, "folders", folder, d)
+        link = self.api.call("POST", f"/v1/files/{note_id}/links", json_body={"variant": "original", "expires_in": 600}, token=d["token"])
+        expect("disabled: the recipient makes an expiring link → 201", link, 201)
+        link_path = (link.json or {}).get("path") or "/v1/links/none"
+        expect("disabled: … it works (200)", self.api.call("GET", link_path, address=self.visitor), 200, problem=False)
+        for disabled, status in ((True, 404), (False, 200)):
+            self.need(self.api.call("PATCH", f"/v1/admin/users/{d['id']}", json_body={"disabled": disabled}, token=self.admin),
+                      f"admin PATCH disabled {disabled}")
+            deadline, answer = time.monotonic() + 10, None
+            while time.monotonic() < deadline:  # metadata hears of it by auth's event
+                answer = self.api.call("GET", link_path, address=self.visitor)
+                if answer.status == status:
+                    break
+                time.sleep(0.2)
+            expect(f"disabled: the admin sets disabled {str(disabled).lower()} → the recipient's link answers {status} within 10 s",
+                   answer, status, problem=False)
+
+        # A deleted editor's upload in progress frees the owner's reservation.
+        g = self.make_user("gone", self.tier, self.max_upload)
+        self.share_ok(o, "folders", folder, g, "editor")
+        before = self.reserved(o)
+        created, path = self.tus_create(g, folder, "never finished.bin", 300_000)
+        expect("deleted editor: a resumable upload of 300,000 bytes into the owner's folder → 201", created, 201, problem=False)
+        during = self.reserved(o)
+        check("deleted editor: … the owner's quota.reserved_bytes grew by 300,000", isinstance(before, int) and during == before + 300_000,
+              f"{before} → {during}")
+        expect("deleted editor: the admin deletes the editor → 204", self.api.call("DELETE", f"/v1/admin/users/{g['id']}", token=self.admin), 204)
+        deadline, after = time.monotonic() + 15, during
+        while time.monotonic() < deadline and after != before:
+            time.sleep(0.25)
+            after = self.reserved(o)
+        check("deleted editor: … the owner's reserved bytes are freed within 15 s", after == before, f"{before} → {during} → {after}")
 
     # -- shared-with-me paging, share validation ----------------------------------------------
 
@@ -1047,6 +1138,24 @@ class Run:
         expect("lockout: then the right password → 429 with Retry-After", a, 429,
                extra=([] if retry.isdigit() and int(retry) > 0 else [f"Retry-After {retry!r}"]) + robots(a))
         expect("lockout: … the first link is not locked (200)", self.visit(token, password=password), 200)
+        # Guesses at once: each takes its attempt before bcrypt runs, so at most ten are tried.
+        burst = self.api.call("POST", "/v1/public-links", json_body={"item_id": folder, "password": password}, token=t)
+        expect("lockout: a third link with the password → 201", burst, 201)
+        burst_token = (burst.json or {}).get("token") or "missing"
+        statuses = []
+
+        def guess(i):
+            statuses.append(self.visit(burst_token, password=f"parallel guess {i}").status)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        tried, refused = statuses.count(403), statuses.count(429)
+        check("lockout: 30 wrong passwords sent at once → at most 10 tried (403), the rest 429",
+              1 <= tried <= 10 and tried + refused == 30, f"{tried} × 403, {refused} × 429, others {sorted(x for x in statuses if x not in (403, 429))}")
+        expect("lockout: … then the right password → 429", self.visit(burst_token, password=password), 429)
 
         # Creation: validation, bounds of the owner's tier, root.
         expect(f"create: expires_in below the tier's minimum ({LINK_MIN_SECONDS - 1} < {LINK_MIN_SECONDS}) → 422 expires_in",
@@ -1193,6 +1302,9 @@ class Run:
             ("with spaces/a b c.txt", b"a b c\n" * 100),
             ("big.bin", bytes(rng.randrange(256) for _ in range(256)) * 6144 + os.urandom(7)),
         ]}
+        # A backslash in a name is a separator to extractors on Windows: the archive names it `_`.
+        backslashed = self.put(o, root, "..\\escape.txt", b"backslash\n")
+
         ids = {"": root}
         for path in folders:  # parents first
             parent, _, leaf = path.rpartition("/")
@@ -1202,6 +1314,9 @@ class Run:
             parent, _, leaf = path.rpartition("/")
             file_ids[path] = self.put(o, ids[parent], leaf, data)
 
+        expect("zip: a file named '..\\escape.txt' exists (200); the archives below name it '.._escape.txt'",
+               self.item(o["token"], "files", backslashed), 200)
+        files[".._escape.txt"] = b"backslash\n"
         self.check_zip("zip (owner)", self.api.call("GET", f"/v1/folders/{root}/zip", token=o["token"]), files, folders, name + ".zip")
         self.share_ok(o, "folders", root, v)
         self.check_zip("zip (viewer)", self.api.call("GET", f"/v1/folders/{root}/zip", token=v["token"]), files, folders, name + ".zip")
@@ -1323,7 +1438,7 @@ def main():
     parser.add_argument("api", metavar="API_URL")
     parser.add_argument("--admin", required=True, metavar="USER:PASSWORD", help="an admin account (creates tiers, moves and deletes test users)")
     parser.add_argument("--metadata-db", default="", metavar="URL", help="metadata's database URL (psql): the share.* events in its outbox")
-    groups = ["matrix", "revocation", "quota", "move-out", "editor", "shared-with-me", "public-links", "zip", "events"]
+    groups = ["matrix", "revocation", "quota", "move-out", "editor", "shared-with-me", "public-links", "zip", "afterwards", "events"]
     parser.add_argument("--skip", action="append", default=[], choices=groups)
     args = parser.parse_args()
     if ":" not in args.admin:
@@ -1337,7 +1452,8 @@ def main():
         print(f"\n0 passed, {len(RESULTS)} failed")
         sys.exit(1)
     steps = [("matrix", run.matrix), ("revocation", run.revocation), ("quota", run.quota), ("move-out", run.move_out), ("editor", run.editor_limits),
-             ("shared-with-me", run.shared_with_me_group), ("public-links", run.public_links), ("zip", run.zip_group), ("events", run.events)]
+             ("shared-with-me", run.shared_with_me_group), ("public-links", run.public_links), ("zip", run.zip_group),
+             ("afterwards", run.afterwards), ("events", run.events)]
     for name, group in steps:
         if name not in args.skip:
             run_group(name, group)

@@ -12,7 +12,8 @@ import NIOHTTP1
 /// Folder ZIPs and public links (docs/sharing.md). Metadata decides who may read what (an
 /// owner, a recipient of a share, a visitor with a link's token and password); the gateway
 /// streams: a ZIP is written as the files' bytes pass from blob (`ZipArchiveWriter`), each
-/// file's read granted by metadata just before it streams.
+/// file's read granted by metadata just before it streams (a signed-in caller's under the
+/// listing's archive grant, a visitor's under the link's token and password).
 struct SharingEndpoints: Sendable {
     let peers: Peers
     let transfer: FileTransfer
@@ -26,8 +27,11 @@ struct SharingEndpoints: Sendable {
         router.authenticated(by: verifier).get("/v1/folders/:id/zip") { request, context in
             guard let token = TokenVerifier.token(from: request) else { throw TokenVerifier.unauthorized("Authentication is required.") }
             let id = try context.parameters.uuid("id", resource: "folder").uuidString.lowercased()
-            return try await zip(listing: "/internal/folders/\(id)/archive", credential: .bearer(token), headers: [:], context: context) { file in
-                "/internal/files/\(file.uuidString.lowercased())/content"
+            // Each file's read goes under the listing's archive grant, not the access token: a
+            // ZIP may stream for longer than the token lives.
+            return try await zip(listing: "/internal/folders/\(id)/archive", credential: .bearer(token), headers: [:], context: context) {
+                file, listing in
+                ("/internal/archive/files/\(file.uuidString.lowercased())/content", .grant(listing.grant ?? ""))
             }
         }
         router.post("/v1/public-links") { request, context in try await decorated(request, context) }
@@ -162,8 +166,9 @@ struct SharingEndpoints: Sendable {
             guard let id = UUID(uuidString: String(raw)) else { throw ProblemError.notFound("folder") }
             folder = "?folder_id=" + id.uuidString.lowercased()
         }
-        return try await zip(listing: "/internal/public/\(token)/archive\(folder)", credential: .none, headers: headers, context: context) { file in
-            "/internal/public/\(token)/files/\(file.uuidString.lowercased())/content"
+        return try await zip(listing: "/internal/public/\(token)/archive\(folder)", credential: .none, headers: headers, context: context) {
+            file, _ in
+            ("/internal/public/\(token)/files/\(file.uuidString.lowercased())/content", .none)
         }
     }
 
@@ -176,7 +181,7 @@ struct SharingEndpoints: Sendable {
     /// wrong file.
     func zip(
         listing path: String, credential: InternalClient.Credential, headers: HTTPHeaders, context: GatewayRequestContext,
-        contentPath: @escaping @Sendable (UUID) -> String
+        read: @escaping @Sendable (UUID, ArchiveListing) -> (path: String, credential: InternalClient.Credential)
     ) async throws -> Response {
         var metadata = peers.metadata
         metadata.replyLimit = 64 << 20  // 100,000 entries at most (metadata's bound)
@@ -190,7 +195,8 @@ struct SharingEndpoints: Sendable {
                     try await writer.write(zip.folder(entry.path, modified: entry.modifiedAt))
                     continue
                 }
-                let granted = try await peers.metadata.send(.GET, contentPath(fileID), as: credential, headers: headers)
+                let request = read(fileID, listing)
+                let granted = try await peers.metadata.send(.GET, request.path, as: request.credential, headers: headers)
                 guard granted.status == 200, let grant = try granted.decode(ContentGrant.self) else {
                     if granted.status == 404 { continue }
                     throw ProblemError.unavailable("The archive could not be completed.")

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// The caller's address and request id travel along; hop-by-hop headers and any
 /// client-supplied `X-Cirrus-*` header do not, so a client cannot pose as the gateway.
 struct UpstreamProxy: Sendable {
-    let peer: InternalClient
+    var peer: InternalClient
     var bodyLimit = 1 << 20
 
     var service: String { peer.service }
@@ -82,13 +82,25 @@ enum ProxiedRoutes {
         (.post, "/v1/files/:id/shares"), (.get, "/v1/files/:id/shares"), (.post, "/v1/folders/:id/shares"), (.get, "/v1/folders/:id/shares"),
         (.patch, "/v1/shares/:id"), (.delete, "/v1/shares/:id"), (.get, "/v1/shared-with-me"),
     ]
+
+    /// Routes whose answer may take long: a copy into another owner's drive copies the bytes
+    /// (blob reads and writes the whole file before metadata answers). The usual 30 s would
+    /// answer 503 while the copy still lands.
+    static let slow: [(method: HTTPRequest.Method, path: String)] = [(.post, "/v1/files/:id/copy")]
+    static let slowTimeout: TimeAmount = .hours(6)
 }
 
 extension Router where Context == GatewayRequestContext {
     /// Each of `routes` forwarded to `proxy`.
     func addProxiedRoutes(_ routes: [(method: HTTPRequest.Method, path: String)], to proxy: UpstreamProxy) {
+        var patient = proxy
+        patient.peer.timeout = ProxiedRoutes.slowTimeout
         let forward: @Sendable (Request, GatewayRequestContext) async throws -> Response = { try await proxy.forward($0, context: $1) }
-        for route in routes { on(RouterPath(route.path), method: route.method, use: forward) }
+        let wait: @Sendable (Request, GatewayRequestContext) async throws -> Response = { [patient] in try await patient.forward($0, context: $1) }
+        for route in routes {
+            let slow = ProxiedRoutes.slow.contains { $0.method == route.method && $0.path == route.path }
+            on(RouterPath(route.path), method: route.method, use: slow ? wait : forward)
+        }
     }
 }
 

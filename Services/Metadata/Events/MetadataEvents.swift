@@ -78,6 +78,16 @@ struct MetadataEvents: Sendable {
             try await accounts.markDeleted(user, on: connection)
             guard let account = try await accounts.find(user, lock: true, on: connection) else { return }
             try await accounts.deleteUploads(of: user, on: connection)
+            // Uploads they were making as an editor into others' drives end too (each owner's
+            // reservation freed, the pending file gone; bytes arriving later are orphans).
+            var made: [(upload: UUID, owner: UUID)] = []
+            for try await row in try await connection.query(
+                "SELECT id, owner_id FROM uploads WHERE created_by = \(user) AND owner_id <> \(user) ORDER BY owner_id, id", logger: logger
+            ).decode((UUID, UUID).self) { made.append(row) }
+            for (upload, owner) in made {
+                _ = try await accounts.find(owner, lock: true, on: connection)
+                try await uploads.release(uploadID: upload, owner: owner, on: connection)
+            }
             // What they shared and what others shared with them ends.
             try await Shares.revoke(
                 connection.query(

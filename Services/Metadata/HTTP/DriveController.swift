@@ -105,8 +105,8 @@ struct DriveController: Sendable {
         router.post("/v1/files/:id/thumbnails/retry") { request, context in
             let identity = try context.caller
             let id = try context.parameters.uuid("id", resource: "file")
-            return try Response.json(
-                ItemResource(try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)), status: .accepted)
+            let item = try await uploads.retryThumbnails(identity, fileID: id, trace: request.traceContext)
+            return try Response.json(try await resource(item, caller: identity.userID), status: .accepted)
         }
         router.post("/v1/files/:id/copy") { request, context in
             let identity = try context.caller
@@ -170,7 +170,7 @@ struct DriveController: Sendable {
             let item = try await uploads.complete(
                 identity, uploadID: try context.parameters.uuid("id", resource: "upload"), receipt: input.receipt,
                 trace: request.traceContext)
-            return try Response.json(ItemResource(item))
+            return try Response.json(try await resource(item, caller: identity.userID))
         }
         router.delete("/internal/uploads/:id") { request, context in
             let identity = try context.caller
@@ -282,6 +282,19 @@ struct DriveController: Sendable {
             return try Response.json(
                 StorageUsage(usedBytes: account.usedBytes, reservedBytes: account.reservedBytes, quotaBytes: account.tier.quotaBytes))
         }
+    }
+
+    /// An item as `caller` sees it after a write: a recipient does not see where the shared
+    /// item sits in its owner's drive (one more statement, for recipients only).
+    func resource(_ item: Item, caller: UUID) async throws -> ItemResource {
+        guard item.ownerID != caller else { return ItemResource(item) }
+        let access = try await drive.sharedAccess(to: item.id, caller: caller)
+        guard let access else {
+            var resource = ItemResource(item)
+            resource.parentID = nil
+            return resource
+        }
+        return ItemResource(item, access: access)
     }
 
     func update(_ request: Request, _ context: ServiceRequestContext, kind: Item.Kind) async throws -> Response {

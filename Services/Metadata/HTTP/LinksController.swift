@@ -205,9 +205,12 @@ struct LinksController: Sendable {
     /// content version the link was made for, and its owner is active.
     func resolve(_ link: LinkToken) async throws -> Response {
         let owner = try await drive.linkOwner(of: link.fileID)
-        // A recipient's link ends with their share (at once, like their own access).
+        // A recipient's link ends with their share (at once, like their own access), and while
+        // they are disabled.
         if let maker = link.createdBy, maker != owner {
-            guard try await drive.client.withConnection({ try await drive.sharedAccess(to: link.fileID, caller: maker, on: $0) }) != nil else {
+            guard try await drive.isActive(maker),
+                try await drive.sharedAccess(to: link.fileID, caller: maker) != nil
+            else {
                 throw ProblemError.notFound("file")
             }
         }

@@ -17,6 +17,8 @@ struct PublicLinksController: Sendable {
     var drive: Drive { links.drive }
 
     static let passwordHeader = HTTPField.Name("X-Link-Password")!
+    /// How long a ZIP's file reads may go on (the gateway's longest read from blob).
+    static let archiveGrantLifetime: Duration = .seconds(6 * 3600)
 
     struct Visit: Encodable {
         struct LinkInfo: Encodable {
@@ -62,7 +64,28 @@ struct PublicLinksController: Sendable {
             let identity = try context.caller
             let (folder, access) = try await drive.accessible(
                 try context.parameters.uuid("id", resource: "folder"), caller: identity.userID, kind: .folder)
-            return try Response.json(try await drive.archive(of: folder, owner: access.ownerID))
+            var listing = try await drive.archive(of: folder, owner: access.ownerID)
+            listing.grant = grants.sign(
+                InternalGrant(purpose: .archive, ownerID: identity.userID, fileID: folder.id, lifetime: Self.archiveGrantLifetime))
+            return try Response.json(listing)
+        }
+        // Each file of a signed-in caller's ZIP, under the listing's archive grant (the ZIP may
+        // outlive the caller's access token): the reader must still be active and still reach
+        // the file (a share revoked meanwhile ends the reads).
+        router.get("/internal/archive/files/:id/content") { request, context in
+            guard let token = request.headers[HTTPField.Name(InternalGrant.header)!],
+                let grant = try? grants.verify(token, purpose: .archive)
+            else {
+                throw ProblemError(.forbidden, detail: "A valid archive grant is required.")
+            }
+            guard try await drive.isActive(grant.ownerID) else { throw ProblemError.notFound("file") }
+            let content = try await drive.content(
+                of: try context.parameters.uuid("id", resource: "file"), version: nil, caller: grant.ownerID)
+            let read = grants.sign(InternalGrant(purpose: .read, ownerID: content.owner, blobID: content.blobID, lifetime: .seconds(300)))
+            return try Response.json(
+                ContentGrant(
+                    fileID: content.item.id, name: content.item.name, blobID: content.blobID, size: content.size,
+                    contentType: content.contentType, sha256: content.sha256, grant: read))
         }
 
         router.get("/internal/public/:token") { request, context in

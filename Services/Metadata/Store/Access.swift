@@ -97,6 +97,11 @@ extension Drive {
         return nil
     }
 
+    /// The same outside a transaction.
+    func sharedAccess(to id: UUID, caller: UUID) async throws -> Access? {
+        try await client.withConnection { try await sharedAccess(to: id, caller: caller, on: $0) }
+    }
+
     /// The strongest share of `caller` on the item or a folder above it, while the item is
     /// live and its owner active. One statement: the walk up the tree and the share lookup.
     func sharedAccess(to id: UUID, caller: UUID, on connection: PostgresConnection) async throws -> Access? {

@@ -13,8 +13,16 @@ extension Drive {
     static let maxArchivePathBytes = 32_768
     static let maxArchiveListingBytes = 32 << 20
 
+    /// Is user `id` known and not disabled?
+    func isActive(_ id: UUID) async throws -> Bool {
+        for try await _ in try await client.query("SELECT 1 FROM users WHERE id = \(id) AND NOT disabled", logger: logger) { return true }
+        return false
+    }
+
     /// What folder `folder` (of `owner`) holds, for its ZIP: every live folder and ready file
-    /// below it, parents first (paths in byte order put a folder before its content).
+    /// below it, parents first (paths in byte order put a folder before its content). A `\`
+    /// in a name becomes `_` in its entry's path: extractors on Windows take it for a separator
+    /// (a name `..\x` would otherwise climb out of the folder it is extracted to).
     func archive(of folder: Item, owner: UUID) async throws -> ArchiveListing {
         guard folder.kind == .folder else { throw ProblemError.notFound("folder") }
         let rows = try await client.query(
@@ -22,7 +30,7 @@ extension Drive {
             WITH RECURSIVE tree(id, kind, path) AS (
                 SELECT id, kind, ''::text FROM items WHERE id = \(folder.id) AND owner_id = \(owner)
                 UNION ALL
-                SELECT i.id, i.kind, tree.path || i.name || CASE WHEN i.kind = 'folder' THEN '/' ELSE '' END
+                SELECT i.id, i.kind, tree.path || replace(i.name, E'\\\\', '_') || CASE WHEN i.kind = 'folder' THEN '/' ELSE '' END
                 FROM items i JOIN tree ON i.parent_id = tree.id
                 WHERE tree.kind = 'folder' AND i.owner_id = \(owner) AND i.state = 'ready' AND i.trashed_at IS NULL
             )

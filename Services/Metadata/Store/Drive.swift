@@ -226,13 +226,19 @@ struct Drive: Sendable {
             if current.id == account.rootID { throw ProblemError(.conflict, detail: "The root folder cannot be renamed, moved or deleted.") }
             return (current, found.access)
         }
-        guard let parent = found.item.parentID,
+        // A recipient: the owner's account row is locked first (as every writer of that drive
+        // does), then access is resolved again under it, so a share revoked or the item moved
+        // out of the shared folder while this waited is seen.
+        let owner = found.access.ownerID
+        _ = try await accounts.find(owner, lock: true, on: connection)
+        let current = try await accessible(id, caller: identity.userID, kind: kind, lock: true, on: connection)
+        guard current.access.ownerID == owner else { throw ProblemError.notFound(kind.rawValue) }
+        guard let parent = current.item.parentID,
             let above = try? await accessible(parent, caller: identity.userID, kind: .folder, on: connection), above.access.role >= .editor
         else {
-            throw Access.refused(found.access.role, needed: found.access.role == .editor ? .owner : .editor)
+            throw Access.refused(current.access.role, needed: current.access.role == .editor ? .owner : .editor)
         }
-        _ = try await accounts.find(found.access.ownerID, lock: true, on: connection)
-        return (try await item(id, owner: found.access.ownerID, kind: kind, lock: true, on: connection), found.access)
+        return current
     }
 
     /// Is `candidate` the folder `root` or below it? Walks up from the candidate.
@@ -256,14 +262,20 @@ struct Drive: Sendable {
         guard let parentID else { throw ProblemError.validation(field: "parent_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
             _ = try await accounts.account(for: identity, on: connection)
-            let (source, from) = try await accessible(fileID, caller: identity.userID, kind: .file, on: connection)
-            let to = try await writableFolder(parentID, caller: identity.userID, on: connection).access
+            var (source, from) = try await accessible(fileID, caller: identity.userID, kind: .file, on: connection)
+            var to = try await writableFolder(parentID, caller: identity.userID, on: connection).access
             guard from.ownerID == to.ownerID else {
                 // Contents are per owner: the caller copies the bytes (`Uploads.copyAcross`).
                 throw ProblemError(.conflict, type: Self.copyAcrossDrives, title: "Copy across drives", detail: "The copy crosses drives.")
             }
             let owner = to.ownerID
             guard let account = try await accounts.find(owner, lock: true, on: connection) else { throw ProblemError.notFound("folder") }
+            if !to.isOwner {
+                // A recipient's access, resolved again under the owner's lock (see `changeable`).
+                (source, from) = try await accessible(fileID, caller: identity.userID, kind: .file, on: connection)
+                to = try await writableFolder(parentID, caller: identity.userID, on: connection).access
+                guard from.ownerID == owner, to.ownerID == owner else { throw ProblemError.notFound("file") }
+            }
             let name = try rawName.map { try Names.validate($0) } ?? source.name
             if account.usedBytes + account.reservedBytes + source.size > account.tier.quotaBytes {
                 throw Quota.exceeded(account)

@@ -226,34 +226,56 @@ struct PublicLinks: Sendable {
                 detail: "This link expired at \(RFC3339.string(milliseconds: Int64(expiresAt.timeIntervalSince1970 * 1000))).")
         }
         guard let hash = link.passwordHash else { return link }
-        let now = Date()
-        if link.failures >= Self.maxFailures, let since = link.failuresSince, now.timeIntervalSince(since) < Double(Self.failureWindowSeconds) {
-            let wait = max(1, Self.failureWindowSeconds - Int(now.timeIntervalSince(since)))
-            throw ProblemError(
-                .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
-                detail: "Too many wrong passwords for this link. Try again later.", headers: [.retryAfter: "\(wait)"])
-        }
+        // A locked link refuses everyone until its window ends (a password verified before too).
+        if let wait = Self.lockedFor(link) { throw Self.throttled(wait) }
         guard let password, !password.isEmpty else {
             throw Self.passwordProblem(.unauthorized, "This link has a password: send it as X-Link-Password (or the form field password).")
         }
         if verified.contains(link: link.id, password: password) { return link }
+        // Every guess takes an attempt before bcrypt runs, in one statement that refuses once
+        // the window's attempts are used up: parallel guesses cannot all pass a check made
+        // before any of them is counted. A right password gives its attempt back.
+        guard try await reserveAttempt(link.id) else { throw Self.throttled(Self.lockedFor(link) ?? Self.failureWindowSeconds) }
         let matches =
             password.utf8.count <= 72
             ? try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) } : false
-        guard matches else {
-            try await client.query(
-                """
-                UPDATE public_links SET
-                  failed_attempts = CASE WHEN failures_since IS NULL OR failures_since < now() - make_interval(secs => \(Self.failureWindowSeconds))
-                                         THEN 1 ELSE failed_attempts + 1 END,
-                  failures_since = CASE WHEN failures_since IS NULL OR failures_since < now() - make_interval(secs => \(Self.failureWindowSeconds))
-                                        THEN now() ELSE failures_since END
-                WHERE id = \(link.id)
-                """, logger: logger)
-            throw Self.passwordProblem(.forbidden, "The password is wrong.")
-        }
+        guard matches else { throw Self.passwordProblem(.forbidden, "The password is wrong.") }
+        try await client.query(
+            "UPDATE public_links SET failed_attempts = GREATEST(failed_attempts - 1, 0) WHERE id = \(link.id)", logger: logger)
         verified.add(link: link.id, password: password)
         return link
+    }
+
+    /// Seconds until the link's window of wrong guesses ends, when its attempts are used up.
+    static func lockedFor(_ link: Link, now: Date = Date()) -> Int? {
+        guard link.failures >= maxFailures, let since = link.failuresSince else { return nil }
+        let elapsed = Int(now.timeIntervalSince(since))
+        guard elapsed < failureWindowSeconds else { return nil }
+        return max(1, failureWindowSeconds - elapsed)
+    }
+
+    static func throttled(_ wait: Int) -> ProblemError {
+        ProblemError(
+            .tooManyRequests, type: "https://cirrus.dev/problems/rate-limited", title: "Too many requests",
+            detail: "Too many wrong passwords for this link. Try again later.", headers: [.retryAfter: "\(wait)"])
+    }
+
+    /// Count one attempt at the link's password (a new window when the last one is over);
+    /// false, counting nothing, when this window's attempts are used up.
+    func reserveAttempt(_ id: UUID) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            UPDATE public_links SET
+              failed_attempts = CASE WHEN failures_since IS NULL OR failures_since < now() - make_interval(secs => \(Self.failureWindowSeconds))
+                                     THEN 1 ELSE failed_attempts + 1 END,
+              failures_since = CASE WHEN failures_since IS NULL OR failures_since < now() - make_interval(secs => \(Self.failureWindowSeconds))
+                                    THEN now() ELSE failures_since END
+            WHERE id = \(id) AND (failures_since IS NULL OR failures_since < now() - make_interval(secs => \(Self.failureWindowSeconds))
+                                   OR failed_attempts < \(Self.maxFailures))
+            RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     /// Item `id` if it is the link's item or below it (404 otherwise).

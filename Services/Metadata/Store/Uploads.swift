@@ -53,14 +53,20 @@ struct Uploads: Sendable {
             // Whose drive the bytes go to: the caller's, or the owner's of a folder (or file)
             // shared with the caller as editor. Quota and largest upload are that owner's.
             _ = try await drive.accounts.account(for: identity, on: connection)
-            let target: (item: Item, access: Access)
-            if let replacing {
-                target = try await drive.accessible(replacing, caller: identity.userID, kind: .file, needed: .editor, on: connection)
-            } else {
-                target = try await drive.writableFolder(folderID!, caller: identity.userID, field: "folder_id", on: connection)
+            func resolve() async throws -> (item: Item, access: Access) {
+                if let replacing {
+                    return try await drive.accessible(replacing, caller: identity.userID, kind: .file, needed: .editor, on: connection)
+                }
+                return try await drive.writableFolder(folderID!, caller: identity.userID, field: "folder_id", on: connection)
             }
+            var target = try await resolve()
             let owner = target.access.ownerID
             guard let account = try await drive.accounts.find(owner, lock: true, on: connection) else { throw ProblemError.notFound("folder") }
+            if !target.access.isOwner {
+                // A recipient's access, resolved again under the owner's lock (see `Drive.changeable`).
+                target = try await resolve()
+                guard target.access.ownerID == owner else { throw ProblemError.notFound(replacing == nil ? "folder" : "file") }
+            }
             let limit = account.tier.maxUploadBytes
             if let declaredSize, declaredSize > limit {
                 throw ProblemError(.contentTooLarge, detail: "Your tier allows uploads of at most \(limit) bytes.")
@@ -107,17 +113,24 @@ struct Uploads: Sendable {
     func reservation(_ identity: Identity, uploadID: UUID) async throws -> UploadReservation {
         let rows = try await client.query(
             """
-            SELECT file_id, reserved_bytes, expires_at, owner_id FROM uploads
+            SELECT file_id, reserved_bytes, expires_at, owner_id, replaces FROM uploads
             WHERE id = \(uploadID) AND COALESCE(created_by, owner_id) = \(identity.userID) AND expires_at > now()
             """, logger: logger)
-        for try await (fileID, reserved, expiresAt, owner) in rows.decode((UUID, Int64, Date, UUID).self) {
-            let grant = signer.sign(
-                InternalGrant(
-                    purpose: .upload, ownerID: owner, fileID: fileID, uploadID: uploadID, maxBytes: reserved,
-                    lifetime: Self.resumableGrantLifetime))
-            return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: reserved, grant: grant, expiresAt: expiresAt)
+        var found: (fileID: UUID, reserved: Int64, expiresAt: Date, owner: UUID, replaces: Bool)?
+        for try await row in rows.decode((UUID, Int64, Date, UUID, Bool).self) { found = row }
+        // An editor's upload into a shared folder goes on only while they are its editor.
+        guard let found else { throw ProblemError.notFound("upload") }
+        if found.owner != identity.userID {
+            let allowed = try await client.withConnection {
+                try await mayStillWrite(identity.userID, owner: found.owner, fileID: found.fileID, replaces: found.replaces, on: $0)
+            }
+            guard allowed else { throw ProblemError.notFound("upload") }
         }
-        throw ProblemError.notFound("upload")
+        let grant = signer.sign(
+            InternalGrant(
+                purpose: .upload, ownerID: found.owner, fileID: found.fileID, uploadID: uploadID, maxBytes: found.reserved,
+                lifetime: Self.resumableGrantLifetime))
+        return UploadReservation(uploadID: uploadID, fileID: found.fileID, maxBytes: found.reserved, grant: grant, expiresAt: found.expiresAt)
     }
 
     enum Completion: Sendable {
@@ -131,13 +144,23 @@ struct Uploads: Sendable {
     /// Make the reserved file ready with the content blob stored. Idempotent: the second of the
     /// receipt and the `file.uploaded` event finds nothing left to do.
     func complete(_ content: StoredContent, trace: TraceContext, on connection: PostgresConnection) async throws -> Completion {
-        var upload: (replaces: Bool, reserved: Int64)?
-        for try await (replaces, reserved) in try await connection.query(
+        // The owner's account row first, then the upload's: the order a purge takes them in.
+        let account = try await drive.accounts.find(content.ownerID, lock: true, on: connection)
+        var upload: (replaces: Bool, reserved: Int64, creator: UUID)?
+        for try await (replaces, reserved, creator) in try await connection.query(
             """
-            SELECT replaces, reserved_bytes FROM uploads
+            SELECT replaces, reserved_bytes, COALESCE(created_by, owner_id) FROM uploads
             WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
             """, logger: logger
-        ).decode((Bool, Int64).self) { upload = (replaces, reserved) }
+        ).decode((Bool, Int64, UUID).self) { upload = (replaces, reserved, creator) }
+        // An editor whose share was revoked (or turned to viewer) while the bytes went up does
+        // not add them: the reservation goes, and blob collects the content.
+        if let made = upload, made.creator != content.ownerID,
+            try await !mayStillWrite(made.creator, owner: content.ownerID, fileID: content.fileID, replaces: made.replaces, on: connection)
+        {
+            try await release(uploadID: content.uploadID, owner: content.ownerID, on: connection)
+            upload = nil
+        }
         guard let upload else {
             if let file = try? await drive.item(content.fileID, owner: content.ownerID, includeTrashed: true, on: connection),
                 file.contentID == content.uploadID
@@ -151,7 +174,6 @@ struct Uploads: Sendable {
             return .orphaned
         }
         try await connection.query("DELETE FROM uploads WHERE id = \(content.uploadID)", logger: logger)
-        let account = try await drive.accounts.find(content.ownerID, lock: true, on: connection)
         try await connection.query(
             """
             UPDATE users SET reserved_bytes = GREATEST(reserved_bytes - \(upload.reserved), 0), used_bytes = used_bytes + \(content.size)
@@ -257,8 +279,28 @@ struct Uploads: Sendable {
         let completion = try await client.transaction(logger: logger) { try await complete(content, trace: trace, on: $0) }
         switch completion {
         case .completed(let item), .alreadyCompleted(let item): return item
-        case .orphaned: throw ProblemError(.gone, detail: "The upload's reservation expired or was cancelled; nothing was kept.")
+        case .orphaned:
+            throw ProblemError(
+                .gone, detail: "The upload's reservation expired or was cancelled, or your share no longer lets you write there; nothing was kept.")
         }
+    }
+
+    /// May `caller` still write what their upload `fileID` (in `owner`'s drive) writes? The
+    /// owner always; an editor while the share still makes them one: of the file it replaces,
+    /// or of the folder a new file goes into.
+    func mayStillWrite(_ caller: UUID, owner: UUID, fileID: UUID, replaces: Bool, on connection: PostgresConnection) async throws -> Bool {
+        if caller == owner { return true }
+        var target = fileID
+        if !replaces {
+            var parent: UUID?
+            for try await found in try await connection.query(
+                "SELECT parent_id FROM items WHERE id = \(fileID) AND owner_id = \(owner)", logger: logger
+            ).decode(UUID?.self) { parent = found }
+            guard let parent else { return false }
+            target = parent
+        }
+        guard let access = try await drive.sharedAccess(to: target, caller: caller, on: connection) else { return false }
+        return access.ownerID == owner && access.role >= .editor
     }
 
     /// Is the upload the caller's? Their own drive's, or one they made as an editor; once
@@ -295,16 +337,19 @@ struct Uploads: Sendable {
             for try await found in try await connection.query(
                 "SELECT owner_id FROM uploads WHERE id = \(uploadID) AND COALESCE(created_by, owner_id) = \(identity.userID)", logger: logger
             ).decode(UUID.self) { owner = found }
-            guard let owner, try await release(uploadID: uploadID, owner: owner, on: connection) else { throw ProblemError.notFound("upload") }
+            guard let owner else { throw ProblemError.notFound("upload") }
+            _ = try await drive.accounts.find(owner, lock: true, on: connection)  // before the upload's row, as everywhere
+            guard try await release(uploadID: uploadID, owner: owner, on: connection) else { throw ProblemError.notFound("upload") }
         }
     }
 
     @discardableResult
-    func release(uploadID: UUID, owner: UUID, on connection: PostgresConnection) async throws -> Bool {
+    func release(uploadID: UUID, owner: UUID, expiredOnly: Bool = false, on connection: PostgresConnection) async throws -> Bool {
         var upload: (file: UUID, replaces: Bool, reserved: Int64)?
         for try await (file, replaces, reserved) in try await connection.query(
             """
-            DELETE FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner) RETURNING file_id, replaces, reserved_bytes
+            DELETE FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner) AND (\(!expiredOnly) OR expires_at < now())
+            RETURNING file_id, replaces, reserved_bytes
             """, logger: logger
         ).decode((UUID, Bool, Int64).self) { upload = (file, replaces, reserved) }
         guard let upload else { return false }
@@ -316,17 +361,25 @@ struct Uploads: Sendable {
         return true
     }
 
-    /// Expire reservations whose bytes never came. Returns how many.
+    /// Expire reservations whose bytes never came. Returns how many. Each owner's account row
+    /// is locked before their uploads' rows (the order of completions and purges), owners in
+    /// id order so two runs cannot wait on each other.
     func expire(limit: Int = 500) async throws -> Int {
         try await client.transaction(logger: logger) { connection in
-            var expired: [(UUID, UUID)] = []
+            var expired: [(upload: UUID, owner: UUID)] = []
             for try await r in try await connection.query(
-                """
-                SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                """, logger: logger
+                "SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY owner_id, id LIMIT \(limit)", logger: logger
             ).decode((UUID, UUID).self) { expired.append(r) }
-            for (upload, owner) in expired { try await release(uploadID: upload, owner: owner, on: connection) }
-            return expired.count
+            var count = 0
+            var locked: UUID?
+            for (upload, owner) in expired {
+                if locked != owner {
+                    _ = try await drive.accounts.find(owner, lock: true, on: connection)
+                    locked = owner
+                }
+                if try await release(uploadID: upload, owner: owner, expiredOnly: true, on: connection) { count += 1 }
+            }
+            return count
         }
     }
 }
