@@ -25,7 +25,10 @@ enum GatewayApp {
         let httpService = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         runtime.addService(httpService)
         let http = httpService.client
-        let peers = Peers(http: http, urls: setup.peers, logger: logger)
+        // A second pool for the few calls that may wait hours for an answer (`ProxiedRoutes.slow`).
+        let patientService = HTTPClientService(connectTimeout: .seconds(2), readTimeout: ProxiedRoutes.slowTimeout)
+        runtime.addService(patientService)
+        let peers = Peers(http: http, patient: patientService.client, urls: setup.peers, logger: logger)
         let verifier = TokenVerifier.remote(auth: peers.auth, logger: logger)
         let sink = try AccessLogSink(setting: settings.accessLog)
         let limiter = RateLimiter()
@@ -61,7 +64,7 @@ enum GatewayApp {
         let auth = UpstreamProxy(peer: peers.auth)
         let metadata = UpstreamProxy(peer: peers.metadata)
         router.addProxiedRoutes(ProxiedRoutes.auth, to: auth)
-        router.addProxiedRoutes(ProxiedRoutes.metadata, to: metadata)
+        router.addProxiedRoutes(ProxiedRoutes.metadata, to: metadata, slow: UpstreamProxy(peer: peers.patientMetadata))
         DeadLetterEndpoints(services: [metadata, UpstreamProxy(peer: peers.blob), UpstreamProxy(peer: peers.thumbnail)]).register(on: router)
         let me = MeEndpoint(auth: auth, metadata: peers.metadata)
         router.get("/v1/me") { request, context in try await me.handle(request, context: context) }

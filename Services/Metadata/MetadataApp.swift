@@ -18,7 +18,7 @@ struct MetadataApp: Sendable {
 
     init(
         client: PostgresClient, settings: MetadataSettings, verifier: TokenVerifier, signer: InternalGrantSigner, linkSigner: LinkSigner,
-        blob: InternalClient, directory: UserDirectory, logger: Logger
+        blob: InternalClient, patientBlob: InternalClient? = nil, directory: UserDirectory, logger: Logger
     ) {
         let accounts = Accounts(client: client, logger: logger)
         drive = Drive(client: client, accounts: accounts, settings: settings, logger: logger)
@@ -26,7 +26,7 @@ struct MetadataApp: Sendable {
         uploads = Uploads(drive: drive, thumbnails: ThumbnailRequests(client: client, logger: logger), signer: signer)
         events = MetadataEvents(uploads: uploads)
         controller = DriveController(
-            drive: drive, listing: listing, uploads: uploads, blob: BlobClient(peer: blob, signer: signer, logger: logger),
+            drive: drive, listing: listing, uploads: uploads, blob: BlobClient(peer: blob, patient: patientBlob, signer: signer, logger: logger),
             verifier: verifier, signer: signer)
         links = LinksController(drive: drive, listing: listing, verifier: verifier, grants: signer, links: linkSigner)
         known = KnownController(known: Known(client: client, logger: logger))
@@ -68,10 +68,14 @@ extension MetadataApp {
         runtime.addService(http)
         let auth = InternalClient(http: http.client, service: "auth", baseURL: setup.peers.auth, logger: logger)
         let blob = InternalClient(http: http.client, service: "blob", baseURL: setup.peers.blob, logger: logger)
+        // Copies of bytes across drives wait for blob's answer as long as the copy takes.
+        let patientHTTP = HTTPClientService(readTimeout: BlobClient.copyTimeout)
+        runtime.addService(patientHTTP)
+        let patientBlob = InternalClient(http: patientHTTP.client, service: "blob", baseURL: setup.peers.blob, logger: logger)
         let verifier = TokenVerifier.remote(auth: auth, logger: logger)
         let app = MetadataApp(
             client: postgres, settings: setup.settings, verifier: verifier, signer: setup.grants, linkSigner: setup.links, blob: blob,
-            directory: .remote(auth), logger: logger)
+            patientBlob: patientBlob, directory: .remote(auth), logger: logger)
         runtime.addConsumer(handlers: app.events.handlers)
         runtime.addService(GatedService(gate: runtime.startup, service: Reconciler(uploads: app.uploads, logger: logger)))
         if setup.settings.contentAudit.interval > .zero {

@@ -120,27 +120,45 @@ struct SharingTests {
             let owner = try await h.newUser()
             let editor = try await h.newUser()
             let folder = try await h.mkdir(owner, "Drop")
+            let inner = try await h.mkdir(owner, "Inner", in: folder)
             let share = try await share(h, owner, folder, with: editor, role: "editor")
-            let reservation = try h.json(
+            func reserve(_ name: String, in folder: UUID) async throws -> [String: Any] {
+                try h.json(
+                    try await h.send(
+                        .post, "/internal/uploads", json: ["name": name, "folder_id": folder.uuidString, "size": 5], token: editor.token),
+                    .created)
+            }
+            func complete(_ reservation: [String: Any], _ stored: [String: Any]) async throws -> HTTPResponse.Status {
                 try await h.send(
-                    .post, "/internal/uploads", json: ["name": "late.bin", "folder_id": folder.uuidString, "size": 5], token: editor.token),
-                .created)
-            let uploadID = reservation["upload_id"] as! String
+                    .post, "/internal/uploads/\(reservation["upload_id"] as! String)/complete", json: ["receipt": stored["receipt"]!],
+                    token: editor.token
+                ).status
+            }
+            // Lowered to viewer while the bytes went up: the reservation ends with the change
+            // (the owner's reserved bytes back at once), no fresh grant, no completion.
+            let first = try await reserve("late.bin", in: folder)
             #expect(try await h.usage(owner).reserved == 5)
-            let stored = try await h.putToBlob(reservation, Array("late!".utf8))
-            // Downgraded to viewer while the bytes went up: no fresh grant, no completion.
+            let firstStored = try await h.putToBlob(first, Array("late!".utf8))
             #expect(try await h.send(.patch, "/v1/shares/\(share["id"] as! String)", json: ["role": "viewer"], token: owner.token).status == .ok)
-            #expect(try await h.send(.get, "/internal/uploads/\(uploadID)", token: editor.token).status == .notFound)
-            let completed = try await h.send(
-                .post, "/internal/uploads/\(uploadID)/complete", json: ["receipt": stored["receipt"]!], token: editor.token)
-            #expect(completed.status == .gone)
-            // The reservation is released, nothing lands, and blob is told to collect the bytes.
+            #expect(try await h.usage(owner).reserved == 0)
+            #expect(try await h.send(.get, "/internal/uploads/\(first["upload_id"] as! String)", token: editor.token).status == .notFound)
+            #expect(try await complete(first, firstStored) == .gone)
+            // The target moved out of the share (the share itself unchanged): refused when the
+            // grant is asked for and at completion, then released.
+            #expect(try await h.send(.patch, "/v1/shares/\(share["id"] as! String)", json: ["role": "editor"], token: owner.token).status == .ok)
+            let second = try await reserve("moved.bin", in: inner)
+            let secondStored = try await h.putToBlob(second, Array("moved".utf8))
+            #expect(try await h.send(.patch, "/v1/folders/\(inner)", json: ["parent_id": owner.root.uuidString], token: owner.token).status == .ok)
+            #expect(try await h.send(.get, "/internal/uploads/\(second["upload_id"] as! String)", token: editor.token).status == .notFound)
+            #expect(try await complete(second, secondStored) == .gone)
             #expect(try await h.usage(owner).reserved == 0)
             #expect(try await h.usage(owner).used == 0)
-            #expect(h.names(try h.json(try await h.send(.get, "/v1/folders/\(folder)/children", token: owner.token), .ok)).isEmpty)
-            #expect(try await h.outbox(FileDeleted.self).map(\.referenceIDs) == [[UUID(uuidString: uploadID)!]])
-            // An editor again: a new upload works as before.
-            #expect(try await h.send(.patch, "/v1/shares/\(share["id"] as! String)", json: ["role": "editor"], token: owner.token).status == .ok)
+            #expect(h.names(try h.json(try await h.send(.get, "/v1/folders/\(folder)/children", token: owner.token), .ok)) == [])
+            #expect(h.names(try h.json(try await h.send(.get, "/v1/folders/\(inner)/children", token: owner.token), .ok)) == [])
+            // Blob is told to collect both contents.
+            let collected = try await h.outbox(FileDeleted.self).map(\.referenceIDs)
+            #expect(collected == [[UUID(uuidString: first["upload_id"] as! String)!], [UUID(uuidString: second["upload_id"] as! String)!]])
+            // Back inside the share: a new upload works as before.
             #expect(try await h.upload(editor, Array("again".utf8), name: "late.bin", in: folder)["parent_id"] as? String == folder.uuidString)
         }
     }
@@ -325,13 +343,20 @@ struct SharingTests {
             let granted = try h.json(try await read(grant), .ok)
             #expect(granted["size"] as? Int == 1)
             #expect(try await read(nil).status == .forbidden)
-            #expect(try await read(String(grant.dropLast(2)) + "AA").status == .forbidden)
+            var forged = Array(grant)
+            forged[forged.count - 10] = forged[forged.count - 10] == "A" ? "g" : "A"  // inside the signature
+            #expect(try await read(String(forged)).status == .forbidden)
             let other = try await h.upload(owner, Array("y".utf8), name: "elsewhere.txt")
             #expect(try await read(grant, other["id"] as! String).status == .notFound)
             try await h.client.query("UPDATE users SET disabled = true WHERE id = \(viewer.id)", logger: TestDatabase.logger)
             #expect(try await read(grant).status == .notFound)
             try await h.client.query("UPDATE users SET disabled = false WHERE id = \(viewer.id)", logger: TestDatabase.logger)
             #expect(try await read(grant).status == .ok)
+            // The owner's grant reads their folder's files, and none of the rest of their drive.
+            let owners = try h.json(try await h.send(.get, "/internal/folders/\(folder)/archive", token: owner.token), .ok)
+            let ownersGrant = try #require(owners["grant"] as? String)
+            #expect(try await read(ownersGrant).status == .ok)
+            #expect(try await read(ownersGrant, other["id"] as! String).status == .notFound)
             #expect(try await h.send(.delete, "/v1/shares/\(shareID)", token: owner.token).status == .noContent)
             #expect(try await read(grant).status == .notFound)
         }

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// The caller's address and request id travel along; hop-by-hop headers and any
 /// client-supplied `X-Cirrus-*` header do not, so a client cannot pose as the gateway.
 struct UpstreamProxy: Sendable {
-    var peer: InternalClient
+    let peer: InternalClient
     var bodyLimit = 1 << 20
 
     var service: String { peer.service }
@@ -91,12 +91,11 @@ enum ProxiedRoutes {
 }
 
 extension Router where Context == GatewayRequestContext {
-    /// Each of `routes` forwarded to `proxy`.
-    func addProxiedRoutes(_ routes: [(method: HTTPRequest.Method, path: String)], to proxy: UpstreamProxy) {
-        var patient = proxy
-        patient.peer.timeout = ProxiedRoutes.slowTimeout
+    /// Each of `routes` forwarded to `proxy`, those of `ProxiedRoutes.slow` to `slow`.
+    func addProxiedRoutes(_ routes: [(method: HTTPRequest.Method, path: String)], to proxy: UpstreamProxy, slow: UpstreamProxy? = nil) {
+        let patient = slow ?? proxy
         let forward: @Sendable (Request, GatewayRequestContext) async throws -> Response = { try await proxy.forward($0, context: $1) }
-        let wait: @Sendable (Request, GatewayRequestContext) async throws -> Response = { [patient] in try await patient.forward($0, context: $1) }
+        let wait: @Sendable (Request, GatewayRequestContext) async throws -> Response = { try await patient.forward($0, context: $1) }
         for route in routes {
             let slow = ProxiedRoutes.slow.contains { $0.method == route.method && $0.path == route.path }
             on(RouterPath(route.path), method: route.method, use: slow ? wait : forward)

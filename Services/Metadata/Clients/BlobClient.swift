@@ -6,17 +6,29 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Metadata's calls to blob: adding a reference for a copy.
+/// Metadata's calls to blob: adding a reference for a copy, copying bytes across drives.
 struct BlobClient: Sendable {
     let peer: InternalClient
+    /// Blob for a copy of bytes, which answers only when the whole file is copied: a client
+    /// whose read timeout (AsyncHTTPClient's longest silence before the answer) is as long.
+    var patient: InternalClient
     let signer: InternalGrantSigner
     let logger: Logger
 
+    static let copyTimeout: TimeAmount = .hours(6)
+
+    init(peer: InternalClient, patient: InternalClient? = nil, signer: InternalGrantSigner, logger: Logger) {
+        self.peer = peer
+        self.patient = patient ?? peer
+        self.signer = signer
+        self.logger = logger
+    }
+
     /// Blob copies `source`'s bytes into the reserved upload (another owner's drive): the receipt.
     func copy(into reservation: UploadReservation, source: String) async throws -> String {
-        let reply = try await peer.send(
+        let reply = try await patient.send(
             .POST, "/internal/uploads/\(reservation.uploadID.uuidString.lowercased())/copy", as: .grant(reservation.grant),
-            json: ContentCopy(source: source), timeout: .hours(6))
+            json: ContentCopy(source: source), timeout: Self.copyTimeout)
         if reply.status == 404 { throw ProblemError(.conflict, detail: "The file's content is no longer available.") }
         if reply.status == 413 { throw ProblemError(.contentTooLarge, detail: "The file is larger than your tier allows to upload.") }
         guard let stored = try reply.decode(StoredUpload.self, status: 201) else {

@@ -86,7 +86,7 @@ struct MetadataEvents: Sendable {
             ).decode((UUID, UUID).self) { made.append(row) }
             for (upload, owner) in made {
                 _ = try await accounts.find(owner, lock: true, on: connection)
-                try await uploads.release(uploadID: upload, owner: owner, on: connection)
+                try await drive.release(uploadID: upload, owner: owner, on: connection)
             }
             // What they shared and what others shared with them ends.
             try await Shares.revoke(

@@ -71,16 +71,21 @@ struct PublicLinksController: Sendable {
         }
         // Each file of a signed-in caller's ZIP, under the listing's archive grant (the ZIP may
         // outlive the caller's access token): the reader must still be active and still reach
-        // the file (a share revoked meanwhile ends the reads).
+        // the file (a share revoked meanwhile ends the reads), and the file must be below the
+        // grant's folder.
         router.get("/internal/archive/files/:id/content") { request, context in
             guard let token = request.headers[HTTPField.Name(InternalGrant.header)!],
                 let grant = try? grants.verify(token, purpose: .archive)
             else {
                 throw ProblemError(.forbidden, detail: "A valid archive grant is required.")
             }
-            guard try await drive.isActive(grant.ownerID) else { throw ProblemError.notFound("file") }
+            guard let folder = grant.fileID, try await drive.isActive(grant.ownerID) else { throw ProblemError.notFound("file") }
             let content = try await drive.content(
                 of: try context.parameters.uuid("id", resource: "file"), version: nil, caller: grant.ownerID)
+            // Only the files of the archive's folder: the grant is no key to the rest of what the reader may read.
+            guard try await drive.client.withConnection({ try await drive.isInSubtree(content.item.id, of: folder, on: $0) }) else {
+                throw ProblemError.notFound("file")
+            }
             let read = grants.sign(InternalGrant(purpose: .read, ownerID: content.owner, blobID: content.blobID, lifetime: .seconds(300)))
             return try Response.json(
                 ContentGrant(

@@ -235,7 +235,14 @@ struct PublicLinks: Sendable {
         // Every guess takes an attempt before bcrypt runs, in one statement that refuses once
         // the window's attempts are used up: parallel guesses cannot all pass a check made
         // before any of them is counted. A right password gives its attempt back.
-        guard try await reserveAttempt(link.id) else { throw Self.throttled(Self.lockedFor(link) ?? Self.failureWindowSeconds) }
+        guard try await reserveAttempt(link.id) else {
+            // Used up since the row was read above: the wait is from the row as it is now.
+            var now = link
+            for try await (failures, since) in try await client.query(
+                "SELECT failed_attempts, failures_since FROM public_links WHERE id = \(link.id)", logger: logger
+            ).decode((Int, Date?).self) { (now.failures, now.failuresSince) = (failures, since) }
+            throw Self.throttled(Self.lockedFor(now) ?? 1)
+        }
         let matches =
             password.utf8.count <= 72
             ? try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) } : false

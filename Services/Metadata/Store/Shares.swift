@@ -208,6 +208,7 @@ struct Shares: Sendable {
             let event = ShareUpdated(
                 shareID: shareID, itemID: row.item, ownerID: row.owner, recipientID: row.recipient, role: role, previousRole: row.role)
             try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
+            if role == .viewer { try await drive.releaseLostUploads(creator: row.recipient, owner: row.owner, on: connection) }
         }
         return try await share(shareID, caller: identity.userID)
     }
@@ -219,14 +220,23 @@ struct Shares: Sendable {
             try await Self.revoke(
                 connection.query("DELETE FROM shares WHERE id = \(shareID) RETURNING id, item_id, owner_id, recipient_id", logger: logger),
                 reason: row.owner == identity.userID ? .revoked : .left, trace: trace, on: connection, logger: logger)
+            try await drive.releaseLostUploads(creator: row.recipient, owner: row.owner, on: connection)
         }
     }
 
+    /// Share `id` of the caller (as owner or recipient), locked after its owner's account row:
+    /// the lock every writer in the owner's drive takes first, so a write that checks access
+    /// under it sees this change, and this change waits for a write already under way.
     private func locked(
         _ id: UUID, caller: UUID, on connection: PostgresConnection
     ) async throws -> (
         item: UUID, owner: UUID, recipient: UUID, role: ShareRole
     ) {
+        for try await owner in try await connection.query(
+            "SELECT owner_id FROM shares WHERE id = \(id) AND (owner_id = \(caller) OR recipient_id = \(caller))", logger: logger
+        ).decode(UUID.self) {
+            _ = try await drive.accounts.find(owner, lock: true, on: connection)
+        }
         for try await (item, owner, recipient, role) in try await connection.query(
             """
             SELECT item_id, owner_id, recipient_id, role FROM shares WHERE id = \(id) AND (owner_id = \(caller) OR recipient_id = \(caller))

@@ -122,7 +122,7 @@ struct Uploads: Sendable {
         guard let found else { throw ProblemError.notFound("upload") }
         if found.owner != identity.userID {
             let allowed = try await client.withConnection {
-                try await mayStillWrite(identity.userID, owner: found.owner, fileID: found.fileID, replaces: found.replaces, on: $0)
+                try await drive.mayStillWrite(identity.userID, owner: found.owner, fileID: found.fileID, replaces: found.replaces, on: $0)
             }
             guard allowed else { throw ProblemError.notFound("upload") }
         }
@@ -144,21 +144,24 @@ struct Uploads: Sendable {
     /// Make the reserved file ready with the content blob stored. Idempotent: the second of the
     /// receipt and the `file.uploaded` event finds nothing left to do.
     func complete(_ content: StoredContent, trace: TraceContext, on connection: PostgresConnection) async throws -> Completion {
-        // The owner's account row first, then the upload's: the order a purge takes them in.
-        let account = try await drive.accounts.find(content.ownerID, lock: true, on: connection)
+        // The owner's account row first, then the upload's: the order a purge takes them in;
+        // not at all when the reservation is gone (the second of receipt and event, mostly).
+        var pending = false
+        for try await _ in try await connection.query("SELECT 1 FROM uploads WHERE id = \(content.uploadID)", logger: logger) { pending = true }
+        let account = pending ? try await drive.accounts.find(content.ownerID, lock: true, on: connection) : nil
         var upload: (replaces: Bool, reserved: Int64, creator: UUID)?
         for try await (replaces, reserved, creator) in try await connection.query(
             """
             SELECT replaces, reserved_bytes, COALESCE(created_by, owner_id) FROM uploads
             WHERE id = \(content.uploadID) AND owner_id = \(content.ownerID) AND file_id = \(content.fileID) FOR UPDATE
             """, logger: logger
-        ).decode((Bool, Int64, UUID).self) { upload = (replaces, reserved, creator) }
+        ).decode((Bool, Int64, UUID).self) where pending { upload = (replaces, reserved, creator) }
         // An editor whose share was revoked (or turned to viewer) while the bytes went up does
         // not add them: the reservation goes, and blob collects the content.
         if let made = upload, made.creator != content.ownerID,
-            try await !mayStillWrite(made.creator, owner: content.ownerID, fileID: content.fileID, replaces: made.replaces, on: connection)
+            try await !drive.mayStillWrite(made.creator, owner: content.ownerID, fileID: content.fileID, replaces: made.replaces, on: connection)
         {
-            try await release(uploadID: content.uploadID, owner: content.ownerID, on: connection)
+            try await drive.release(uploadID: content.uploadID, owner: content.ownerID, on: connection)
             upload = nil
         }
         guard let upload else {
@@ -285,32 +288,25 @@ struct Uploads: Sendable {
         }
     }
 
-    /// May `caller` still write what their upload `fileID` (in `owner`'s drive) writes? The
-    /// owner always; an editor while the share still makes them one: of the file it replaces,
-    /// or of the folder a new file goes into.
-    func mayStillWrite(_ caller: UUID, owner: UUID, fileID: UUID, replaces: Bool, on connection: PostgresConnection) async throws -> Bool {
-        if caller == owner { return true }
-        var target = fileID
-        if !replaces {
-            var parent: UUID?
-            for try await found in try await connection.query(
-                "SELECT parent_id FROM items WHERE id = \(fileID) AND owner_id = \(owner)", logger: logger
-            ).decode(UUID?.self) { parent = found }
-            guard let parent else { return false }
-            target = parent
-        }
-        guard let access = try await drive.sharedAccess(to: target, caller: caller, on: connection) else { return false }
-        return access.ownerID == owner && access.role >= .editor
-    }
-
     /// Is the upload the caller's? Their own drive's, or one they made as an editor; once
-    /// completed (the reservation gone), the caller must still reach the file.
+    /// completed (the reservation gone), the caller must still reach the file, since the
+    /// answer is the file. A reservation that ended without completing (expired, cancelled,
+    /// ended with an editor's share) answers 410 to whoever holds blob's receipt: nothing to see.
     private func madeBy(_ caller: UUID, uploadID: UUID, owner: UUID, fileID: UUID) async throws -> Bool {
         for try await madeBy in try await client.query(
             "SELECT COALESCE(created_by, owner_id) FROM uploads WHERE id = \(uploadID) AND owner_id = \(owner)", logger: logger
         ).decode(UUID.self) { return madeBy == caller }
         if owner == caller { return true }
-        return (try? await drive.accessible(fileID, caller: caller, kind: .file)) != nil
+        if (try? await drive.accessible(fileID, caller: caller, kind: .file)) != nil { return true }
+        for try await _ in try await client.query(
+            """
+            SELECT 1 FROM items WHERE id = \(fileID) AND owner_id = \(owner) AND content_id = \(uploadID)
+            UNION ALL SELECT 1 FROM versions WHERE content_id = \(uploadID)
+            """, logger: logger)
+        {
+            return false
+        }
+        return true
     }
 
     /// Copy `fileID` (which the caller may read, in another owner's drive) into the caller's
@@ -339,10 +335,60 @@ struct Uploads: Sendable {
             ).decode(UUID.self) { owner = found }
             guard let owner else { throw ProblemError.notFound("upload") }
             _ = try await drive.accounts.find(owner, lock: true, on: connection)  // before the upload's row, as everywhere
-            guard try await release(uploadID: uploadID, owner: owner, on: connection) else { throw ProblemError.notFound("upload") }
+            guard try await drive.release(uploadID: uploadID, owner: owner, on: connection) else { throw ProblemError.notFound("upload") }
         }
     }
 
+    /// Expire reservations whose bytes never came. Returns how many. Each owner's account row
+    /// is locked before their uploads' rows (the order of completions and purges), and never
+    /// waited for: an owner busy in another transaction is left for the next round.
+    func expire(limit: Int = 500) async throws -> Int {
+        try await client.transaction(logger: logger) { connection in
+            var expired: [(upload: UUID, owner: UUID)] = []
+            for try await r in try await connection.query(
+                "SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY owner_id, id LIMIT \(limit)", logger: logger
+            ).decode((UUID, UUID).self) { expired.append(r) }
+            var count = 0
+            var owner: (id: UUID, locked: Bool)?
+            for (upload, uploadOwner) in expired {
+                if owner?.id != uploadOwner {
+                    var locked = false
+                    for try await _ in try await connection.query(
+                        "SELECT 1 FROM users WHERE id = \(uploadOwner) FOR UPDATE SKIP LOCKED", logger: logger)
+                    {
+                        locked = true
+                    }
+                    owner = (uploadOwner, locked)
+                }
+                guard owner?.locked == true else { continue }
+                if try await drive.release(uploadID: upload, owner: uploadOwner, expiredOnly: true, on: connection) { count += 1 }
+            }
+            return count
+        }
+    }
+}
+
+extension Drive {
+    /// May `caller` still write what their upload `fileID` (in `owner`'s drive) writes? The
+    /// owner always; an editor while the share still makes them one: of the file it replaces,
+    /// or of the folder a new file goes into.
+    func mayStillWrite(_ caller: UUID, owner: UUID, fileID: UUID, replaces: Bool, on connection: PostgresConnection) async throws -> Bool {
+        if caller == owner { return true }
+        var target = fileID
+        if !replaces {
+            var parent: UUID?
+            for try await found in try await connection.query(
+                "SELECT parent_id FROM items WHERE id = \(fileID) AND owner_id = \(owner)", logger: logger
+            ).decode(UUID?.self) { parent = found }
+            guard let parent else { return false }
+            target = parent
+        }
+        guard let access = try await sharedAccess(to: target, caller: caller, on: connection) else { return false }
+        return access.ownerID == owner && access.role >= .editor
+    }
+
+    /// Give up reservation `uploadID` of `owner` (`expiredOnly`: only if it has expired): the
+    /// owner's reserved bytes go back, a new file's pending item goes. False when it was gone.
     @discardableResult
     func release(uploadID: UUID, owner: UUID, expiredOnly: Bool = false, on connection: PostgresConnection) async throws -> Bool {
         var upload: (file: UUID, replaces: Bool, reserved: Int64)?
@@ -361,25 +407,18 @@ struct Uploads: Sendable {
         return true
     }
 
-    /// Expire reservations whose bytes never came. Returns how many. Each owner's account row
-    /// is locked before their uploads' rows (the order of completions and purges), owners in
-    /// id order so two runs cannot wait on each other.
-    func expire(limit: Int = 500) async throws -> Int {
-        try await client.transaction(logger: logger) { connection in
-            var expired: [(upload: UUID, owner: UUID)] = []
-            for try await r in try await connection.query(
-                "SELECT id, owner_id FROM uploads WHERE expires_at < now() ORDER BY owner_id, id LIMIT \(limit)", logger: logger
-            ).decode((UUID, UUID).self) { expired.append(r) }
-            var count = 0
-            var locked: UUID?
-            for (upload, owner) in expired {
-                if locked != owner {
-                    _ = try await drive.accounts.find(owner, lock: true, on: connection)
-                    locked = owner
-                }
-                if try await release(uploadID: upload, owner: owner, expiredOnly: true, on: connection) { count += 1 }
-            }
-            return count
+    /// End the uploads `creator` is making in `owner`'s drive that their shares no longer
+    /// allow (a share revoked or lowered to viewer): each reservation freed, its pending file
+    /// gone; bytes that arrive later are orphans blob is told to collect. The caller holds the
+    /// owner's account lock.
+    func releaseLostUploads(creator: UUID, owner: UUID, on connection: PostgresConnection) async throws {
+        var made: [(upload: UUID, file: UUID, replaces: Bool)] = []
+        for try await row in try await connection.query(
+            "SELECT id, file_id, replaces FROM uploads WHERE owner_id = \(owner) AND created_by = \(creator) ORDER BY id", logger: logger
+        ).decode((UUID, UUID, Bool).self) { made.append(row) }
+        for upload in made {
+            guard try await !mayStillWrite(creator, owner: owner, fileID: upload.file, replaces: upload.replaces, on: connection) else { continue }
+            try await release(uploadID: upload.upload, owner: owner, on: connection)
         }
     }
 }
