@@ -63,8 +63,7 @@ enum GatewayApp {
         try DocsController().register(on: router)
         let auth = UpstreamProxy(peer: peers.auth)
         let metadata = UpstreamProxy(peer: peers.metadata)
-        router.addProxiedRoutes(ProxiedRoutes.auth, to: auth)
-        router.addProxiedRoutes(ProxiedRoutes.metadata, to: metadata, slow: UpstreamProxy(peer: peers.patientMetadata))
+        router.addProxiedRoutes(peers: peers)
         DeadLetterEndpoints(services: [metadata, UpstreamProxy(peer: peers.blob), UpstreamProxy(peer: peers.thumbnail)]).register(on: router)
         let me = MeEndpoint(auth: auth, metadata: peers.metadata)
         router.get("/v1/me") { request, context in try await me.handle(request, context: context) }

@@ -19,6 +19,18 @@ struct SlowRouteTests {
     @Test func aCopyWaitsForItsAnswerWhereOtherRoutesTimeOut() async throws {
         let quick = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .milliseconds(500)).client
         let patient = HTTPClientService(connectTimeout: .seconds(2), readTimeout: .seconds(10)).client
+        do {
+            try await run(quick: quick, patient: patient)
+        } catch {
+            try? await quick.shutdown()
+            try? await patient.shutdown()
+            throw error
+        }
+        try await quick.shutdown()
+        try await patient.shutdown()
+    }
+
+    func run(quick: HTTPClient, patient: HTTPClient) async throws {
         try await FakePeer.serve({ _ in
             try await Task.sleep(for: .milliseconds(1500))
             return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
@@ -32,7 +44,7 @@ struct SlowRouteTests {
             let peers = Peers(http: quick, patient: patient, urls: urls, logger: FakePeer.logger)
             let router = Router(context: GatewayRequestContext.self)
             router.add(middleware: ErrorMiddleware())
-            router.addProxiedRoutes(ProxiedRoutes.metadata, to: UpstreamProxy(peer: peers.metadata), slow: UpstreamProxy(peer: peers.patientMetadata))
+            router.addProxiedRoutes(peers: peers)  // as GatewayApp wires them
             try await Application(router: router, logger: FakePeer.logger).test(.router) { client in
                 let id = UUID().uuidString.lowercased()
                 let copy = try await client.execute(uri: "/v1/files/\(id)/copy", method: .post, headers: [:], body: ByteBuffer(string: "{}"))
@@ -41,7 +53,5 @@ struct SlowRouteTests {
                 #expect(read.status.code >= 500)
             }
         }
-        try await quick.shutdown()
-        try await patient.shutdown()
     }
 }

@@ -160,6 +160,14 @@ struct SharingTests {
             #expect(collected == [[UUID(uuidString: first["upload_id"] as! String)!], [UUID(uuidString: second["upload_id"] as! String)!]])
             // Back inside the share: a new upload works as before.
             #expect(try await h.upload(editor, Array("again".utf8), name: "late.bin", in: folder)["parent_id"] as? String == folder.uuidString)
+            // Lowered by sharing again (POST) as viewer: the same as a PATCH.
+            let third = try await reserve("third.bin", in: folder)
+            #expect(try await h.usage(owner).reserved == 5)
+            let lowered = try await h.send(
+                .post, "/v1/folders/\(folder)/shares", json: ["user": name(editor, h), "role": "viewer"], token: owner.token)
+            #expect(lowered.status == .ok)
+            #expect(try await h.usage(owner).reserved == 0)
+            #expect(try await h.send(.get, "/internal/uploads/\(third["upload_id"] as! String)", token: editor.token).status == .notFound)
         }
     }
 

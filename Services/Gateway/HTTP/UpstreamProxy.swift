@@ -91,6 +91,13 @@ enum ProxiedRoutes {
 }
 
 extension Router where Context == GatewayRequestContext {
+    /// Every route of `ProxiedRoutes` forwarded to its service, the slow ones through the
+    /// patient pool (`Peers.patientMetadata`).
+    func addProxiedRoutes(peers: Peers) {
+        addProxiedRoutes(ProxiedRoutes.auth, to: UpstreamProxy(peer: peers.auth))
+        addProxiedRoutes(ProxiedRoutes.metadata, to: UpstreamProxy(peer: peers.metadata), slow: UpstreamProxy(peer: peers.patientMetadata))
+    }
+
     /// Each of `routes` forwarded to `proxy`, those of `ProxiedRoutes.slow` to `slow`.
     func addProxiedRoutes(_ routes: [(method: HTTPRequest.Method, path: String)], to proxy: UpstreamProxy, slow: UpstreamProxy? = nil) {
         let patient = slow ?? proxy

@@ -130,7 +130,9 @@ struct Shares: Sendable {
         }
         if found.user.id == identity.userID { throw ProblemError.validation(field: "user", "is you: share with someone else") }
         let outcome: (UUID, Bool) = try await client.transaction(logger: logger) { connection in
-            // The item's row serialises the shares of one item (the cap holds under races).
+            // The owner's account row first (as every change of a share, see `locked`), then the
+            // item's, which serialises the shares of one item (the cap holds under races).
+            _ = try await drive.accounts.find(identity.userID, lock: true, on: connection)
             _ = try await drive.item(itemID, owner: identity.userID, kind: kind, lock: true, on: connection)
             var existing: (id: UUID, role: ShareRole)?
             var count = 0
@@ -148,6 +150,7 @@ struct Shares: Sendable {
                         shareID: existing.id, itemID: itemID, ownerID: identity.userID, recipientID: found.user.id, role: role,
                         previousRole: existing.role)
                     try await Outbox.enqueue(EventEnvelope(producer: "metadata", trace: trace, payload: event), on: connection, logger: logger)
+                    if role == .viewer { try await drive.releaseLostUploads(creator: found.user.id, owner: identity.userID, on: connection) }
                 }
                 return (existing.id, false)
             }
@@ -232,11 +235,12 @@ struct Shares: Sendable {
     ) async throws -> (
         item: UUID, owner: UUID, recipient: UUID, role: ShareRole
     ) {
-        for try await owner in try await connection.query(
+        var owner: UUID?
+        for try await found in try await connection.query(
             "SELECT owner_id FROM shares WHERE id = \(id) AND (owner_id = \(caller) OR recipient_id = \(caller))", logger: logger
-        ).decode(UUID.self) {
-            _ = try await drive.accounts.find(owner, lock: true, on: connection)
-        }
+        ).decode(UUID.self) { owner = found }
+        guard let owner else { throw ProblemError.notFound("share") }
+        _ = try await drive.accounts.find(owner, lock: true, on: connection)
         for try await (item, owner, recipient, role) in try await connection.query(
             """
             SELECT item_id, owner_id, recipient_id, role FROM shares WHERE id = \(id) AND (owner_id = \(caller) OR recipient_id = \(caller))

@@ -44,9 +44,10 @@ struct Uploads: Sendable {
     /// (from Content-Length) is checked against the tier's largest upload at once; without it
     /// the reservation covers the most the upload may be.
     func reserve(
-        _ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?, resumable: Bool = false
+        _ identity: Identity, folderID: UUID?, name rawName: String?, replacing: UUID?, declaredSize: Int64?, resumable: Bool = false,
+        lifetime requested: Duration? = nil
     ) async throws -> UploadReservation {
-        let lifetime = resumable ? settings.resumableUploadTTL : settings.uploadTTL
+        let lifetime = requested ?? (resumable ? settings.resumableUploadTTL : settings.uploadTTL)
         let name = replacing == nil ? try Names.validate(rawName) : nil
         if replacing == nil, folderID == nil { throw ProblemError.validation(field: "folder_id", "is required") }
         return try await client.transaction(logger: logger) { connection in
@@ -100,7 +101,7 @@ struct Uploads: Sendable {
             let grant = signer.sign(
                 InternalGrant(
                     purpose: .upload, ownerID: owner, fileID: fileID, uploadID: uploadID, maxBytes: amount,
-                    lifetime: resumable ? Self.resumableGrantLifetime : settings.uploadTTL))
+                    lifetime: resumable ? Self.resumableGrantLifetime : lifetime))
             return UploadReservation(uploadID: uploadID, fileID: fileID, maxBytes: amount, grant: grant, expiresAt: expiresAt)
         }
     }
@@ -314,8 +315,11 @@ struct Uploads: Sendable {
     /// by blob (contents are per owner). The upload flow, with blob reading instead of a client.
     func copyAcross(_ identity: Identity, fileID: UUID, parentID: UUID, name: String?, blob: BlobClient, trace: TraceContext) async throws -> Item {
         let content = try await drive.content(of: fileID, version: nil, caller: identity.userID)
+        // The reservation lasts as long as blob may take to copy (the expiry job would end it
+        // under a long copy otherwise).
         let reservation = try await reserve(
-            identity, folderID: parentID, name: name ?? content.item.name, replacing: nil, declaredSize: content.size)
+            identity, folderID: parentID, name: name ?? content.item.name, replacing: nil, declaredSize: content.size,
+            lifetime: .seconds(BlobClient.copyTimeout.nanoseconds / 1_000_000_000))
         let source = signer.sign(InternalGrant(purpose: .read, ownerID: content.owner, blobID: content.blobID, lifetime: .seconds(300)))
         do {
             let receipt = try await blob.copy(into: reservation, source: source)
