@@ -73,13 +73,13 @@ extension LocalObjectStore: StagedObjectStore {
             let synced = fsync(fd)
             Glibc.close(fd)
             guard synced == 0 else { throw Self.error(errno, "fsync staging") }
-            let directory = (target as NSString).deletingLastPathComponent
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw Self.error(EIO, "mkdir")
+            let directory = Self.parent(of: target)
+            // As a direct write's commit: the shard's directories made (durably) only when missing.
+            if rename(source, target) != 0 {
+                guard errno == ENOENT else { throw Self.error(errno, "rename staging") }
+                try Self.makeDirectory(directory)
+                guard rename(source, target) == 0 else { throw Self.error(errno, "rename staging") }
             }
-            guard rename(source, target) == 0 else { throw Self.error(errno, "rename staging") }
             Self.syncDirectory(directory)
         }
     }

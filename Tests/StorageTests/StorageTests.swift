@@ -1,9 +1,10 @@
-import CirrusStorage
 import CirrusTestSupport
 import Crypto
 import Foundation
 import NIOCore
 import Testing
+
+@testable import CirrusStorage
 
 /// The signature of AWS's documented example (S3 API reference, "Example: GET Object").
 @Suite("SigV4")
@@ -164,5 +165,29 @@ struct ObjectStoreTests {
         #expect(temporary.count == 1)
         #expect(try await store.sweepTemporaryFiles(olderThan: 0) == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func aLocalStoreMakesAShardsDirectoriesOnFirstUseAndReportsWhatBlocksThem() async throws {
+        let root = TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("shards")
+        let store = try LocalObjectStore(root: root)
+        // Two objects of one new shard (ab/cd), nested under a key folder: both land and read back.
+        try await put(store, "blobs/abcd-1", [1, 2, 3])
+        try await put(store, "blobs/abcd-2", [4])
+        #expect(try await get(store, "blobs/abcd-1") == [1, 2, 3])
+        #expect(try await get(store, "blobs/abcd-2") == [4])
+        #expect(FileManager.default.fileExists(atPath: root + "/objects/ab/cd/blobs/abcd-2"))
+        // A file where the shard's directory should be: the commit fails as the store's
+        // trouble, and nothing is left in tmp/.
+        FileManager.default.createFile(atPath: root + "/objects/ef", contents: Data())
+        let writer = try await store.makeWriter(key: "blobs/efgh-1")
+        try await writer.write(ByteBuffer(bytes: [9]))
+        await #expect(throws: StorageError.self) { try await writer.commit() }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func parentOfAPath() {
+        #expect(LocalObjectStore.parent(of: "/a/b/c") == "/a/b")
+        #expect(LocalObjectStore.parent(of: "/a") == "/")
+        #expect(LocalObjectStore.parent(of: "a") == ".")
     }
 }
