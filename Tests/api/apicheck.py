@@ -1,7 +1,9 @@
-"""What the black-box API checks share (Tests/api/security.py, Tests/api/bad-input.py).
+"""What the black-box API checks share (Tests/api/security.py, Tests/api/bad-input.py,
+Tests/api/sharing.py).
 
 Results (one `ok` / `FAIL` line per check, kept in RESULTS), a group of checks that reports its
-own crash instead of ending the run, the summary; the answer to a request and how it prints; the
+own crash instead of ending the run, the summary; one request on a fresh connection and made-up
+client addresses; the answer to a request and how it prints; the
 expectations on a 4xx problem (RFC 9457 application/problem+json); a multipart body; the access
 log's lines of 5xx answers. Not a script: the scripts import it from their own directory.
 Python 3 standard library only.
@@ -9,7 +11,9 @@ Python 3 standard library only.
 The scripts differ in a few details, set once with configure(): how long a snippet of a body is,
 whether a problem must carry `type` and `title`, and what a non-4xx is said to miss.
 """
+import http.client
 import json
+import random
 import struct
 import sys
 import threading
@@ -124,6 +128,68 @@ class Answer:
         if self.body and kind and not any(t in kind for t in self.textual):
             return f"{self.status} {kind} ({len(self.body)} bytes)"
         return f"{self.status} {kind} {snippet(self.body)}"
+
+
+class Exchange:
+    """One request's raw answer: status, headers (lower-case names, repeated ones joined by
+    ", "), every Set-Cookie value, the body."""
+
+    def __init__(self, status, headers, cookies, body):
+        self.status, self.headers, self.cookies, self.body = status, headers, cookies, body
+
+
+def exchange(base, method, path, body=None, headers=None, timeout=30.0, agent="cirrus-tests", zero_length_writes=False,
+             early_answer=False):
+    """One request on a fresh connection (http.client sends `path` exactly as given: no
+    normalisation of `//`, `.`, `%2e`). `base` is http://host[:port]. zero_length_writes: a
+    body-less POST/PUT/PATCH says Content-Length: 0; early_answer: a server that answers (a
+    refusal) before reading the whole body is read, not taken for a failure. Raises OSError or
+    http.client.HTTPException when there is no answer."""
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putheader("Connection", "close")
+        conn.putheader("User-Agent", agent)
+        for name, value in (headers or {}).items():
+            if value is not None:
+                conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        elif zero_length_writes and method in ("POST", "PUT", "PATCH"):
+            conn.putheader("Content-Length", "0")
+        try:
+            conn.endheaders(message_body=body)
+        except (BrokenPipeError, ConnectionResetError):
+            if not early_answer:
+                raise
+        response = conn.getresponse()
+        data = response.read()
+        merged, cookies = {}, []
+        for name, value in response.getheaders():
+            key = name.lower()
+            if key == "set-cookie":
+                cookies.append(value)
+            merged[key] = merged[key] + ", " + value if key in merged else value
+        return Exchange(response.status, merged, cookies, data)
+    finally:
+        conn.close()
+
+
+class Addresses:
+    """Made-up client addresses (from `pool`), one per use, from a random start so that a second
+    run against the same stack does not meet the first run's budgets."""
+
+    def __init__(self, pool):
+        self.pool = list(pool)
+        self.index = random.randrange(len(self.pool))
+        self.lock = threading.Lock()
+
+    def fresh(self):
+        with self.lock:
+            address = self.pool[self.index % len(self.pool)]
+            self.index += 1
+            return address
 
 
 # ---------------------------------------------------------------------------------------------

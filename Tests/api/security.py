@@ -51,14 +51,12 @@ import concurrent.futures
 import http.client
 import json
 import os
-import random
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
@@ -94,54 +92,19 @@ class Answer(apicheck.Answer):
 
 def http_call(base, method, path, body=None, headers=None, timeout=30.0):
     """One request on a fresh connection. `base` is http://host:port; `path` is sent as is."""
-    parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        conn.putheader("Connection", "close")
-        conn.putheader("User-Agent", "cirrus-security")
-        for name, value in (headers or {}).items():
-            if value is not None:
-                conn.putheader(name, value)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(message_body=body)
-        response = conn.getresponse()
-        data = response.read()
-        merged, cookies = {}, []
-        for name, value in response.getheaders():
-            key = name.lower()
-            if key == "set-cookie":
-                cookies.append(value)
-            merged[key] = merged[key] + ", " + value if key in merged else value
-        answer = Answer(method, path, response.status, merged, cookies, data)
+        raw = apicheck.exchange(base, method, path, body, headers, timeout, agent="cirrus-security")
+        answer = Answer(method, path, raw.status, raw.headers, raw.cookies, raw.body)
     except (OSError, http.client.HTTPException) as error:
         answer = Answer(method, path, error=f"{type(error).__name__}: {error}")
-    finally:
-        conn.close()
     if answer.status is not None and answer.status >= 500:
         with LOCK:
             SERVER_ERRORS.append(f"{method} {path.split('?')[0][:80]} → {answer.status} {snippet(answer.body, 120)}")
     return answer
 
 
-class Addresses:
-    """Made-up client addresses (TEST-NET-3, then TEST-NET-2), one per use, from a random start
-    so that a second run against the same stack does not meet the first run's budgets."""
-
-    def __init__(self):
-        self.pool = [f"203.0.113.{i}" for i in range(1, 255)] + [f"198.51.100.{i}" for i in range(1, 255)]
-        self.index = random.randrange(len(self.pool))
-        self.lock = threading.Lock()
-
-    def fresh(self):
-        with self.lock:
-            address = self.pool[self.index % len(self.pool)]
-            self.index += 1
-            return address
-
-
-ADDRESSES = Addresses()
+# Made-up client addresses: TEST-NET-3, then TEST-NET-2.
+ADDRESSES = apicheck.Addresses([f"203.0.113.{i}" for i in range(1, 255)] + [f"198.51.100.{i}" for i in range(1, 255)])
 
 
 class Api:

@@ -94,59 +94,21 @@ SERVER_ERRORS = []  # every unexpected 5xx answer (507 is an expected answer her
 def http_call(base, method, path, body=None, headers=None, timeout=120.0):
     """One request; `path` is sent as is (ASCII: percent-encode names). Header names of the
     answer are lower-case (repeated ones joined by ", ")."""
-    parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     started = time.monotonic()
-    answer = None
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        conn.putheader("Connection", "close")
-        conn.putheader("User-Agent", "cirrus-sharing")
-        for name, value in (headers or {}).items():
-            if value is not None:
-                conn.putheader(name, value)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        elif method in ("POST", "PUT", "PATCH"):
-            conn.putheader("Content-Length", "0")
-        try:
-            conn.endheaders(message_body=body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered (a refusal) before reading the whole body: read that answer
-        response = conn.getresponse()
-        data = response.read()
-        merged = {}
-        for name, value in response.getheaders():
-            key = name.lower()
-            merged[key] = merged[key] + ", " + value if key in merged else value
-        answer = Answer(response.status, merged, data, seconds=time.monotonic() - started)
+        raw = apicheck.exchange(base, method, path, body, headers, timeout, agent="cirrus-sharing", zero_length_writes=True,
+                                early_answer=True)
+        answer = Answer(raw.status, raw.headers, raw.body, seconds=time.monotonic() - started)
     except (OSError, http.client.HTTPException) as error:
         answer = Answer(error=f"{type(error).__name__}: {error}", seconds=time.monotonic() - started)
-    finally:
-        conn.close()
     if answer.status is not None and answer.status >= 500 and answer.status != 507:
         with LOCK:
             SERVER_ERRORS.append(f"{method} {path.split('?')[0][:90]} → {answer.status} {snippet(answer.body, 120)}")
     return answer
 
 
-class Addresses:
-    """Made-up client addresses (TEST-NET-1, 192.0.2.10-179; webdav.py uses .180), one per use,
-    from a random start so that a second run does not meet the first run's budgets."""
-
-    def __init__(self):
-        self.pool = [f"192.0.2.{i}" for i in range(10, 180)]
-        self.index = random.randrange(len(self.pool))
-        self.lock = threading.Lock()
-
-    def fresh(self):
-        with self.lock:
-            address = self.pool[self.index % len(self.pool)]
-            self.index += 1
-            return address
-
-
-ADDRESSES = Addresses()
+# Made-up client addresses: TEST-NET-1, 192.0.2.10-179 (webdav.py uses .180).
+ADDRESSES = apicheck.Addresses(f"192.0.2.{i}" for i in range(10, 180))
 
 
 class Api:
