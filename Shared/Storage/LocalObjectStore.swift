@@ -239,8 +239,14 @@ final class LocalObjectWriter: ObjectWriter {
                     offset += n
                 }
             }
+            // Start these pages' writeback now, without waiting: the commit's fsync then finds
+            // little left to write (for 1 MiB in four writes, ~105 instead of ~540 µs here:
+            // docs/performance.md, "Small uploads"). Offset 0, length 0: the whole file.
+            WriteBack.start(fd, offset: 0, count: 0)
         }
     }
+
+    var commitsLocally: Bool { true }
 
     func commit() async throws {
         guard finish() else { throw StorageError.writerClosed }

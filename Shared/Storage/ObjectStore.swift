@@ -25,6 +25,14 @@ public protocol ObjectWriter: Sendable {
     func write(_ buffer: ByteBuffer) async throws
     func commit() async throws
     func abort() async
+    /// Whether `commit` does local work only (fsyncs, a rename) and no network round trip, so
+    /// a caller may overlap it with a database transaction without holding a connection on
+    /// another server's answer.
+    var commitsLocally: Bool { get }
+}
+
+extension ObjectWriter {
+    public var commitsLocally: Bool { false }
 }
 
 public struct ObjectInfo: Sendable, Hashable {

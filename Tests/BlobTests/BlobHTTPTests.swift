@@ -306,6 +306,118 @@ struct BlobHTTPTests {
         }
     }
 
+    /// A local store whose writers run `beforeCommit` first (and say, as the local store's do,
+    /// that their commit is local work, so blob overlaps it with the index statements).
+    struct WatchedCommitStore: ObjectStore {
+        let inner: LocalObjectStore
+        let beforeCommit: @Sendable (_ writer: any ObjectWriter) async throws -> Void
+
+        struct Writer: ObjectWriter {
+            let inner: any ObjectWriter
+            let beforeCommit: @Sendable (_ writer: any ObjectWriter) async throws -> Void
+            var commitsLocally: Bool { true }
+            func write(_ buffer: ByteBuffer) async throws { try await inner.write(buffer) }
+            func commit() async throws {
+                try await beforeCommit(inner)
+                try await inner.commit()
+            }
+            func abort() async { await inner.abort() }
+        }
+
+        func makeWriter(key: String) async throws -> any ObjectWriter {
+            Writer(inner: try await inner.makeWriter(key: key), beforeCommit: beforeCommit)
+        }
+        func read(key: String, range: ByteRange?) async throws -> ObjectRead { try await inner.read(key: key, range: range) }
+        func head(key: String) async throws -> ObjectInfo? { try await inner.head(key: key) }
+        func delete(key: String) async throws { try await inner.delete(key: key) }
+        func list(prefix: String) async throws -> [ObjectInfo] { try await inner.list(prefix: prefix) }
+        func checkHealth() async throws { try await inner.checkHealth() }
+    }
+
+    static func scratchStore() throws -> LocalObjectStore {
+        try LocalObjectStore(root: TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("blob-overlap"))
+    }
+
+    static func count(_ sql: String, _ client: PostgresClient) async throws -> Int {
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    static func temporaryFiles(_ store: LocalObjectStore) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: store.root.appendingPathComponent("tmp").path)
+    }
+
+    /// The object's commit (fsync, rename) runs while the index statements do, inside the open
+    /// transaction: the row becomes visible only once the object is durable.
+    @Test
+    func theObjectIsCommittedWhileTheIndexWritesAndBeforeItsRowIsVisible() async throws {
+        let local = try Self.scratchStore()
+        let seen = Recorder<String>()
+        let client = Mutex<PostgresClient?>(nil)
+        let store = WatchedCommitStore(inner: local) { _ in
+            guard let db = client.withLock({ $0 }) else { return }
+            // Wait (up to 5 s) for blob's transaction to have written its event and be waiting.
+            let waitingTransactions = """
+                SELECT count(*)::INT FROM pg_stat_activity WHERE datname = current_database()
+                AND state = 'idle in transaction' AND query LIKE '%cirrus_outbox%'
+                """
+            for _ in 0..<500 {
+                if try await Self.count(waitingTransactions, db) == 1 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            seen.append("open transactions waiting: \(try await Self.count(waitingTransactions, db))")
+            seen.append("rows visible: \(try await Self.count("SELECT count(*)::INT FROM blobs", db))")
+        }
+        try await Self.run(store: store) { h in
+            client.withLock { $0 = h.client }
+            let bytes = RandomBytes.make(300_000)
+            let owner = UUID()
+            let response = try await h.upload(bytes, owner: owner)
+            #expect(response.status == .created)
+            #expect(seen.all == ["open transactions waiting: 1", "rows visible: 0"])
+            #expect(try await Self.count("SELECT count(*)::INT FROM blobs", h.client) == 1)
+            #expect(try await Self.outboxEvents(h.client).count == 1)
+            let stored = try Self.reply(response)
+            let back = try await h.download(stored.blobID, owner: owner)
+            #expect(Array(back.body.readableBytesView) == bytes)
+            #expect(try Self.temporaryFiles(local).isEmpty)
+        }
+    }
+
+    /// Either half failing leaves nothing: a commit that fails rolls the index back; an index
+    /// statement that fails while the commit runs gets the committed object deleted.
+    @Test
+    func aFailureOnEitherSideOfTheOverlapKeepsNothing() async throws {
+        let local = try Self.scratchStore()
+        let failCommit = Mutex(true)
+        let store = WatchedCommitStore(inner: local) { inner in
+            if failCommit.withLock({ $0 }) {
+                await inner.abort()
+                throw StorageError.insufficientStorage
+            }
+        }
+        try await Self.run(store: store) { h in
+            let failed = try await h.upload(RandomBytes.make(200_000), owner: UUID())
+            #expect(failed.status.code == 507)
+            #expect(try await Self.count("SELECT count(*)::INT FROM blobs", h.client) == 0)
+            #expect(try await Self.count("SELECT count(*)::INT FROM blob_refs", h.client) == 0)
+            #expect(try await Self.outboxEvents(h.client).isEmpty)
+            #expect(try await local.list(prefix: "").isEmpty)
+            #expect(try Self.temporaryFiles(local).isEmpty)
+
+            // The index refuses (its function is gone) while the object commits for real.
+            failCommit.withLock { $0 = false }
+            try await h.client.query("DROP FUNCTION blob_register", logger: TestDatabase.logger)
+            let refused = try await h.upload(RandomBytes.make(200_000), owner: UUID())
+            #expect(refused.status.code == 500)
+            #expect(!String(buffer: refused.body).contains("blob_register"), "no internal detail leaks")
+            #expect(try await Self.outboxEvents(h.client).isEmpty)
+            #expect(try await local.list(prefix: "").isEmpty, "the committed object was deleted")
+            #expect(try Self.temporaryFiles(local).isEmpty)
+        }
+    }
+
     @Test
     func copiesAddReferencesAndALateReleaseNeverDropsANewerUse() async throws {
         try await Self.run(.local) { h in

@@ -3,6 +3,7 @@ import CirrusTestSupport
 import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import Blob
@@ -84,6 +85,83 @@ struct UploadPipelineTests {
             return expected == wrong && actual == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         }
         #expect(try await store.head(key: "bad-1") == nil)
+    }
+
+    /// A writer that takes its time and remembers what happened when.
+    final class SlowWriter: ObjectWriter {
+        let events = Recorder<String>()
+        let failOnWrite: Int?
+        private let count = Mutex(0)
+
+        init(failOnWrite: Int? = nil) { self.failOnWrite = failOnWrite }
+
+        func write(_ buffer: ByteBuffer) async throws {
+            let number = count.withLock {
+                $0 += 1
+                return $0
+            }
+            events.append("write \(number) starts")
+            try await Task.sleep(for: .milliseconds(30))
+            events.append("write \(number) ends")
+            if number == failOnWrite { throw StorageError.insufficientStorage }
+        }
+        func commit() async throws { events.append("commit") }
+        func abort() async { events.append("abort") }
+    }
+
+    /// A body that notes each chunk it hands out in the writer's log.
+    struct LoggedBody: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let chunks: Int
+        let events: Recorder<String>
+
+        struct AsyncIterator: AsyncIteratorProtocol {
+            let body: LoggedBody
+            var index = 0
+            mutating func next() async throws -> ByteBuffer? {
+                guard index < body.chunks else { return nil }
+                index += 1
+                body.events.append("chunk \(index)")
+                return ByteBuffer(bytes: [UInt8](repeating: UInt8(index), count: UploadPipeline.writeSize))
+            }
+        }
+
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self) }
+    }
+
+    @Test func theNextBytesArriveWhileAWriteRunsAndWritesStayInOrder() async throws {
+        let writer = SlowWriter()
+        let content = try await UploadPipeline.receive(
+            body: LoggedBody(chunks: 4, events: writer.events), into: writer, limit: 1 << 30, expectedSHA256: nil)
+        #expect(content.size == Int64(4 * UploadPipeline.writeSize))
+        let events = writer.events.all
+        // Chunk 2 was taken while write 1 still ran; no write started before the one before it ended.
+        #expect(events.firstIndex(of: "chunk 2")! < events.firstIndex(of: "write 1 ends")!)
+        for number in 2...4 {
+            #expect(events.firstIndex(of: "write \(number - 1) ends")! < events.firstIndex(of: "write \(number) starts")!)
+        }
+        #expect(!events.contains("commit"), "receive leaves the commit to its caller")
+        #expect(!events.contains("abort"))
+    }
+
+    @Test func aFailedWriteAbortsOnlyAfterTheWriteInFlightEnded() async throws {
+        let writer = SlowWriter(failOnWrite: 1)
+        await #expect(throws: StorageError.insufficientStorage) {
+            try await UploadPipeline.receive(body: LoggedBody(chunks: 6, events: writer.events), into: writer, limit: 1 << 30, expectedSHA256: nil)
+        }
+        let events = writer.events.all
+        #expect(events.last == "abort")
+        #expect(events.filter { $0 == "abort" }.count == 1)
+        #expect(!events.contains("write 2 starts"), "nothing is written after a failed write")
+
+        // Over the limit while a write is in flight: the writer is aborted after that write ends.
+        let second = SlowWriter()
+        await #expect(throws: UploadError.tooLarge(limit: Int64(UploadPipeline.writeSize + 1))) {
+            try await UploadPipeline.receive(
+                body: LoggedBody(chunks: 6, events: second.events), into: second, limit: Int64(UploadPipeline.writeSize + 1), expectedSHA256: nil)
+        }
+        let secondEvents = second.events.all
+        #expect(secondEvents.firstIndex(of: "write 1 ends")! < secondEvents.firstIndex(of: "abort")!)
     }
 
     @Test func anEmptyBodyIsAnEmptyObject() async throws {

@@ -185,6 +185,23 @@ struct ObjectStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
     }
 
+    @Test func writesStartTheirWritebackEarlyOnLinux() async throws {
+        #if os(Linux)
+            // Found in the C library: otherwise every upload's fsync would quietly wait for
+            // all its bytes again (docs/performance.md, "Small uploads").
+            #expect(WriteBack.syncFileRange != nil)
+        #endif
+        let root = TestEnvironment.scratchDirectory + "/" + TestEnvironment.uniqueName("writeback")
+        let store = try LocalObjectStore(root: root)
+        let bytes = Self.randomBytes(3 << 20)
+        let writer = try await store.makeWriter(key: "blobs/wb-1")
+        for start in stride(from: 0, to: bytes.count, by: 1 << 20) {
+            try await writer.write(ByteBuffer(bytes: bytes[start..<start + (1 << 20)]))
+        }
+        try await writer.commit()
+        #expect(try await get(store, "blobs/wb-1") == bytes)
+    }
+
     @Test func parentOfAPath() {
         #expect(LocalObjectStore.parent(of: "/a/b/c") == "/a/b")
         #expect(LocalObjectStore.parent(of: "/a") == "/")

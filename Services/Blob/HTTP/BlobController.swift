@@ -64,11 +64,10 @@ struct BlobController: Sendable {
         }
         // A fresh key per attempt: a retried or concurrent upload never overwrites another's object.
         let objectKey = BlobObjects.key(uploadID: UUID())
+        let writer = try await store.makeWriter(key: objectKey)
         let content: UploadedContent
         do {
-            content = try await UploadPipeline.run(
-                body: ClientBody(request.body), into: try await store.makeWriter(key: objectKey),
-                limit: limit, expectedSHA256: expected)
+            content = try await UploadPipeline.receive(body: ClientBody(request.body), into: writer, limit: limit, expectedSHA256: expected)
         } catch UploadError.tooLarge(let limit) {
             throw Self.tooLarge(limit)
         } catch UploadError.checksumMismatch(_, let actual) {
@@ -79,7 +78,7 @@ struct BlobController: Sendable {
         }
         let stored = try await register(
             StoredContent(ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, objectKey: objectKey, content: content),
-            trace: request.traceContext)
+            trace: request.traceContext, committing: writer)
         return try Response.json(stored, status: .created)
     }
 
@@ -103,21 +102,35 @@ struct BlobController: Sendable {
         if record.size > limit { throw Self.tooLarge(limit) }
         let objectKey = BlobObjects.key(uploadID: UUID())
         let read = try await store.read(key: record.objectKey, range: nil)
-        let content = try await UploadPipeline.run(
-            body: read.body, into: try await store.makeWriter(key: objectKey), limit: limit, expectedSHA256: record.sha256)
+        let writer = try await store.makeWriter(key: objectKey)
+        let content = try await UploadPipeline.receive(body: read.body, into: writer, limit: limit, expectedSHA256: record.sha256)
         let stored = try await register(
             StoredContent(ownerID: grant.ownerID, fileID: fileID, uploadID: uploadID, objectKey: objectKey, content: content),
-            trace: request.traceContext)
+            trace: request.traceContext, committing: writer)
         return try Response.json(stored, status: .created)
     }
 
-    /// Registers content just stored under `objectKey` (deduplicated per owner) with its
+    /// Registers content stored under `objectKey` (deduplicated per owner) with its
     /// `file.uploaded` event in one transaction (plus `alsoOn`'s writes, given the receipt),
     /// and answers with blob's signed receipt. Not registered: the object is deleted.
+    ///
+    /// `committing`: the object's writer, all bytes written but not yet committed. The local
+    /// store's commit (fsync, rename, fsync of the directory) runs while the index statements
+    /// do, and the transaction commits only after it: an acknowledged upload is durable in the
+    /// store before its row is, as when the object was committed first, without waiting for the
+    /// two in turn (docs/performance.md, "Small uploads"). A remote store's commit (S3: the last
+    /// part, CompleteMultipartUpload) runs first, so no database connection waits on the network.
     func register(
-        _ stored: StoredContent, trace: TraceContext,
+        _ stored: StoredContent, trace: TraceContext, committing writer: (any ObjectWriter)? = nil,
         alsoOn: (@Sendable (_ receipt: String, _ connection: PostgresConnection) async throws -> Void)? = nil
     ) async throws -> StoredUpload {
+        let overlapped: (any ObjectWriter)?
+        if let writer, !writer.commitsLocally {
+            try await writer.commit()  // aborts the object itself when it fails
+            overlapped = nil
+        } else {
+            overlapped = writer
+        }
         let (content, uploadID, fileID, ownerID) = (stored.content, stored.uploadID, stored.fileID, stored.ownerID)
         let reply = receipt(
             for: StoredUpload(
@@ -126,6 +139,8 @@ struct BlobController: Sendable {
         let registration: BlobIndex.Registration
         do {
             registration = try await index.client.transaction(logger: logger) { connection in
+                // Left unawaited when a statement fails: Swift cancels and awaits it on the way out.
+                async let durable: Void = Self.commit(overlapped)
                 let registration = try await index.register(
                     ownerID: ownerID, fileID: fileID, referenceID: uploadID, sha256: content.sha256, size: content.size,
                     contentType: content.contentType, objectKey: stored.objectKey, on: connection)
@@ -134,10 +149,12 @@ struct BlobController: Sendable {
                     sha256: content.sha256, size: content.size, contentType: content.contentType)
                 try await Outbox.enqueue(EventEnvelope(producer: "blob", trace: trace, payload: event), on: connection, logger: logger)
                 try await alsoOn?(reply.receipt, connection)
+                try await durable
                 return registration
             }
         } catch {
             // Not registered: the object is nobody's. Delete it now (the sweep would, later).
+            await overlapped?.abort()
             try? await store.delete(key: stored.objectKey)
             throw error
         }
@@ -145,6 +162,10 @@ struct BlobController: Sendable {
             try? await store.delete(key: redundant)
         }
         return reply
+    }
+
+    private static func commit(_ writer: (any ObjectWriter)?) async throws {
+        try await writer?.commit()
     }
 
     /// `stored` with a freshly signed receipt: metadata trusts the receipt, not the other fields.

@@ -85,5 +85,42 @@ enum BlobMigrations {
                 """,
                 "CREATE INDEX resumable_uploads_expiry ON resumable_uploads (expires_at)",
             ]),
+        // Registering an upload in one round trip instead of four (docs/performance.md, "Small
+        // uploads"): insert the owner's row for the content or find the existing one, lock it,
+        // add the reference and count it when new. Each statement takes its own snapshot (read
+        // committed), so a row that the collector deleted between the insert and the lock is
+        // seen as gone: no row is returned and the caller answers 409, as before.
+        Migration(
+            "0005-blob-register-function",
+            [
+                """
+                CREATE FUNCTION blob_register(
+                    p_owner UUID, p_sha256 TEXT, p_size BIGINT, p_content_type TEXT, p_object_key TEXT, p_file UUID, p_ref UUID
+                ) RETURNS TABLE (stored_new BOOLEAN, stored_size BIGINT, stored_type TEXT, stored_key TEXT, stored_refs INT)
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    is_new BOOLEAN;
+                    found_row blobs%ROWTYPE;
+                BEGIN
+                    INSERT INTO blobs (owner_id, sha256, size, content_type, object_key, ref_count)
+                    VALUES (p_owner, p_sha256, p_size, p_content_type, p_object_key, 0)
+                    ON CONFLICT (owner_id, sha256) DO NOTHING;
+                    is_new := FOUND;
+                    SELECT * INTO found_row FROM blobs WHERE owner_id = p_owner AND sha256 = p_sha256 FOR UPDATE;
+                    IF NOT FOUND THEN
+                        RETURN;
+                    END IF;
+                    INSERT INTO blob_refs (owner_id, sha256, file_id, ref_id) VALUES (p_owner, p_sha256, p_file, p_ref)
+                    ON CONFLICT DO NOTHING;
+                    IF FOUND THEN
+                        UPDATE blobs SET ref_count = ref_count + 1, unreferenced_since = NULL
+                        WHERE owner_id = p_owner AND sha256 = p_sha256;
+                        found_row.ref_count := found_row.ref_count + 1;
+                    END IF;
+                    RETURN QUERY SELECT is_new, found_row.size, found_row.content_type, found_row.object_key, found_row.ref_count;
+                END
+                $$
+                """
+            ]),
     ]
 }

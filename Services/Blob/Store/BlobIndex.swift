@@ -63,21 +63,18 @@ struct BlobIndex: Sendable {
         ownerID: UUID, fileID: UUID, referenceID: UUID? = nil, sha256: String, size: Int64, contentType: String, objectKey: String,
         on connection: PostgresConnection
     ) async throws -> Registration {
-        // Insert or lock the owner's row for this content.
-        let inserted = try await connection.query(
+        // One round trip: `blob_register` (migration 0005) inserts or locks the owner's row for
+        // this content and adds the reference, as `addReference` does in three statements.
+        let rows = try await connection.query(
             """
-            INSERT INTO blobs (owner_id, sha256, size, content_type, object_key, ref_count)
-            VALUES (\(ownerID), \(sha256), \(size), \(contentType), \(objectKey), 0)
-            ON CONFLICT (owner_id, sha256) DO NOTHING
-            RETURNING 1
+            SELECT stored_new, stored_size, stored_type, stored_key, stored_refs
+            FROM blob_register(\(ownerID), \(sha256), \(size), \(contentType), \(objectKey), \(fileID), \(referenceID ?? fileID))
             """, logger: logger)
-        var isNew = false
-        for try await _ in inserted { isNew = true }
-        guard let record = try await locked(ownerID: ownerID, sha256: sha256, on: connection) else {
-            throw ProblemError.conflict("The content disappeared while it was being registered; retry the upload.")
+        for try await (isNew, size, contentType, key, refCount) in rows.decode((Bool, Int64, String, String, Int).self) {
+            let record = BlobRecord(ownerID: ownerID, sha256: sha256, size: size, contentType: contentType, objectKey: key, refCount: refCount)
+            return isNew ? .stored(record) : .deduplicated(record, redundantObjectKey: objectKey)
         }
-        let referenced = try await reference(record, fileID: fileID, referenceID: referenceID ?? fileID, on: connection)
-        return isNew ? .stored(referenced) : .deduplicated(referenced, redundantObjectKey: objectKey)
+        throw ProblemError.conflict("The content disappeared while it was being registered; retry the upload.")
     }
 
     /// Another use of content the owner already has (a copy): nil when the owner has no such
