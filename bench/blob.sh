@@ -29,9 +29,10 @@
 # them again) so disk use stays near 3.2 GiB; at least 4 GiB must be free.
 # RSS: /proc/<pid>/status VmRSS sampled every ~50 ms during each 1 GiB upload and download.
 # Store: BENCH_STORE=populated (default) makes the local store's 65,536 shard directories
-# (objects/xx/yy) before blob starts, as they are in any store past a few hundred thousand
-# objects; BENCH_STORE=empty starts from an empty store, where nearly every upload of the run
-# makes a new shard (two more directories, each fsynced into its parent: docs/performance.md).
+# (objects/xx/yy/blobs: blob's keys are blobs/<uuid>) before blob starts, as they are in any
+# store past a few hundred thousand objects; BENCH_STORE=empty starts from an empty store, where
+# nearly every upload of the run makes new directories (up to three, each fsynced into its
+# parent: docs/performance.md).
 #
 # Usage: bench/blob.sh [--bin-dir DIR] [--runs N]   (BENCH_RUNS=3, BENCH_SMALL_COUNT=30, BENCH_STORE=populated)
 #   --bin-dir DIR  use DIR/cirrus-blob as is, no build. Results go to
@@ -112,7 +113,7 @@ if [[ "$STORE_STATE" == populated ]]; then
 import os, sys
 for a in range(256):
     for b in range(256):
-        os.makedirs("%s/%02x/%02x" % (sys.argv[1], a, b), mode=0o750, exist_ok=True)
+        os.makedirs("%s/%02x/%02x/blobs" % (sys.argv[1], a, b), mode=0o750, exist_ok=True)
 PY
   sync -f "$STORE"
 fi
