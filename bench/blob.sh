@@ -26,7 +26,7 @@
 # size) are checked, and in run 1 one download per size is compared by SHA-256 with its file
 # before that size's downloads are timed; any mismatch stops the run. Stored objects are
 # deleted from the store directory after each size (the index keeps their rows; nothing reads
-# them again) so disk use stays near 3.2 GiB; at least 4 GiB must be free.
+# them again) so disk use stays near 3.5 GiB (with the populated store's directories); at least 4 GiB must be free.
 # RSS: /proc/<pid>/status VmRSS sampled every ~50 ms during each 1 GiB upload and download.
 # Store: BENCH_STORE=populated (default) makes the local store's 65,536 shard directories
 # (objects/xx/yy/blobs: blob's keys are blobs/<uuid>) before blob starts, as they are in any

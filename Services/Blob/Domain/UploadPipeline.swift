@@ -4,7 +4,7 @@ import Crypto
 import Foundation
 import NIOCore
 
-/// What an upload produced, once its bytes are durable.
+/// What an upload produced: all its bytes received, written and checked (committed by the caller).
 struct UploadedContent: Sendable, Equatable {
     var size: Int64
     var sha256: String

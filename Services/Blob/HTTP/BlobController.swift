@@ -13,8 +13,9 @@ import PostgresNIO
 /// against its own index, so one user's grant never reaches another user's bytes.
 ///
 /// - `PUT /internal/uploads/{upload_id}`: the body streams into the store (hashed, counted,
-///   limited to the grant's size); once durable the content is registered (deduplicated per
-///   owner) and `file.uploaded` written to the outbox in the same transaction. 201 with a
+///   limited to the grant's size); the content is registered (deduplicated per owner) and
+///   `file.uploaded` written to the outbox in one transaction, which commits only once the
+///   object is durable (`register(…, committing:)`). 201 with a
 ///   receipt grant metadata trusts for size and checksum.
 /// - `GET|HEAD /internal/blobs/{blob_id}`: the content, streamed, with one `Range`, `ETag`
 ///   (the SHA-256), `If-None-Match` and `If-Range`.
