@@ -9,6 +9,8 @@
 #   list-50    GET /v1/folders/{id}/children?limit=50   (the folder of 50)
 #   get-file   GET /v1/files/{id}
 #
+# (and metadata's PostgreSQL backends, all its pool's connections in one profile: "postgres")
+#
 # and prints, per case and process, the top frames of `perf report --no-children` (self time,
 # symbols only, call chains folded away) with wrk's req/s beside them. The report goes to
 # bench/results/<date>-profile-<commit>.txt; docs/performance.md keeps the before and after.
@@ -112,20 +114,27 @@ for case in list-50 get-file; do
     perf record -q -g -F 499 -o "$WORK/$case-$s.data" -p "$(pid_of "$s")" -- sleep "$SECONDS_PER" >/dev/null 2>&1 &
     BG_PIDS+=($!)
   done
+  # And metadata's PostgreSQL backends (its pool's connections, open after the warm-up).
+  BACKENDS="$(pgrep -d, -f '^postgres: [^ ]+ metadata ' || true)"
+  if [[ -n "$BACKENDS" ]]; then
+    perf record -q -g -F 499 -o "$WORK/$case-postgres.data" -p "$BACKENDS" -- sleep "$SECONDS_PER" >/dev/null 2>&1 &
+    BG_PIDS+=($!)
+  fi
   wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER}s" --latency "${AUTH[@]}" "${URL[$case]}" >"$WORK/$case-wrk.txt"
   for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
   BG_PIDS=()
   {
     echo
     echo "== $case: $(grep -E 'Requests/sec' "$WORK/$case-wrk.txt" | xargs), p50 $(awk '$1 == "50%" {print $2}' "$WORK/$case-wrk.txt"), p99 $(awk '$1 == "99%" {print $2}' "$WORK/$case-wrk.txt"), non-2xx: $(grep -oE 'Non-2xx or 3xx responses: [0-9]+' "$WORK/$case-wrk.txt" | grep -oE '[0-9]+$' || echo 0)"
-    for s in gateway metadata; do
+    for s in gateway metadata postgres; do
+      [[ -f "$WORK/$case-$s.data" ]] || continue
       echo "-- $s, self"
       perf report -i "$WORK/$case-$s.data" --no-children --sort symbol --stdio 2>/dev/null | demangle >"$WORK/$case-$s.txt" || true
       grep -E '^ +[0-9.]+%' "$WORK/$case-$s.txt" | sed -E 's/ +\[[.k]\] / /; s/^ +//' | cut -c1-160 | awk -v n="$TOP" 'NR <= n' || true
-      echo "-- $s, inclusive (Cirrus's own functions and Foundation's coders and formatters)"
+      echo "-- $s, inclusive (Cirrus's own functions, Foundation's coders and formatters; PostgreSQL's protocol steps)"
       perf report -i "$WORK/$case-$s.data" --children --sort symbol --stdio -g none 2>/dev/null | demangle >"$WORK/$case-$s-children.txt" || true
       grep -E '^ +[0-9.]+%' "$WORK/$case-$s-children.txt" | sed -E 's/ +\[[.k]\] / /; s/^ +//' \
-        | grep -E '(Metadata|Gateway|CirrusServiceKit|CirrusContracts|PostgresNIO|AsyncHTTPClient)\.|JSONEncoder|JSONDecoder|[Ff]ormat|NSString' \
+        | grep -E '(Metadata|Gateway|CirrusServiceKit|CirrusContracts|PostgresNIO|AsyncHTTPClient)\.|JSONEncoder|JSONDecoder|[Ff]ormat|NSString|exec_[a-z_]+_message|pg_plan_queries|pg_analyze_and_rewrite|PortalRun|ExecutorRun|printtup|secure_(read|write)' \
         | grep -vE 'closure|thunk|resume' | cut -c1-160 | awk -v n="$TOP" 'NR <= n' || true
     done
   } >>"$REPORT"

@@ -68,6 +68,21 @@ struct ItemJSONTests {
         }
     }
 
+    /// Whole numbers (size, version, thumbnail sizes) as the encoder writes them: every length,
+    /// zero, negatives and the extremes.
+    @Test func wholeNumbersAreWhatTheEncoderWrites() throws {
+        let numbers: [Int64] =
+            [0, 1, 9, 10, 99, 100, -1, -10, 1 << 31, 123_456_789_012, .max, .min, .min + 1]
+            + (1...19).map { digits in (1..<digits).reduce(Int64(1)) { value, _ in value * 10 } - 1 }
+        for number in numbers {
+            var shape = Self.item(contentType: "image/png", thumbnailStatus: "ready", sizes: [Int(number), 0, 7])
+            shape.size = number
+            shape.version = Int(truncatingIfNeeded: number)
+            let resource = ItemResource(shape)
+            #expect(Array(resource.json.readableBytesView) == (try encoded(resource)), "\(number)")
+        }
+    }
+
     @Test func pagesAreWhatTheEncoderWrites() throws {
         let items = Self.shapes.map(ItemResource.init)
         for page in [
