@@ -58,7 +58,10 @@ public struct ServiceConfiguration: Sendable, CustomStringConvertible {
         tracing = tracingMode
         if usesDatabase {
             let url = try reader.requiredString("CIRRUS_DATABASE_URL")
-            database = try DatabaseConfiguration(url: url, maxConnections: reader.int("CIRRUS_DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500))
+            var pool = try DatabaseConfiguration(url: url, maxConnections: reader.int("CIRRUS_DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500))
+            // A service keeps its whole pool open (see `DatabaseConfiguration.postgresConfiguration`).
+            pool.minConnections = pool.maxConnections
+            database = pool
             if let password = database?.password, let problem = SecretPolicy.placeholderProblem(password) {
                 throw ConfigurationError(key: "CIRRUS_DATABASE_URL", reason: "its password \(problem)")
             }
@@ -86,6 +89,9 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
     public var password: String?
     public var database: String
     public var maxConnections: Int
+    /// Connections the pool keeps open even when idle: all of them for a service (set by
+    /// `ServiceConfiguration`), none for the other clients (tests' own). See `postgresConfiguration`.
+    public var minConnections = 0
 
     /// `postgres://user[:password]@host[:port]/database`
     public init(url: String, maxConnections: Int = 10) throws {
@@ -112,6 +118,18 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.maximumConnections = maxConnections
+        // Timers cost memory per query here: the pool arms an idle timer (for connections above
+        // the minimum) and a keep-alive timer each time a connection goes back to it, and cancels
+        // them when it is taken again; a cancelled `Task.sleep` keeps its task and its dispatch
+        // timer until the deadline would have passed (60 s, 30 s). At thousands of queries a
+        // second that was most of metadata's resident memory (heaptrack: `Task._sleep` and
+        // `dispatch_after_f` the largest peak consumers; docs/performance.md). So a service keeps
+        // its whole pool open (no idle timers), and idle connections are not pinged: one that
+        // dies is dropped from the pool when its socket closes (a restarted PostgreSQL), else
+        // found on its next use (a connection cut silently in between, which loopback and a
+        // compose network do not do).
+        configuration.options.minimumConnections = min(minConnections, maxConnections)
+        configuration.options.keepAliveBehavior = nil
         configuration.options.connectTimeout = .seconds(5)
         return configuration
     }

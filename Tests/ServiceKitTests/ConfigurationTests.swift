@@ -2,6 +2,7 @@ import CirrusContracts
 import CirrusServiceKit
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
 
 @Suite("Configuration")
@@ -36,6 +37,23 @@ struct ConfigurationTests {
         #expect(!configuration.description.contains("s@cr:t"))
         #expect(!configuration.description.contains("s%40cr"))
         #expect(configuration.description.contains("db.example"))
+    }
+
+    /// A service's pool stays open and arms no timers: the pool arms an idle and a keep-alive
+    /// timer on every release of a connection above its minimum, and each cancelled one held
+    /// memory until its deadline (docs/performance.md, "Metadata's memory"). Other clients of
+    /// `DatabaseConfiguration` (the tests' own) keep the library's on-demand pool.
+    @Test func aServiceKeepsItsWholePoolOpenWithoutTimers() throws {
+        let env = ["CIRRUS_DATABASE_URL": "postgres://u@h/db", "CIRRUS_DATABASE_MAX_CONNECTIONS": "7"]
+        let service = try #require(try ServiceConfiguration(service: "metadata", usesDatabase: true, reader: ConfigReader(environment: env)).database)
+        #expect(service.minConnections == 7)
+        #expect(service.postgresConfiguration.options.minimumConnections == 7)
+        #expect(service.postgresConfiguration.options.maximumConnections == 7)
+        #expect(service.postgresConfiguration.options.keepAliveBehavior == nil)
+
+        let plain = try DatabaseConfiguration(url: "postgres://u@h/db", maxConnections: 4)
+        #expect(plain.postgresConfiguration.options.minimumConnections == 0)
+        #expect(plain.postgresConfiguration.options.maximumConnections == 4)
     }
 
     @Test func aServiceWithADatabaseRequiresItsURL() {
